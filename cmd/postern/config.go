@@ -1,0 +1,121 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"postern.dev/postern/libmail/config"
+)
+
+func cmdConfig(a *app, args []string) error {
+	if len(args) == 0 {
+		return usageError("missing subcommand")
+	}
+	switch args[0] {
+	case "check":
+		c, err := config.Load(a.cfgPath, config.Options{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "postern: %s is valid (%d services enabled)\n", a.cfgPath, enabled(c))
+		return nil
+	case "show":
+		return configShow(a, args[1:])
+	case "set":
+		return configSet(a, args[1:])
+	}
+	return usageError("unknown subcommand " + args[0])
+}
+
+func enabled(c *config.Config) int {
+	n := 0
+	for _, s := range c.Services {
+		if s.Enabled {
+			n++
+		}
+	}
+	return n
+}
+
+// configShow prints parameters as postconf does: all effective values,
+// only defaults (-d) or only what differs from the defaults (-n).
+func configShow(a *app, args []string) error {
+	fs := flag.NewFlagSet("config show", flag.ContinueOnError)
+	defaults := fs.Bool("d", false, "show the defaults")
+	changed := fs.Bool("n", false, "show only parameters that differ from the defaults")
+	fs.SetOutput(a.stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	def := config.Default(config.Options{})
+	var cfg *config.Config
+	if *defaults {
+		cfg = def
+	} else {
+		var err error
+		if cfg, err = config.Load(a.cfgPath, config.Options{}); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	var base *config.Params
+	if *changed {
+		base = &def.Params
+	}
+	config.WriteParams(&b, &cfg.Params, base)
+	names := fs.Args()
+	if len(names) > 0 {
+		var out strings.Builder
+		for _, n := range names {
+			if _, ok := config.Lookup(n); !ok {
+				return fmt.Errorf("unknown parameter %q", n)
+			}
+			for _, line := range strings.Split(b.String(), "\n") {
+				if strings.HasPrefix(line, n+" = ") {
+					out.WriteString(line + "\n")
+				}
+			}
+		}
+		fmt.Fprint(a.stdout, out.String())
+		return nil
+	}
+	fmt.Fprint(a.stdout, b.String())
+	if !*changed {
+		fmt.Fprintln(a.stdout)
+		config.WriteServices(a.stdout, cfg.Services)
+	}
+	return nil
+}
+
+// configSet edits the file in place, keeping its comments, and refuses
+// an edit that would make it invalid.
+func configSet(a *app, args []string) error {
+	if len(args) == 0 {
+		return usageError("missing NAME=VALUE")
+	}
+	text, err := os.ReadFile(a.cfgPath)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(text)
+	for _, kv := range args {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			return usageError(fmt.Sprintf("%q is not NAME=VALUE", kv))
+		}
+		if s, err = config.Set(s, strings.TrimSpace(name), strings.TrimSpace(value), config.Options{}); err != nil {
+			return err
+		}
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(a.cfgPath); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp := a.cfgPath + ".new"
+	if err := os.WriteFile(tmp, []byte(s), mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, a.cfgPath)
+}

@@ -1,0 +1,82 @@
+package address
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		utf8 bool
+		err  error
+	}{
+		{"user@example.test", false, nil},
+		{"User.Name+tag@Example.TEST", false, nil},
+		{"john doe@example.test", false, nil},
+		{"a@b@example.test", false, nil},
+		{"user@[192.0.2.1]", false, nil},
+		{"user@[IPv6:2001:db8::1]", false, nil},
+		{"user@[2001:db8::1]", false, ErrBadDomain},
+		{"user@[IPv6:192.0.2.1]", false, ErrBadDomain},
+		{"δοκιμή@παράδειγμα.δοκιμή", true, nil},
+		{"δοκιμή@example.test", false, ErrNotASCII},
+		{"", false, ErrEmpty},
+		{"postmaster", false, ErrNoDomain},
+		{"@example.test", false, ErrNoDomain},
+		{"user@", false, ErrNoDomain},
+		{"us\x00er@example.test", false, ErrBadChar},
+		{"user@exa mple.test", false, ErrBadDomain},
+		{"user@-bad.test", false, ErrBadDomain},
+		{"user@bad..test", false, ErrBadDomain},
+		{"user@example.test.", false, ErrBadDomain},
+		{"\xff@example.test", true, ErrBadUTF8},
+		{string(make([]byte, 65)) + "@x.test", false, ErrTooLong},
+	} {
+		err := Check(tc.addr, tc.utf8)
+		if !errors.Is(err, tc.err) {
+			t.Errorf("Check(%q, %v) = %v, want %v", tc.addr, tc.utf8, err, tc.err)
+		}
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"user@example.test":      "user@example.test",
+		"john doe@example.test":  `"john doe"@example.test`,
+		`a"b@example.test`:       `"a\"b"@example.test`,
+		"a@b@example.test":       `"a@b"@example.test`,
+		".lead@example.test":     `".lead"@example.test`,
+		"δοκιμή@example.test":    "δοκιμή@example.test",
+		"o'brien+x@example.test": "o'brien+x@example.test",
+	} {
+		if got := Quote(in); got != want {
+			t.Errorf("Quote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStripExtension(t *testing.T) {
+	for _, tc := range []struct{ local, delim, base, ext string }{
+		{"user+box", "+", "user", "box"},
+		{"user+a+b", "+", "user", "a+b"},
+		{"user-box", "+-", "user", "box"},
+		{"+user", "+", "+user", ""},
+		{"user", "+", "user", ""},
+		{"user+box", "", "user+box", ""},
+	} {
+		b, e := StripExtension(tc.local, tc.delim)
+		if b != tc.base || e != tc.ext {
+			t.Errorf("StripExtension(%q, %q) = %q, %q", tc.local, tc.delim, b, e)
+		}
+	}
+}
+
+func TestSplitCanonical(t *testing.T) {
+	if l, d := Split("a@b@Example.TEST"); l != "a@b" || d != "Example.TEST" {
+		t.Errorf("Split = %q %q", l, d)
+	}
+	if got := Canonical("User@Example.TEST"); got != "User@example.test" {
+		t.Errorf("Canonical = %q", got)
+	}
+}

@@ -1,0 +1,162 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var testOpt = Options{Hostname: "mail.example.test"}
+
+func TestDefaults(t *testing.T) {
+	c := Default(testOpt)
+	if c.MyHostname != "mail.example.test" || c.MyDomain != "example.test" {
+		t.Errorf("myhostname=%q mydomain=%q", c.MyHostname, c.MyDomain)
+	}
+	want := []string{"mail.example.test", "localhost.example.test", "localhost"}
+	if strings.Join(c.MyDestination, ",") != strings.Join(want, ",") {
+		t.Errorf("mydestination = %q, want %q", c.MyDestination, want)
+	}
+	if c.MessageSizeLimit != 10240000 {
+		t.Errorf("message_size_limit = %d", c.MessageSizeLimit)
+	}
+	if c.MaximalLifetime.D() != 5*24*time.Hour || c.MinimalBackoff.D() != 300*time.Second {
+		t.Errorf("lifetimes %v %v", c.MaximalLifetime, c.MinimalBackoff)
+	}
+	if s := c.Service("submissions"); s == nil || s.Enabled || !s.Params.SMTPDTLSWrapperMode || c.SMTPDTLSWrapperMode {
+		t.Errorf("submissions should ship disabled with wrappermode: %+v", s)
+	}
+}
+
+func TestUnknownKeyNamesLine(t *testing.T) {
+	text := "myhostname = \"a.example\"\n\n# comment\nmessage_size_limt = 5\n"
+	_, err := Parse([]byte(text), "/etc/postern/postern.toml", testOpt)
+	if err == nil || !strings.Contains(err.Error(), "/etc/postern/postern.toml:4:") || !strings.Contains(err.Error(), "message_size_limt") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUnknownServiceKeyNamesLine(t *testing.T) {
+	text := "[services.smtp]\nlisten = [\"127.0.0.1:2525\"]\nprocess_limt = 2\n"
+	_, err := Parse([]byte(text), "f.toml", testOpt)
+	if err == nil || !strings.Contains(err.Error(), "f.toml:3:") || !strings.Contains(err.Error(), "services.smtp.process_limt") {
+		t.Fatalf("err = %v", err)
+	}
+	text = "[services.smtp.overrides]\nsmtpd_timout = \"5s\"\n"
+	_, err = Parse([]byte(text), "f.toml", testOpt)
+	if err == nil || !strings.Contains(err.Error(), "f.toml:2:") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMistypedValue(t *testing.T) {
+	for _, text := range []string{
+		"message_size_limit = \"big\"\n",
+		"mydestination = 5\n",
+		"smtpd_timeout = \"soon\"\n",
+		"smtputf8_enable = \"yes\"\n",
+	} {
+		_, err := Parse([]byte("# x\n"+text), "f.toml", testOpt)
+		if err == nil || !strings.Contains(err.Error(), "f.toml:2:") {
+			t.Errorf("%q: err = %v", text, err)
+		}
+	}
+}
+
+func TestServiceMergeAndOverrides(t *testing.T) {
+	text := `
+myhostname = "mx.example.org"
+smtpd_banner_unused_is_not_here = 1
+`
+	if _, err := Parse([]byte(text), "f", testOpt); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	text = `
+myhostname = "mx.example.org"
+smtpd_tls_cert_file = "/c.pem"
+smtpd_tls_key_file = "/k.pem"
+
+[services.smtp]
+listen = ["127.0.0.1:10025"]
+
+[services.smtp.overrides]
+smtpd_timeout = "10s"
+myhostname = "other.example.org"
+
+[services.submission]
+enabled = false
+
+[services.extra]
+kind = "inet"
+listen = ["127.0.0.1:2626"]
+command = "smtpd"
+`
+	c, err := Parse([]byte(text), "f", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp := c.Service("smtp")
+	if smtp.Kind != "inet" || smtp.Command != "smtpd" || smtp.Listen[0] != "127.0.0.1:10025" {
+		t.Errorf("smtp service not merged: %+v", smtp)
+	}
+	if smtp.Params.SMTPDTimeout.D() != 10*time.Second || c.SMTPDTimeout.D() != 300*time.Second {
+		t.Errorf("override: %v global %v", smtp.Params.SMTPDTimeout, c.SMTPDTimeout)
+	}
+	// $myhostname expands after overrides, per service.
+	if smtp.Params.MyDestination[0] != "other.example.org" || c.MyDestination[0] != "mx.example.org" {
+		t.Errorf("expansion: %q / %q", smtp.Params.MyDestination, c.MyDestination)
+	}
+	if got := strings.Join(smtp.Overrides, " "); got != "myhostname=other.example.org smtpd_timeout=10s" {
+		t.Errorf("Overrides = %q", got)
+	}
+	if c.Service("submission").Enabled {
+		t.Error("submission still enabled")
+	}
+	if !c.Service("submissions").Params.SMTPDTLSWrapperMode {
+		t.Error("submissions lost its built-in override")
+	}
+	if e := c.Service("extra"); e == nil || e.ProcessLimit != 1 || !e.Enabled {
+		t.Errorf("extra: %+v", e)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"mynetworks = [\"300.1.1.1/8\"]\n", "f:1: mynetworks"},
+		{"home_mailbox = \"Mailbox\"\n", "f:1: home_mailbox"},
+		{"mail_owner = \"root\"\n", "f:1: mail_owner"},
+		{"[services.smtp]\nkind = \"tcp\"\n", "f:1: service smtp"},
+		{"[services.local]\ncapabilities = [\"sys_admin\"]\n", "capability"},
+		{"[services.smtp.overrides]\nsmtpd_tls_security_level = \"maybe\"\n", "f:2: smtpd_tls_security_level"},
+	} {
+		_, err := Parse([]byte(tc.text), "f", testOpt)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.text, err, tc.want)
+		}
+	}
+}
+
+func TestExpansion(t *testing.T) {
+	text := `
+myhostname = "h.example.net"
+myorigin = "${mydomain}"
+mydestination = ["$myhostname", "$$literal", "$unknown"]
+`
+	c, err := Parse([]byte(text), "f", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MyOrigin != "example.net" {
+		t.Errorf("myorigin = %q", c.MyOrigin)
+	}
+	if got := strings.Join(c.MyDestination, ","); got != "h.example.net,$$literal,$unknown" {
+		t.Errorf("mydestination = %q", got)
+	}
+	if c.ForwardPath[0] != "$home/.forward" {
+		t.Errorf("forward_path = %q", c.ForwardPath)
+	}
+	_, err = Parse([]byte("myorigin = \"$mydomain\"\nmydomain = \"$myorigin\"\n"), "f", testOpt)
+	if err == nil {
+		t.Error("a $name loop was accepted")
+	}
+}

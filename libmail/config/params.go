@@ -1,0 +1,91 @@
+package config
+
+// Params holds every parameter. Each field's tags are the parameter table:
+// `toml` is the name, `default` the default value as text (lists are
+// comma-separated), `doc` the one-line documentation. Table derives the
+// table from these tags by reflection, so a parameter cannot exist without
+// its default and documentation. The embedded structs are the sections of
+// the shipped configuration file and of the man page.
+type Params struct {
+	General
+	Queue
+	SMTPD
+	Local
+	Master
+	Logging
+}
+
+// General describes the mail system as a whole.
+type General struct {
+	MyHostname        string   `toml:"myhostname" default:"" doc:"The fully qualified name of this mail system, used in the SMTP greeting, Received: headers and bounces; empty means the machine's hostname."`
+	MyDomain          string   `toml:"mydomain" default:"" doc:"The domain of this mail system; empty means myhostname without its first label."`
+	MyOrigin          string   `toml:"myorigin" default:"$myhostname" doc:"The domain appended to unqualified addresses in locally submitted mail."`
+	MyDestination     []string `toml:"mydestination" default:"$myhostname, localhost.$mydomain, localhost" doc:"The domains delivered on this machine: their recipients are aliases, accounts or system users, and unknown ones are rejected at RCPT."`
+	MyNetworks        []string `toml:"mynetworks" default:"127.0.0.0/8, [::1]/128" doc:"Networks (CIDR) of trusted clients that may relay mail to any destination."`
+	RelayHost         string   `toml:"relayhost" default:"" doc:"Send all non-local mail through this host: host, [host] (no MX lookup), with an optional :port; empty means deliver directly."`
+	MailName          string   `toml:"mail_name" default:"postern" doc:"The name of the mail system, shown in the SMTP greeting and Received: headers."`
+	MailOwner         string   `toml:"mail_owner" default:"postern" doc:"The unprivileged user that owns the queue and runs the daemons."`
+	VmailUser         string   `toml:"vmail_user" default:"vmail" doc:"The unprivileged user that owns the virtual accounts' mailboxes."`
+	DefaultPrivs      string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root."`
+	RecipientDelim    string   `toml:"recipient_delimiter" default:"+" doc:"Separates a local part from its extension (user+ext@domain is delivered to user); empty disables extensions."`
+	MessageSizeLimit  int64    `toml:"message_size_limit" default:"10240000" doc:"The largest message accepted, in bytes, including the headers postern adds."`
+	AliasMaps         []string `toml:"alias_maps" default:"/etc/aliases" doc:"Aliases files in the aliases(5) format, searched in order; local parts in every local domain are looked up."`
+	AccountsFile      string   `toml:"accounts_file" default:"/etc/postern/accounts" doc:"Virtual accounts in Dovecot's passwd-file format (address:{SCHEME}hash:::::home)."`
+	LocalSystemUsers  bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`
+	VirtualMailboxDir string   `toml:"virtual_mailbox_base" default:"/var/mail/vhosts" doc:"Where virtual accounts' Maildirs live, as BASE/domain/localpart/, unless the account names a home."`
+	SMTPUTF8Enable    bool     `toml:"smtputf8_enable" default:"true" doc:"Accept internationalized addresses (RFC 6531 SMTPUTF8)."`
+}
+
+// Queue is about the spool and the queue manager.
+type Queue struct {
+	QueueDirectory     string   `toml:"queue_directory" default:"/var/spool/postern" doc:"The spool: queue directories and the sockets between the daemons."`
+	DaemonDirectory    string   `toml:"daemon_directory" default:"/usr/lib/postern" doc:"Where the master and the daemon programs are installed."`
+	QueueRunDelay      Duration `toml:"queue_run_delay" default:"300s" doc:"How often the queue manager scans the deferred queue."`
+	IncomingScanDelay  Duration `toml:"qmgr_scan_interval" default:"10s" doc:"How often the queue manager scans the incoming queue without being woken, so a lost wake-up only delays mail."`
+	MinimalBackoff     Duration `toml:"minimal_backoff_time" default:"300s" doc:"The shortest time a deferred message waits before the next attempt."`
+	MaximalBackoff     Duration `toml:"maximal_backoff_time" default:"4000s" doc:"The longest time a deferred message waits before the next attempt."`
+	MaximalLifetime    Duration `toml:"maximal_queue_lifetime" default:"5d" doc:"How long a message may stay deferred before it is returned as undeliverable."`
+	BounceLifetime     Duration `toml:"bounce_queue_lifetime" default:"5d" doc:"How long a bounce (null sender) may stay deferred before it is discarded."`
+	BounceSizeLimit    int64    `toml:"bounce_size_limit" default:"50000" doc:"The most bytes of the original message returned in a delivery status notification; a larger message is returned as its header only."`
+	ActiveLimit        int      `toml:"qmgr_message_active_limit" default:"20000" doc:"The most messages the queue manager keeps in the active queue; scanning pauses while it is full."`
+	DeliveryConcurrent int      `toml:"local_delivery_concurrency" default:"64" doc:"The most local deliveries in progress at once."`
+}
+
+// SMTPD is about the SMTP server.
+type SMTPD struct {
+	SMTPDRecipientLimit   int      `toml:"smtpd_recipient_limit" default:"1000" doc:"The most recipients accepted for one message."`
+	SMTPDTimeout          Duration `toml:"smtpd_timeout" default:"300s" doc:"How long the SMTP server waits for a client's command or data before it hangs up."`
+	SMTPDConnCountLimit   int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client address to one smtpd process; 0 means no limit."`
+	SMTPDProcessConnLimit int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves; more wait in the listen queue."`
+	SMTPDLineLimit        int      `toml:"smtpd_line_length_limit" default:"65536" doc:"The longest command or message line accepted, in bytes; a longer one ends the session with 500 5.4.0."`
+	SMTPDPeernameLookup   bool     `toml:"smtpd_peername_lookup" default:"true" doc:"Look up the client's name in the DNS (PTR) for logs and Received: headers."`
+	SMTPDTLSCertFile      string   `toml:"smtpd_tls_cert_file" default:"" doc:"PEM certificate chain for STARTTLS and implicit TLS; empty disables TLS."`
+	SMTPDTLSKeyFile       string   `toml:"smtpd_tls_key_file" default:"" doc:"PEM private key for smtpd_tls_cert_file."`
+	SMTPDTLSSecLevel      string   `toml:"smtpd_tls_security_level" default:"may" doc:"may: offer STARTTLS when a certificate is configured; encrypt: also require it before MAIL; none: never offer it."`
+	SMTPDTLSWrapperMode   bool     `toml:"smtpd_tls_wrappermode" default:"false" doc:"Speak TLS from the first byte (submissions on port 465, RFC 8314)."`
+	SMTPDAuthEnable       bool     `toml:"smtpd_sasl_auth_enable" default:"false" doc:"Offer AUTH PLAIN and LOGIN against accounts_file; authenticated clients may relay."`
+	SMTPDTLSAuthOnly      bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections."`
+}
+
+// Local is about the local delivery agent.
+type Local struct {
+	HomeMailbox      string   `toml:"home_mailbox" default:"Maildir/" doc:"A system user's Maildir, relative to the home directory; it must end in /."`
+	ForwardPath      []string `toml:"forward_path" default:"$home/.forward" doc:"Where a system user's .forward file is looked for; $home and $user are expanded."`
+	AllowCommands    []string `toml:"allow_mail_to_commands" default:"alias, forward" doc:"Where |command deliveries are allowed: alias, forward, include."`
+	AllowFiles       []string `toml:"allow_mail_to_files" default:"alias, forward" doc:"Where /file deliveries are allowed: alias, forward, include."`
+	CommandTimeLimit Duration `toml:"command_time_limit" default:"1000s" doc:"How long a |command delivery may run before it is killed and the delivery deferred."`
+	CommandShell     string   `toml:"local_command_shell" default:"/bin/sh" doc:"The shell that runs |command deliveries, as SHELL -c COMMAND."`
+}
+
+// Master is about the supervisor.
+type Master struct {
+	ServiceThrottle Duration `toml:"service_throttle_time" default:"60s" doc:"How long the master waits before restarting a daemon that died before it was ready."`
+	StopTimeout     Duration `toml:"master_stop_timeout" default:"30s" doc:"How long the master waits for daemons to finish their work on stop or reload before it kills them."`
+}
+
+// Logging is about the mail log.
+type Logging struct {
+	MaillogFile    string `toml:"maillog_file" default:"" doc:"Write the mail log to this file (or - for standard error); empty means syslog."`
+	SyslogName     string `toml:"syslog_name" default:"postern" doc:"The program name prefix in log lines (postern/smtpd[pid])."`
+	SyslogFacility string `toml:"syslog_facility" default:"mail" doc:"The syslog facility when logging to syslog."`
+}

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Service is one row of the service table, Postfix's master.cf: a daemon
+// the master runs, the sockets it inherits, and the parameters it sees.
+type Service struct {
+	Name         string   `toml:"-"`
+	Kind         string   `toml:"kind"`          // inet (TCP) or unix (a socket under the spool)
+	Listen       []string `toml:"listen"`        // host:port for inet; a path under queue_directory for unix
+	Command      string   `toml:"command"`       // program in daemon_directory, or an absolute path
+	Args         []string `toml:"args"`          // extra arguments
+	User         string   `toml:"user"`          // runs as this user; empty means mail_owner
+	ProcessLimit int      `toml:"process_limit"` // processes of this service
+	Capabilities []string `toml:"capabilities"`  // Linux capabilities kept when running as root (local needs setuid/setgid)
+	Enabled      bool     `toml:"enabled"`
+
+	// Params are the parameters as this service sees them: the global ones
+	// with the service's overrides applied and $names expanded.
+	Params Params `toml:"-"`
+	// Overrides lists the parameters the service overrides, as name=value
+	// text, for `postern config show` and for the master's change detection.
+	Overrides []string `toml:"-"`
+}
+
+// builtinService is a row of the default service table. Overrides are TOML
+// text so that they go through the same decoder as the file's.
+type builtinService struct {
+	Service
+	overrides string
+}
+
+// builtinServices is the service table used when the file does not say
+// otherwise. A [services.NAME] table in the file changes the fields it
+// names and keeps the rest; `enabled = false` turns a service off.
+func builtinServices() map[string]builtinService {
+	return map[string]builtinService{
+		"smtp": {Service: Service{Kind: "inet", Listen: []string{":25"}, Command: "smtpd", ProcessLimit: 1, Enabled: true}},
+		// Submission needs a certificate, so it ships disabled, as in
+		// Postfix's master.cf; `enabled = true` turns it on.
+		"submission": {Service: Service{Kind: "inet", Listen: []string{":587"}, Command: "smtpd", ProcessLimit: 1},
+			overrides: "smtpd_sasl_auth_enable = true\n"},
+		"submissions": {Service: Service{Kind: "inet", Listen: []string{":465"}, Command: "smtpd", ProcessLimit: 1},
+			overrides: "smtpd_tls_wrappermode = true\nsmtpd_sasl_auth_enable = true\n"},
+		"qmgr":  {Service: Service{Kind: "unix", Listen: []string{"public/qmgr"}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
+		"local": {Service: Service{Kind: "unix", Listen: []string{"private/local"}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
+	}
+}
+
+// knownCapabilities are the capabilities a service may keep. The list is
+// short on purpose: anything more would make a daemon root in disguise.
+var knownCapabilities = map[string]bool{"setuid": true, "setgid": true}
+
+func (s *Service) validate() error {
+	switch s.Kind {
+	case "inet", "unix":
+	default:
+		return fmt.Errorf("kind %q: want inet or unix", s.Kind)
+	}
+	if s.Command == "" {
+		return fmt.Errorf("no command")
+	}
+	if s.Enabled && len(s.Listen) == 0 {
+		return fmt.Errorf("no listen address")
+	}
+	if s.ProcessLimit < 1 {
+		return fmt.Errorf("process_limit %d: want at least 1", s.ProcessLimit)
+	}
+	for _, l := range s.Listen {
+		if s.Kind == "unix" && (strings.HasPrefix(l, "/") || strings.Contains(l, "..")) {
+			return fmt.Errorf("listen %q: a unix socket is a path inside queue_directory", l)
+		}
+	}
+	for _, c := range s.Capabilities {
+		if !knownCapabilities[c] {
+			return fmt.Errorf("capability %q: only setuid and setgid may be kept", c)
+		}
+	}
+	return nil
+}
+
+// sortServices orders services by name so every listing is stable.
+func sortServices(ss []*Service) {
+	sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
+}

@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+)
+
+// validate checks values that decode but make no sense, so that a daemon
+// never starts with them and `postern config check` can say which is wrong.
+func (p *Params) validate() error {
+	if _, err := ParseNetworks(p.MyNetworks); err != nil {
+		return &paramError{"mynetworks", err}
+	}
+	switch p.SMTPDTLSSecLevel {
+	case "may", "encrypt", "none":
+	default:
+		return &paramError{"smtpd_tls_security_level", fmt.Errorf("%q: want may, encrypt or none", p.SMTPDTLSSecLevel)}
+	}
+	if (p.SMTPDTLSCertFile == "") != (p.SMTPDTLSKeyFile == "") {
+		return &paramError{"smtpd_tls_key_file", fmt.Errorf("smtpd_tls_cert_file and smtpd_tls_key_file go together")}
+	}
+	if p.SMTPDTLSWrapperMode && p.SMTPDTLSCertFile == "" {
+		return &paramError{"smtpd_tls_wrappermode", fmt.Errorf("needs smtpd_tls_cert_file")}
+	}
+	for name, list := range map[string][]string{"allow_mail_to_commands": p.AllowCommands, "allow_mail_to_files": p.AllowFiles} {
+		for _, v := range list {
+			if v != "alias" && v != "forward" && v != "include" {
+				return &paramError{name, fmt.Errorf("%q: want alias, forward or include", v)}
+			}
+		}
+	}
+	if !strings.HasSuffix(p.HomeMailbox, "/") {
+		return &paramError{"home_mailbox", fmt.Errorf("%q: only Maildir delivery is supported, so it must end in /", p.HomeMailbox)}
+	}
+	for name, dir := range map[string]string{"queue_directory": p.QueueDirectory, "daemon_directory": p.DaemonDirectory} {
+		if !filepath.IsAbs(dir) {
+			return &paramError{name, fmt.Errorf("%q is not an absolute path", dir)}
+		}
+	}
+	for name, n := range map[string]int64{"message_size_limit": p.MessageSizeLimit, "smtpd_recipient_limit": int64(p.SMTPDRecipientLimit),
+		"smtpd_process_connection_limit": int64(p.SMTPDProcessConnLimit), "qmgr_message_active_limit": int64(p.ActiveLimit),
+		"local_delivery_concurrency": int64(p.DeliveryConcurrent), "smtpd_line_length_limit": int64(p.SMTPDLineLimit)} {
+		if n <= 0 {
+			return &paramError{name, fmt.Errorf("%d: must be positive", n)}
+		}
+	}
+	if p.MinimalBackoff > p.MaximalBackoff {
+		return &paramError{"minimal_backoff_time", fmt.Errorf("is larger than maximal_backoff_time")}
+	}
+	if p.MailOwner == "" || p.MailOwner == "root" {
+		return &paramError{"mail_owner", fmt.Errorf("%q: must be an unprivileged user", p.MailOwner)}
+	}
+	if p.VmailUser == "" || p.VmailUser == "root" {
+		return &paramError{"vmail_user", fmt.Errorf("%q: must be an unprivileged user", p.VmailUser)}
+	}
+	return nil
+}
+
+// ParseNetworks parses mynetworks-style entries: CIDR prefixes or single
+// addresses, IPv6 ones optionally in Postfix's [addr]/len form.
+func ParseNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.Replace(strings.Replace(s, "[", "", 1), "]", "", 1)
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an address or network", s)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a network: %w", s, err)
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
+}

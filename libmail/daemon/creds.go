@@ -1,0 +1,151 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// User is a system account resolved for running something as it.
+type User struct {
+	Name     string
+	UID, GID int
+	Groups   []uint32
+	Home     string
+}
+
+// LookupUser resolves a user name from the system's user database.
+func LookupUser(name string) (*User, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: %w", name, err)
+	}
+	return fromOS(u)
+}
+
+// LookupUID resolves a numeric user ID.
+func LookupUID(uid int) (*User, error) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return nil, fmt.Errorf("uid %d: %w", uid, err)
+	}
+	return fromOS(u)
+}
+
+// Current returns the user the process runs as.
+func Current() (*User, error) { return LookupUID(os.Getuid()) }
+
+func fromOS(u *user.User) (*User, error) {
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("user %q has a non-numeric uid or gid", u.Username)
+	}
+	out := &User{Name: u.Username, UID: uid, GID: gid, Home: u.HomeDir}
+	gids, err := u.GroupIds()
+	if err == nil {
+		for _, g := range gids {
+			if n, err := strconv.Atoi(g); err == nil {
+				out.Groups = append(out.Groups, uint32(n))
+			}
+		}
+	}
+	return out, nil
+}
+
+// Credential returns the credential to start a process as u.
+func (u *User) Credential() *syscall.Credential {
+	return &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: u.Groups}
+}
+
+// capabilities maps the names a service may keep to their numbers.
+var capabilities = map[string]uintptr{"setuid": unix.CAP_SETUID, "setgid": unix.CAP_SETGID}
+
+// AmbientCaps converts capability names for SysProcAttr.AmbientCaps: the
+// master uses them to start local as mail_owner yet able to start
+// per-delivery children as other users.
+func AmbientCaps(names []string) ([]uintptr, error) {
+	var out []uintptr
+	for _, n := range names {
+		c, ok := capabilities[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown capability %q", n)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// dropAmbientCapabilities clears the ambient set, keeping what the process
+// holds itself: the master passes capabilities as ambient ones because
+// that is the only way they survive exec into a non-root user, but a
+// daemon's own children must start without them.
+func dropAmbientCapabilities() error {
+	err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	if err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	return nil
+}
+
+// CanSwitchUsers reports whether the process may act as other users: it
+// is root, or it holds CAP_SETUID and CAP_SETGID.
+func CanSwitchUsers() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	eff := uint64(data[0].Effective) | uint64(data[1].Effective)<<32
+	return eff&(1<<unix.CAP_SETUID) != 0 && eff&(1<<unix.CAP_SETGID) != 0
+}
+
+// AsUser runs fn with the calling thread's file-system identity switched
+// to uid:gid, so the files fn creates belong to that user and its access
+// checks are that user's. Go cannot switch a whole process's user safely,
+// but fsuid and fsgid are per thread: the goroutine is locked to its
+// thread for the duration, and the Go runtime never clones a locked
+// thread into a new one. If the identity cannot be restored, the thread
+// stays locked and dies with the goroutine instead of returning to the
+// pool with the wrong identity.
+func AsUser(uid, gid int, fn func() error) error {
+	if uid == os.Geteuid() && gid == os.Getegid() {
+		return fn()
+	}
+	runtime.LockOSThread()
+	ownUID, ownGID := os.Geteuid(), os.Getegid()
+	unix.Setfsgid(gid)
+	unix.Setfsuid(uid)
+	// setfsuid(2) reports failure only by leaving the value unchanged.
+	curUID, _ := unix.SetfsuidRetUid(-1)
+	curGID, _ := unix.SetfsgidRetGid(-1)
+	if curUID != uid || curGID != gid {
+		restored := restoreFS(ownUID, ownGID)
+		if restored {
+			runtime.UnlockOSThread()
+		}
+		return fmt.Errorf("act as uid %d gid %d: not permitted (need root or CAP_SETUID/CAP_SETGID)", uid, gid)
+	}
+	err := fn()
+	if restoreFS(ownUID, ownGID) {
+		runtime.UnlockOSThread()
+	}
+	return err
+}
+
+func restoreFS(uid, gid int) bool {
+	unix.Setfsuid(uid)
+	unix.Setfsgid(gid)
+	u, _ := unix.SetfsuidRetUid(-1)
+	g, _ := unix.SetfsgidRetGid(-1)
+	return u == uid && g == gid
+}

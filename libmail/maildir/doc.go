@@ -1,0 +1,17 @@
+// Package maildir delivers messages into Maildir directories as described
+// at cr.yp.to/proto/maildir.html: a message is written to tmp/ under a
+// unique name, synced, and renamed into new/, where mail readers pick it
+// up. A reader never sees a partial message, because a file appears in
+// new/ only once it is complete.
+//
+// Writer adds what a busy MTA needs on top of that protocol. Unique names
+// use the spec's modern form, <seconds>.M<usec>P<pid>Q<n>.<host>, with a
+// per-Writer atomic delivery counter, so goroutines never collide. The
+// name in new/ carries ",S=<size>" so that Dovecot need not stat the file.
+// Renames never replace an existing message (renameat2 RENAME_NOREPLACE).
+// Directory fsyncs are group-committed through package commit, so many
+// concurrent deliveries into one Maildir share one fsync of new/. Message
+// bodies are streamed through a pooled 64 KiB buffer while their SMTP
+// CRLF line endings are converted to LF, so memory use does not grow with
+// message size.
+package maildir

@@ -1,0 +1,185 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"postern.dev/postern/libmail/commit"
+	"postern.dev/postern/libmail/message"
+)
+
+// maxAttempts bounds the retries after a name collision. A collision needs
+// another process with our PID and host, or a clock and counter that
+// repeat; several in a row mean something is badly wrong.
+const maxAttempts = 8
+
+// Writer delivers messages into Maildirs. It is safe for concurrent use,
+// and meant to be shared: its counter is what keeps names unique among the
+// process's goroutines (the spec's Qn counts the deliveries of the whole
+// process), and its group committer is what lets concurrent deliveries to
+// one Maildir share an fsync. Use one Writer per process.
+type Writer struct {
+	host string // escaped for use in names
+	pid  int
+	now  func() time.Time
+	seq  atomic.Uint64
+	dirs commit.Dirs
+	// bufs holds *message.LFWriter values so that a delivery reuses a 64
+	// KiB buffer instead of allocating one.
+	bufs sync.Pool
+}
+
+// NewWriter returns a Writer that names files after hostname and pid and
+// reads the time from now.
+func NewWriter(hostname string, pid int, now func() time.Time) *Writer {
+	w := &Writer{host: escapeHost(hostname), pid: pid, now: now}
+	w.bufs.New = func() any { return message.NewLFWriter(nil) }
+	return w
+}
+
+// Deliver stores one message in the Maildir at root and returns the name
+// of its file in root/new. header must be in Unix form (LF line endings);
+// it goes through the same CRLF-to-LF conversion as body, which is a no-op
+// for such input. body is in SMTP wire form (CRLF line endings, dot
+// stuffing already removed) and is read until EOF.
+//
+// The protocol is the Maildir spec's (cr.yp.to/proto/maildir.html): create
+// root/tmp/<unique> with O_EXCL, write, fdatasync, rename to
+// root/new/<unique>,S=<size>, then fsync root/new. When Deliver returns nil
+// the message is on stable storage. On an error before the rename the tmp
+// file is removed and nothing is delivered.
+//
+// ctx is checked before the file is created and again before the rename;
+// it cannot interrupt a read of body, so a caller that needs a timeout on a
+// slow client must put it on the reader. Once the rename has happened the
+// message is delivered and Deliver waits for the directory fsync whatever
+// ctx says. If that fsync fails, Deliver returns the name with an error:
+// the message is in new/ but may not survive a crash, and retrying the
+// delivery may produce a duplicate, which is the right side to err on.
+func (w *Writer) Deliver(ctx context.Context, root string, header []byte, body io.Reader) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("deliver: %w", err)
+	}
+	tmpDir := root + "/tmp/"
+	f, n, err := w.create(tmpDir)
+	if err != nil {
+		return "", err
+	}
+	tmpPath := f.Name()
+	n.Size, err = w.write(f, header, body)
+	if err == nil {
+		err = ctx.Err()
+	}
+	var name string
+	if err == nil {
+		name, err = w.publish(tmpPath, root+"/new/", n)
+	}
+	if err != nil {
+		if rerr := os.Remove(tmpPath); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+		return "", fmt.Errorf("deliver: %w", err)
+	}
+	if err := w.dirs.Sync(root + "/new"); err != nil {
+		return name, fmt.Errorf("deliver %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// next returns a fresh unique name. The seconds and microseconds come from
+// one clock reading, as the spec asks for Mn.
+func (w *Writer) next() Name {
+	t := w.now()
+	return Name{
+		Sec:  t.Unix(),
+		Usec: t.Nanosecond() / 1000,
+		PID:  w.pid,
+		Seq:  w.seq.Add(1),
+		Host: w.host,
+		Size: -1,
+	}
+}
+
+// create makes the tmp file. O_EXCL is what makes the name ours: the
+// spec's older advice (stat, sleep, retry) is unnecessary when the create
+// itself fails on a collision.
+func (w *Writer) create(tmpDir string) (*os.File, Name, error) {
+	for range maxAttempts {
+		n := w.next()
+		var b [128]byte
+		path := tmpDir + string(n.appendTo(b[:0]))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			return f, n, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, n, fmt.Errorf("deliver: %w", err)
+		}
+	}
+	return nil, Name{}, fmt.Errorf("deliver: %d name collisions in %s", maxAttempts, tmpDir)
+}
+
+// write copies header and body into f, makes the data durable and closes
+// f. It returns the file's size, which the LFWriter counted on the way.
+func (w *Writer) write(f *os.File, header []byte, body io.Reader) (int64, error) {
+	lw := w.bufs.Get().(*message.LFWriter)
+	lw.Reset(f)
+	err := w.copy(lw, header, body)
+	size := lw.Count()
+	// Drop the reference to f so the pooled writer does not keep it alive.
+	lw.Reset(nil)
+	w.bufs.Put(lw)
+	if err == nil {
+		err = commit.File(f)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	return size, err
+}
+
+func (w *Writer) copy(lw *message.LFWriter, header []byte, body io.Reader) error {
+	if _, err := lw.Write(header); err != nil {
+		return fmt.Errorf("write header: %w", err)
+	}
+	if _, err := lw.ReadFrom(body); err != nil {
+		return fmt.Errorf("copy body: %w", err)
+	}
+	if err := lw.Close(); err != nil {
+		return fmt.Errorf("write body: %w", err)
+	}
+	return nil
+}
+
+// publish renames the tmp file into newDir under its final name, never
+// replacing an existing file; on a collision it picks a new unique name.
+func (w *Writer) publish(tmpPath, newDir string, n Name) (string, error) {
+	for range maxAttempts {
+		var b [128]byte
+		name := string(n.appendTo(b[:0]))
+		err := renameNoReplace(tmpPath, newDir+name)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		size := n.Size
+		n = w.next()
+		n.Size = size
+	}
+	return "", fmt.Errorf("%d name collisions in %s", maxAttempts, newDir)
+}
+
+// Close releases the directories held open for group commits. Deliver must
+// not be called afterwards.
+func (w *Writer) Close() error {
+	return w.dirs.Close()
+}

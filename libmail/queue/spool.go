@@ -1,0 +1,125 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"postern.dev/postern/libmail/commit"
+)
+
+// Queue directory names.
+const (
+	Tmp           = "tmp"
+	Incoming      = "incoming"
+	Active        = "active"
+	DeferredQueue = "deferred"
+	Hold          = "hold"
+	Corrupt       = "corrupt"
+)
+
+// DirSpec says how one spool directory is made. The master creates them;
+// everyone else only uses them.
+type DirSpec struct {
+	Name  string
+	Mode  os.FileMode
+	Owner string // "mail_owner" or "root"
+}
+
+// Layout is the spool's directory tree. Queue directories are private to
+// mail_owner; private/ holds the daemons' sockets and public/ the sockets
+// that commands may use; pid/ is the master's.
+var Layout = []DirSpec{
+	{Tmp, 0o700, "mail_owner"},
+	{Incoming, 0o700, "mail_owner"},
+	{Active, 0o700, "mail_owner"},
+	{DeferredQueue, 0o700, "mail_owner"},
+	{Hold, 0o700, "mail_owner"},
+	{Corrupt, 0o700, "mail_owner"},
+	{"private", 0o700, "mail_owner"},
+	{"public", 0o755, "mail_owner"},
+	{"pid", 0o755, "root"},
+}
+
+// Spool is an open spool directory.
+type Spool struct {
+	root string
+	ids  *IDSource
+	bufs sync.Pool // *[]byte of writeBufSize, reused between writers
+
+	mu       sync.Mutex
+	incoming *commit.Dir
+}
+
+const writeBufSize = 64 << 10
+
+// Open returns the spool at root; now is the clock for queue IDs.
+func Open(root string, now func() time.Time) *Spool {
+	s := &Spool{root: root, ids: NewIDSource(now)}
+	s.bufs.New = func() any { b := make([]byte, 0, writeBufSize); return &b }
+	return s
+}
+
+// Root returns the spool directory.
+func (s *Spool) Root() string { return s.root }
+
+// Path returns the path of entry id in queue q.
+func (s *Spool) Path(q string, id ID) string { return filepath.Join(s.root, q, string(id)) }
+
+// NewID returns a fresh queue ID.
+func (s *Spool) NewID() ID { return s.ids.New() }
+
+// Move renames entry id from one queue to another. It does not fsync: a
+// move lost in a crash leaves the entry in its old queue, from which it
+// is picked up again, which costs at most a duplicate delivery.
+func (s *Spool) Move(id ID, from, to string) error {
+	if err := os.Rename(s.Path(from, id), s.Path(to, id)); err != nil {
+		return fmt.Errorf("move %s from %s to %s: %w", id, from, to, err)
+	}
+	return nil
+}
+
+// incomingDir opens incoming/ for group commits on first use.
+func (s *Spool) incomingDir() (*commit.Dir, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.incoming == nil {
+		d, err := commit.OpenDir(filepath.Join(s.root, Incoming))
+		if err != nil {
+			return nil, err
+		}
+		s.incoming = d
+	}
+	return s.incoming, nil
+}
+
+// Close releases the spool's open directories.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.incoming != nil {
+		return s.incoming.Close()
+	}
+	return nil
+}
+
+// renameNoReplace renames without ever replacing an existing entry: two
+// entries with one ID would be a lost message. Filesystems without
+// renameat2 get link+unlink, which has the same guarantee.
+func renameNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		if err = os.Link(from, to); err == nil {
+			err = os.Remove(from)
+		}
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"postern.dev/postern/libmail/commit"
+)
+
+// Writer writes one new entry. The message streams through a 64 KiB
+// buffer, so a message of any size needs only that much memory; a message
+// that fits in the buffer costs one write(2).
+type Writer struct {
+	s       *Spool
+	id      ID
+	f       *os.File
+	bufp    *[]byte
+	buf     []byte
+	flushed int64 // bytes already written to the file
+	head    int   // length of the envelope part
+	err     error
+}
+
+// Create starts entry id in tmp/ with env. The caller writes the message
+// (CRLF line ends) and then calls Commit or Abort.
+func (s *Spool) Create(id ID, env *Envelope) (*Writer, error) {
+	if !Valid(string(id)) {
+		return nil, fmt.Errorf("create queue entry: bad ID %q", id)
+	}
+	f, err := os.OpenFile(s.Path(Tmp, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create queue entry: %w", err)
+	}
+	w := &Writer{s: s, id: id, f: f, bufp: s.bufs.Get().(*[]byte)}
+	w.buf = appendEnvelope((*w.bufp)[:0], env, 0)
+	w.head = len(w.buf)
+	return w, nil
+}
+
+// ID returns the entry's queue ID.
+func (w *Writer) ID() ID { return w.id }
+
+// Size returns the message bytes written so far.
+func (w *Writer) Size() int64 { return w.flushed + int64(len(w.buf)) - int64(w.head) }
+
+// Write appends message bytes.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if len(w.buf) == cap(w.buf) {
+			if err := w.flush(); err != nil {
+				return n - len(p), err
+			}
+		}
+		c := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf = w.buf[:len(w.buf)+c]
+		p = p[c:]
+	}
+	return n, nil
+}
+
+// WriteString appends message bytes.
+func (w *Writer) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+func (w *Writer) flush() error {
+	n, err := w.f.Write(w.buf)
+	w.flushed += int64(n)
+	if err != nil {
+		w.err = fmt.Errorf("write queue entry %s: %w", w.id, err)
+		return w.err
+	}
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// Commit makes the entry durable and visible in incoming/: it writes the
+// message size, fsyncs the file, renames it into incoming/ and waits for a
+// directory fsync that covers the rename. Only after Commit returns nil may
+// anyone be told that the message is queued. On error the entry is gone.
+func (w *Writer) Commit() error {
+	if err := w.finish(); err != nil {
+		w.Abort()
+		return err
+	}
+	tmp := w.s.Path(Tmp, w.id)
+	if err := renameNoReplace(tmp, w.s.Path(Incoming, w.id)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("commit queue entry: %w", err)
+	}
+	d, err := w.s.incomingDir()
+	if err == nil {
+		err = d.Sync()
+	}
+	if err != nil {
+		// The entry is in incoming/ but not known to be durable. Leaving it
+		// there may deliver a message whose sender was told it failed (a
+		// duplicate once they retry); removing it could lose one a reader
+		// already took. The first is the lesser evil.
+		return fmt.Errorf("commit queue entry %s: %w", w.id, err)
+	}
+	return nil
+}
+
+// finish writes the size and the last bytes and fsyncs the file.
+func (w *Writer) finish() error {
+	if w.err != nil {
+		return w.err
+	}
+	size := w.Size()
+	digits := fmt.Appendf(nil, "%016d", size)
+	if len(digits) != sizeDigits {
+		return fmt.Errorf("queue entry %s: size %d out of range", w.id, size)
+	}
+	patched := false
+	if w.flushed == 0 {
+		copy(w.buf[sizeOffset:], digits)
+		patched = true
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if !patched {
+		if _, err := w.f.WriteAt(digits, int64(sizeOffset)); err != nil {
+			return fmt.Errorf("write queue entry %s size: %w", w.id, err)
+		}
+	}
+	if err := commit.File(w.f); err != nil {
+		return err
+	}
+	err := w.f.Close()
+	w.f = nil
+	w.release()
+	if err != nil {
+		return fmt.Errorf("close queue entry %s: %w", w.id, err)
+	}
+	return nil
+}
+
+// Abort discards the entry.
+func (w *Writer) Abort() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	os.Remove(w.s.Path(Tmp, w.id))
+	w.release()
+	if w.err == nil {
+		w.err = errors.New("queue entry aborted")
+	}
+}
+
+func (w *Writer) release() {
+	if w.bufp != nil {
+		*w.bufp = w.buf[:0]
+		w.s.bufs.Put(w.bufp)
+		w.bufp, w.buf = nil, nil
+	}
+}
+
+// List returns the IDs in queue q, skipping names that are not IDs (an
+// admin's editor backup, say). Order is the directory's.
+func (s *Spool) List(q string) ([]ID, error) {
+	d, err := os.Open(filepath.Join(s.root, q))
+	if err != nil {
+		return nil, fmt.Errorf("list %s queue: %w", q, err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s queue: %w", q, err)
+	}
+	ids := make([]ID, 0, len(names))
+	for _, n := range names {
+		if Valid(n) {
+			ids = append(ids, ID(n))
+		}
+	}
+	return ids, nil
+}
+
+// MoveCorrupt moves an unreadable entry to corrupt/, where it stays until
+// a human deals with it.
+func (s *Spool) MoveCorrupt(id ID, from string) error { return s.Move(id, from, Corrupt) }

@@ -1,0 +1,245 @@
+// Package recipient answers "who receives mail on this host": the local
+// domains, and for an address in them whether it is an alias, a virtual
+// account or a system user. smtpd asks at RCPT time, so unknown local
+// recipients are rejected with 550 5.1.1 instead of bounced later; local
+// asks again at delivery, with the same answers.
+//
+// The aliases and accounts files are plain text, read into memory and
+// reread when they change (checked at most once a second), so that
+// `newaliases` is a syntax check, not a required step.
+package recipient
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+	"sync"
+	"time"
+
+	"postern.dev/postern/libmail/account"
+	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/alias"
+	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/maillog"
+)
+
+// Kind is what an address resolved to.
+type Kind int
+
+const (
+	Unknown    Kind = iota // not a recipient here
+	Alias                  // expands to Targets
+	Account                // a virtual account
+	SystemUser             // a user in the system's user database
+)
+
+// Match is the result of resolving one local address.
+type Match struct {
+	Kind    Kind
+	Key     string         // the alias key that matched
+	Targets []alias.Target // for Alias
+	Account *account.Account
+	User    *daemon.User // for SystemUser
+	// Extension is the address extension that was stripped to find the
+	// match (user+ext), if any.
+	Extension string
+	// AliasFile is the aliases file the alias came from; its owner decides
+	// as whom commands and files in it run.
+	AliasFile string
+}
+
+// Directory resolves local recipients. It is safe for concurrent use.
+type Directory struct {
+	domains    map[string]bool
+	delim      string
+	aliasPaths []string
+	acctPath   string
+	passwd     bool
+	log        *maillog.Logger
+	now        func() time.Time
+
+	mu        sync.Mutex
+	checked   time.Time
+	aliases   []*loaded[*alias.Table]
+	accounts  *loaded[*account.File]
+	userCache map[string]userEntry
+}
+
+type userEntry struct {
+	u    *daemon.User
+	when time.Time
+}
+
+// loaded is a file's parsed contents and what it looked like on disk.
+type loaded[T any] struct {
+	path  string
+	mtime time.Time
+	size  int64
+	val   T
+}
+
+// New returns a Directory for the configuration in p.
+func New(p *config.Params, log *maillog.Logger, now func() time.Time) *Directory {
+	d := &Directory{domains: map[string]bool{}, delim: p.RecipientDelim, aliasPaths: p.AliasMaps,
+		acctPath: p.AccountsFile, passwd: p.LocalSystemUsers, log: log, now: now, userCache: map[string]userEntry{}}
+	for _, dom := range p.MyDestination {
+		d.domains[strings.ToLower(dom)] = true
+	}
+	return d
+}
+
+// SystemUsers reports whether system users receive mail (local_system_users).
+func (d *Directory) SystemUsers() bool { return d.passwd }
+
+// IsLocal reports whether domain is delivered on this host.
+func (d *Directory) IsLocal(domain string) bool { return d.domains[strings.ToLower(domain)] }
+
+// Lookup resolves addr (local@domain, domain local). It tries, in order:
+// aliases for the full address and for the bare local part, then
+// accounts, then system users, each first with the extension and then
+// without it, as Postfix's local(8) does.
+func (d *Directory) Lookup(addr string) (Match, error) {
+	d.refresh()
+	local, domain := address.Split(addr)
+	local = strings.ToLower(local)
+	domain = strings.ToLower(domain)
+	base, ext := address.StripExtension(local, d.delim)
+	d.mu.Lock()
+	aliases, accounts := d.aliases, d.accounts
+	d.mu.Unlock()
+
+	tries := []struct{ local, ext string }{{local, ""}}
+	if ext != "" {
+		tries = append(tries, struct{ local, ext string }{base, ext})
+	}
+	for _, t := range tries {
+		for _, a := range aliases {
+			if a.val == nil {
+				continue
+			}
+			for _, key := range []string{t.local + "@" + domain, t.local} {
+				if targets, ok := a.val.Lookup(key); ok {
+					return Match{Kind: Alias, Key: key, Targets: targets, Extension: t.ext, AliasFile: a.path}, nil
+				}
+			}
+		}
+	}
+	if accounts != nil && accounts.val != nil {
+		for _, t := range tries {
+			if acct, ok := accounts.val.Lookup(t.local + "@" + domain); ok {
+				return Match{Kind: Account, Account: acct, Extension: t.ext}, nil
+			}
+		}
+	}
+	if d.passwd {
+		for _, t := range tries {
+			u, err := d.user(t.local)
+			if err != nil {
+				return Match{}, err
+			}
+			if u != nil {
+				return Match{Kind: SystemUser, User: u, Extension: t.ext}, nil
+			}
+		}
+	}
+	return Match{}, nil
+}
+
+// Account returns the virtual account for addr, if there is one, for
+// authentication.
+func (d *Directory) Account(addr string) (*account.Account, bool) {
+	d.refresh()
+	d.mu.Lock()
+	accounts := d.accounts
+	d.mu.Unlock()
+	if accounts == nil || accounts.val == nil {
+		return nil, false
+	}
+	return accounts.val.Lookup(strings.ToLower(addr))
+}
+
+// user looks a system user up, caching answers for a minute: the user
+// database is a file scan per lookup.
+func (d *Directory) user(name string) (*daemon.User, error) {
+	if name == "" || strings.ContainsAny(name, "/:") {
+		return nil, nil
+	}
+	d.mu.Lock()
+	e, ok := d.userCache[name]
+	d.mu.Unlock()
+	if ok && d.now().Sub(e.when) < time.Minute {
+		return e.u, nil
+	}
+	u, err := daemon.LookupUser(name)
+	if err != nil {
+		var unk user.UnknownUserError
+		if errors.As(err, &unk) {
+			u, err = nil, nil
+		} else {
+			return nil, fmt.Errorf("look up user %q: %w", name, err)
+		}
+	}
+	d.mu.Lock()
+	d.userCache[name] = userEntry{u, d.now()}
+	d.mu.Unlock()
+	return u, nil
+}
+
+// refresh rereads the aliases and accounts files if they changed.
+func (d *Directory) refresh() {
+	d.mu.Lock()
+	now := d.now()
+	if !d.checked.IsZero() && now.Sub(d.checked) < time.Second {
+		d.mu.Unlock()
+		return
+	}
+	d.checked = now
+	old, oldAcct := d.aliases, d.accounts
+	d.mu.Unlock()
+
+	var fresh []*loaded[*alias.Table]
+	for i, p := range d.aliasPaths {
+		var prev *loaded[*alias.Table]
+		if i < len(old) && old[i].path == p {
+			prev = old[i]
+		}
+		fresh = append(fresh, reload(p, prev, d.log, alias.Load))
+	}
+	acct := oldAcct
+	if d.acctPath != "" {
+		acct = reload(d.acctPath, oldAcct, d.log, account.Load)
+	}
+	d.mu.Lock()
+	d.aliases, d.accounts = fresh, acct
+	d.mu.Unlock()
+}
+
+// reload parses path again if its mtime or size changed. Problems are
+// logged; a file that cannot be read keeps its previous contents, and a
+// missing file is empty (a fresh system may have no aliases).
+func reload[T any](path string, prev *loaded[T], log *maillog.Logger, load func(string) (T, []error)) *loaded[T] {
+	st, err := os.Stat(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			var zero T
+			return &loaded[T]{path: path, size: -1, val: zero}
+		}
+		log.Warn("%s: %v", path, err)
+		if prev != nil {
+			return prev
+		}
+		var zero T
+		return &loaded[T]{path: path, val: zero}
+	}
+	if prev != nil && prev.mtime.Equal(st.ModTime()) && prev.size == st.Size() {
+		return prev
+	}
+	val, errs := load(path)
+	for _, e := range errs {
+		log.Warn("%v", e)
+	}
+	return &loaded[T]{path: path, mtime: st.ModTime(), size: st.Size(), val: val}
+}

@@ -1,0 +1,185 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/ipc/delivery"
+	"postern.dev/postern/libmail/maildir"
+	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/recipient"
+)
+
+// Waker tells qmgr about new entries (forwarded mail).
+type Waker interface{ Wake(queue.ID) }
+
+// Agent is the local delivery agent.
+type Agent struct {
+	cfg   Config
+	spool *queue.Spool
+	dir   *recipient.Directory
+	mw    *maildir.Writer
+	wake  Waker
+	log   *maillog.Logger
+	now   func() time.Time
+	vmail *daemon.User // owner of virtual mailboxes
+	self  string       // path of this program, for per-delivery children
+	sem   chan struct{}
+}
+
+// NewAgent returns an agent.
+func NewAgent(cfg Config, spool *queue.Spool, dir *recipient.Directory, vmail *daemon.User, wake Waker, log *maillog.Logger, now func() time.Time) (*Agent, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{cfg: cfg, spool: spool, dir: dir, mw: maildir.NewWriter(cfg.Hostname, os.Getpid(), now), wake: wake,
+		log: log, now: now, vmail: vmail, self: self, sem: make(chan struct{}, cfg.Concurrency)}, nil
+}
+
+// Serve accepts qmgr's connections on l until ctx ends.
+func (a *Agent) Serve(ctx context.Context, l net.Listener) {
+	var wg sync.WaitGroup
+	go func() { <-ctx.Done(); l.Close() }()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("accept: %v", err)
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.serveConn(ctx, c)
+		}()
+	}
+	wg.Wait()
+}
+
+// serveConn handles one qmgr connection. Requests are worked on
+// concurrently, up to local_delivery_concurrency, and answered as they
+// finish. When qmgr goes away its requests are abandoned at the next
+// safe point: a new qmgr will schedule them again.
+func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
+	conn, err := ipc.Accept(c, delivery.Channel, delivery.Version)
+	if err != nil {
+		a.log.Warn("delivery socket: %v", err)
+		return
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		var req delivery.Request
+		if err := conn.Recv(&req); err != nil {
+			return
+		}
+		if err := req.Validate(); err != nil {
+			a.log.Warn("delivery socket: %v", err)
+			return
+		}
+		select {
+		case a.sem <- struct{}{}:
+		case <-cctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-a.sem }()
+			rep := a.handle(cctx, &req)
+			if rep != nil {
+				if err := conn.SendFlush(rep); err != nil {
+					cancel()
+				}
+			}
+		}()
+	}
+}
+
+// handle delivers the recipients of one request and records the results
+// in the entry before answering.
+func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
+	id := queue.ID(req.ID)
+	path := a.spool.Path(queue.Active, id)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		a.log.Warn("%s: %v", id, err)
+		return a.failAll(req, "4.3.0", "cannot open queue entry: "+err.Error())
+	}
+	defer f.Close()
+	e, err := queue.Read(f, id)
+	if err != nil {
+		a.log.Warn("%s: %v", id, err)
+		return a.failAll(req, "4.3.0", "cannot read queue entry")
+	}
+	start := a.now()
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
+	var recs []queue.Record
+	allSent := true
+	for _, i := range req.Rcpts {
+		if i >= len(e.Recipients) {
+			a.log.Warn("%s: request for recipient %d of %d", id, i, len(e.Recipients))
+			return a.failAll(req, "4.3.0", "bad recipient index")
+		}
+		if ctx.Err() != nil {
+			return nil // qmgr is gone; its successor schedules this again
+		}
+		res, to := a.deliver(ctx, e, f, i)
+		a.logResult(e, req, i, to, res, start)
+		rep.Results = append(rep.Results, delivery.FromQueue(res))
+		recs = append(recs, queue.ResultRecord{Result: res})
+		if res.Status != queue.Sent {
+			allSent = false
+		}
+	}
+	if req.Last && allSent {
+		// Everything is delivered: removing the entry is the record.
+		if err := os.Remove(path); err == nil {
+			rep.Removed = true
+			a.log.Info("%s: removed", id)
+			return rep
+		} else if !errors.Is(err, os.ErrNotExist) {
+			a.log.Warn("%s: remove: %v", id, err)
+		}
+	}
+	if err := queue.Append(f, recs...); err != nil {
+		a.log.Warn("%s: record results: %v", id, err)
+	}
+	return rep
+}
+
+// failAll answers a request that could not be worked on at all.
+func (a *Agent) failAll(req *delivery.Request, dsn, reason string) *delivery.Reply {
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
+	for _, i := range req.Rcpts {
+		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: "local", Reply: reason})
+	}
+	return rep
+}
+
+// logResult writes the classic to= line.
+func (a *Agent) logResult(e *queue.Entry, req *delivery.Request, i int, to string, res queue.Result, start time.Time) {
+	now := a.now()
+	activated := time.Unix(0, req.Activated)
+	dispatched := time.Unix(0, req.Dispatched)
+	status := string(res.Status)
+	if res.Status == queue.Failed {
+		status = "bounced"
+	}
+	d := maillog.Delivery{QueueID: string(e.ID), To: to, OrigTo: e.Recipients[i].Addr, Relay: "local",
+		Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: activated.Sub(e.Arrival), InQmgr: dispatched.Sub(activated),
+			Transmit: now.Sub(start)}, DSN: res.DSN, Status: status, Reply: res.Reply}
+	a.log.Info("%s", d.Line())
+}

@@ -1,0 +1,285 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/maildir"
+	"postern.dev/postern/libmail/message"
+	"postern.dev/postern/libmail/queue"
+)
+
+// ChildFlag is the first argument that makes the local program a
+// per-delivery child instead of the daemon.
+const ChildFlag = "-child"
+
+// job is what the daemon asks of a per-delivery child, sent on its
+// descriptor 3; the message (CRLF form) comes on its standard input.
+type job struct {
+	Kind     string `json:"kind"` // "maildir" or "file"
+	Path     string `json:"path"`
+	Header   string `json:"header"`
+	Sender   string `json:"sender"`
+	Hostname string `json:"hostname"`
+}
+
+// childResult is the child's answer on its standard output.
+type childResult struct {
+	OK   bool   `json:"ok"`
+	Temp bool   `json:"temp"`
+	DSN  string `json:"dsn"`
+	Text string `json:"text"`
+}
+
+// runChild delivers a system user's target in a process running as the
+// target's user, so the files it creates and the access checks it meets
+// are that user's, not the mail system's.
+func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t target) (string, error) {
+	u := t.user
+	if u == nil {
+		return "", permanent("5.3.0", "internal error: no user for %s", t.value)
+	}
+	if (u.UID != os.Geteuid() || u.GID != os.Getegid()) && !daemon.CanSwitchUsers() {
+		return "", temporary("4.3.0", "cannot deliver as user %s: local has no privilege to switch users (start the master as root)", u.Name)
+	}
+	if t.kind == toCommand {
+		return a.runCommand(ctx, e, f, t)
+	}
+	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname}
+	note := "delivered to maildir"
+	if t.kind == toFile {
+		j.Kind, note = "file", "delivered to file: "+t.value
+	}
+	cmd := daemon.CommandAs(u, a.self, ChildFlag)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	jobR, jobW, err := os.Pipe()
+	if err != nil {
+		return "", temporary("4.3.0", "pipe: %v", err)
+	}
+	cmd.ExtraFiles = []*os.File{jobR}
+	cmd.Stdin = e.Message(f)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &limited{b: &errb, n: 4096}
+	if err := cmd.Start(); err != nil {
+		jobR.Close()
+		jobW.Close()
+		return "", temporary("4.3.0", "start delivery as %s: %v", u.Name, err)
+	}
+	jobR.Close()
+	json.NewEncoder(jobW).Encode(j)
+	jobW.Close()
+	werr := cmd.Wait()
+	var r childResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return "", temporary("4.3.0", "delivery as %s failed: %v %s", u.Name, werr, strings.TrimSpace(errb.String()))
+	}
+	if !r.OK {
+		return "", &deliveryError{temp: r.Temp, dsn: r.DSN, text: r.Text}
+	}
+	return note, nil
+}
+
+// runCommand pipes the message into SHELL -c COMMAND as the target's user,
+// with the environment Postfix's local(8) gives commands.
+func (a *Agent) runCommand(ctx context.Context, e *queue.Entry, f *os.File, t target) (string, error) {
+	u := t.user
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.CommandLimit)
+	defer cancel()
+	cmd := daemon.CommandAs(u, a.cfg.Shell, "-c", t.value)
+	cmd.Dir = u.Home
+	if st, err := os.Stat(u.Home); err != nil || !st.IsDir() {
+		cmd.Dir = "/"
+	}
+	local, domain := address.Split(t.addr)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + u.Home, "USER=" + u.Name, "LOGNAME=" + u.Name, "SHELL=" + a.cfg.Shell,
+		"SENDER=" + e.Sender, "RECIPIENT=" + t.addr, "LOCAL=" + local, "DOMAIN=" + domain, "EXTENSION=" + t.ext}
+	pr, pw := io.Pipe()
+	cmd.Stdin = pr
+	var out bytes.Buffer
+	lim := &limited{b: &out, n: 1024}
+	cmd.Stdout, cmd.Stderr = lim, lim
+	if err := cmd.Start(); err != nil {
+		return "", temporary("4.3.0", "cannot run %q as %s: %v", t.value, u.Name, err)
+	}
+	go func() {
+		lw := message.NewLFWriter(pw)
+		lw.Write(header(e, t.addr))
+		_, err := io.Copy(lw, e.Message(f))
+		if err == nil {
+			err = lw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// The command runs in its own session: kill the whole group.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		pr.Close()
+		return "", temporary("4.3.0", "command %q timed out after %s", t.value, a.cfg.CommandLimit)
+	}
+	pr.Close()
+	msg := strings.Join(strings.Fields(out.String()), " ")
+	if err == nil {
+		return "delivered to command: " + t.value, nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return "", temporary("4.3.0", "command %q: %v", t.value, err)
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "", temporary("4.3.0", "command %q died with signal %d %s", t.value, ws.Signal(), msg)
+	}
+	return "", exitStatus(t.value, ee.ExitCode(), msg)
+}
+
+// exitStatus maps a command's exit status to a result through
+// sysexits.h, as MTAs do: EX_TEMPFAIL (75) means try again later.
+func exitStatus(cmd string, code int, out string) error {
+	text := strings.TrimSpace(fmt.Sprintf("command %q exited with status %d %s", cmd, code, out))
+	switch code {
+	case 75: // EX_TEMPFAIL
+		return temporary("4.3.0", "%s", text)
+	case 67: // EX_NOUSER
+		return permanent("5.1.1", "%s", text)
+	case 68: // EX_NOHOST
+		return permanent("5.1.2", "%s", text)
+	case 77: // EX_NOPERM
+		return permanent("5.7.1", "%s", text)
+	case 69, 70, 71, 72, 74: // EX_UNAVAILABLE, EX_SOFTWARE, EX_OSERR, EX_OSFILE, EX_IOERR
+		return temporary("4.3.0", "%s", text)
+	}
+	return permanent("5.3.0", "%s", text)
+}
+
+// limited keeps the first n bytes written to it and discards the rest,
+// so a chatty command cannot fill memory.
+type limited struct {
+	b *bytes.Buffer
+	n int
+}
+
+func (l *limited) Write(p []byte) (int, error) {
+	if room := l.n - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// ChildMain is the per-delivery child: it runs as the recipient's user,
+// reads its job from descriptor 3 and the message from standard input,
+// delivers, and reports on standard output.
+func ChildMain() {
+	r := childResult{OK: true}
+	if err := child(); err != nil {
+		var de *deliveryError
+		if !errors.As(err, &de) {
+			de = mailboxError("", err).(*deliveryError)
+			de.text = err.Error()
+		}
+		r = childResult{Temp: de.temp, DSN: de.dsn, Text: de.text}
+	}
+	json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func child() error {
+	var j job
+	if err := json.NewDecoder(os.NewFile(3, "job")).Decode(&j); err != nil {
+		return temporary("4.3.0", "read job: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		return temporary("4.3.0", "refusing to deliver as root")
+	}
+	switch j.Kind {
+	case "maildir":
+		if err := maildir.Create(j.Path, 0o700); err != nil {
+			return mailboxError(j.Path, err)
+		}
+		w := maildir.NewWriter(j.Hostname, os.Getpid(), time.Now)
+		defer w.Close()
+		if _, err := w.Deliver(context.Background(), j.Path, []byte(j.Header), os.Stdin); err != nil {
+			return mailboxError(j.Path, err)
+		}
+		return nil
+	case "file":
+		return appendFile(j)
+	}
+	return permanent("5.3.0", "unknown job %q", j.Kind)
+}
+
+// appendFile appends the message to a file in mbox format: a From_ line,
+// the message with Unix line ends and ">From " quoting, an empty line.
+// The file is locked with flock(2), which mail readers honour.
+func appendFile(j job) error {
+	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return mailboxError(j.Path, err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return temporary("4.2.0", "lock %s: %v", j.Path, err)
+	}
+	sender := j.Sender
+	if sender == "" {
+		sender = "MAILER-DAEMON"
+	}
+	w := &fromQuoter{w: f, bol: true}
+	lw := message.NewLFWriter(w)
+	fmt.Fprintf(f, "From %s %s\n", sender, time.Now().Format("Mon Jan _2 15:04:05 2006"))
+	lw.Write([]byte(j.Header))
+	if _, err := io.Copy(lw, os.Stdin); err != nil {
+		return temporary("4.3.0", "read message: %v", err)
+	}
+	if err := lw.Close(); err != nil {
+		return mailboxError(j.Path, err)
+	}
+	if !w.bol {
+		f.Write([]byte("\n"))
+	}
+	f.Write([]byte("\n"))
+	if err := f.Sync(); err != nil {
+		return mailboxError(j.Path, err)
+	}
+	return nil
+}
+
+// fromQuoter writes ">From " for lines that start with "From ", so an
+// mbox reader does not see a new message there.
+type fromQuoter struct {
+	w   io.Writer
+	bol bool // at the beginning of a line
+	buf []byte
+}
+
+func (q *fromQuoter) Write(p []byte) (int, error) {
+	q.buf = q.buf[:0]
+	for i := 0; i < len(p); i++ {
+		if q.bol && bytes.HasPrefix(p[i:], []byte("From ")) {
+			q.buf = append(q.buf, '>')
+		}
+		q.buf = append(q.buf, p[i])
+		q.bol = p[i] == '\n'
+	}
+	if _, err := q.w.Write(q.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,132 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+
+	"os"
+	"strings"
+	"syscall"
+
+	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/maildir"
+	"postern.dev/postern/libmail/message"
+	"postern.dev/postern/libmail/queue"
+)
+
+// deliver delivers recipient i of entry e and returns its result and the
+// address it finally went to (for the to= field; orig_to is the entry's).
+func (a *Agent) deliver(ctx context.Context, e *queue.Entry, f *os.File, i int) (queue.Result, string) {
+	rcpt := e.Recipients[i].Addr
+	res := queue.Result{Rcpt: i, Relay: "local"}
+	fail := func(err error) (queue.Result, string) {
+		var de *deliveryError
+		if !errors.As(err, &de) {
+			de = &deliveryError{temp: true, dsn: "4.3.0", text: err.Error()}
+		}
+		res.Status, res.DSN, res.Reply = queue.Failed, de.dsn, de.text
+		if de.temp {
+			res.Status = queue.Deferred
+		}
+		return res, rcpt
+	}
+	if loop, err := a.looped(e, f, rcpt); err != nil {
+		return fail(temporary("4.3.0", "cannot read message: %v", err))
+	} else if loop {
+		return fail(permanent("5.4.6", "mail forwarding loop for %s", rcpt))
+	}
+	x := &expander{a: a, seen: map[string]bool{}}
+	if err := x.expand(rcpt, 0, "", nil); err != nil {
+		return fail(err)
+	}
+	var remote []string
+	var notes []string
+	final := rcpt
+	for _, t := range x.targets {
+		if t.kind == toRemote {
+			remote = append(remote, t.addr)
+			continue
+		}
+		note, err := a.deliverTarget(ctx, e, f, rcpt, t)
+		if err != nil {
+			return fail(err)
+		}
+		notes = append(notes, note)
+		final = t.addr
+	}
+	if len(remote) > 0 {
+		id, err := a.forward(e, f, rcpt, remote)
+		if err != nil {
+			return fail(temporary("4.3.0", "cannot queue forwarded mail: %v", err))
+		}
+		notes = append(notes, "forwarded as "+string(id))
+	}
+	if len(x.targets) != 1 {
+		final = rcpt
+	}
+	res.Status, res.DSN, res.Reply = queue.Sent, "2.0.0", strings.Join(notes, "; ")
+	if res.Reply == "" {
+		res.Reply = "delivered"
+	}
+	return res, final
+}
+
+// looped reports whether the message already carries Delivered-To: for
+// rcpt: it came back to a mailbox it was delivered to before.
+func (a *Agent) looped(e *queue.Entry, f *os.File, rcpt string) (bool, error) {
+	found := false
+	err := message.ScanHeader(bufio.NewReaderSize(e.Message(f), 16<<10), 1<<20, func(name, value []byte) bool {
+		if strings.EqualFold(string(name), "Delivered-To") && strings.EqualFold(string(bytes.TrimSpace(value)), rcpt) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+// header is what local adds on top of every delivered message, in the
+// Unix line-end form of a mailbox file.
+func header(e *queue.Entry, rcpt string) []byte {
+	return []byte("Return-Path: <" + address.Quote(e.Sender) + ">\nDelivered-To: " + rcpt + "\n")
+}
+
+// deliverTarget performs one delivery and returns a note for the log.
+func (a *Agent) deliverTarget(ctx context.Context, e *queue.Entry, f *os.File, rcpt string, t target) (string, error) {
+	switch t.kind {
+	case toVirtual:
+		var name string
+		err := daemon.AsUser(a.vmail.UID, a.vmail.GID, func() error {
+			if err := maildir.Create(t.value, 0o700); err != nil {
+				return err
+			}
+			var err error
+			name, err = a.mw.Deliver(ctx, t.value, header(e, t.addr), e.Message(f))
+			return err
+		})
+		if err != nil {
+			return "", mailboxError(t.value, err)
+		}
+		_ = name
+		return "delivered to maildir", nil
+	case toUser, toCommand, toFile:
+		return a.runChild(ctx, e, f, t)
+	}
+	return "", permanent("5.3.0", "internal error: unknown target")
+}
+
+// mailboxError classifies a failed mailbox write: a full disk or quota is
+// the recipient's problem and permanent after retries (as Postfix's
+// 5.2.2), anything else temporary.
+func mailboxError(root string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EDQUOT):
+		return permanent("5.2.2", "mailbox %s is over quota", root)
+	case errors.Is(err, syscall.ENOSPC):
+		return temporary("4.3.0", "cannot update mailbox %s: disk full", root)
+	}
+	return temporary("4.2.0", "cannot update mailbox %s: %v", root, err)
+}

@@ -1,0 +1,287 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/alias"
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/recipient"
+)
+
+// targetKind is where one delivery of an expanded recipient goes.
+type targetKind int
+
+const (
+	toVirtual targetKind = iota // a virtual account's Maildir
+	toUser                      // a system user's Maildir
+	toCommand                   // |command
+	toFile                      // /file
+	toRemote                    // an address elsewhere: queued again
+)
+
+// target is one delivery an expansion produced.
+type target struct {
+	kind    targetKind
+	addr    string       // the address delivered to (Delivered-To)
+	value   string       // command line, file path or Maildir root
+	user    *daemon.User // whom it runs as (toUser, toCommand, toFile)
+	ext     string       // the address extension, for commands' environment
+	origin  string       // "alias", "forward" or "include", for the allow_mail_to_* checks
+	account string       // for toVirtual: the account address
+}
+
+// maxDepth bounds alias, include and .forward nesting, as Postfix's
+// expansion limits do: deeper means a loop the seen-set did not catch.
+const maxDepth = 20
+
+// deliveryError is a delivery failure with its status.
+type deliveryError struct {
+	temp bool
+	dsn  string
+	text string
+}
+
+func (e *deliveryError) Error() string { return e.text }
+
+func permanent(dsn, format string, args ...any) error {
+	return &deliveryError{dsn: dsn, text: fmt.Sprintf(format, args...)}
+}
+
+func temporary(dsn, format string, args ...any) error {
+	return &deliveryError{temp: true, dsn: dsn, text: fmt.Sprintf(format, args...)}
+}
+
+// expander resolves one recipient into targets.
+type expander struct {
+	a       *Agent
+	seen    map[string]bool
+	targets []target
+}
+
+// expand resolves addr (an address in a local domain).
+func (x *expander) expand(addr string, depth int, origin string, owner *daemon.User) error {
+	if depth > maxDepth {
+		return permanent("5.4.6", "alias expansion of <%s> nests too deep (a loop?)", addr)
+	}
+	key := address.Lower(addr)
+	if x.seen[key] {
+		return nil // already expanded on this path: a list that includes itself
+	}
+	x.seen[key] = true
+	m, err := x.a.dir.Lookup(addr)
+	if err != nil {
+		return temporary("4.3.0", "recipient lookup for <%s> failed: %v", addr, err)
+	}
+	switch m.Kind {
+	case recipient.Alias:
+		return x.expandAlias(addr, m, depth)
+	case recipient.Account:
+		x.virtual(addr, m)
+		return nil
+	case recipient.SystemUser:
+		return x.systemUser(addr, m, depth)
+	}
+	return permanent("5.1.1", "unknown user: %q", localPart(addr))
+}
+
+func (x *expander) virtual(addr string, m recipient.Match) {
+	root := m.Account.Home
+	if root == "" {
+		local, domain := address.Split(m.Account.Address)
+		root = filepath.Join(x.a.cfg.VirtualBase, domain, local)
+	}
+	x.targets = append(x.targets, target{kind: toVirtual, addr: addr, value: root, ext: m.Extension, account: m.Account.Address})
+}
+
+// systemUser delivers to a user's ~/.forward if there is one, else to
+// the user's Maildir.
+func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
+	u := m.User
+	fwd, err := x.a.readForward(u)
+	if err != nil {
+		return err
+	}
+	if len(fwd) == 0 {
+		x.mailbox(addr, u, m.Extension)
+		return nil
+	}
+	for _, t := range fwd {
+		// "\user" in a .forward means: deliver to my own mailbox, not
+		// through .forward again (the parser has removed the backslash).
+		if t.Kind == alias.Address && address.Lower(t.Value) == address.Lower(u.Name) {
+			x.mailbox(addr, u, m.Extension)
+			continue
+		}
+		if err := x.value(addr, t, depth+1, "forward", u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *expander) mailbox(addr string, u *daemon.User, ext string) {
+	root := filepath.Join(u.Home, x.a.cfg.HomeMailbox)
+	x.targets = append(x.targets, target{kind: toUser, addr: addr, value: root, user: u, ext: ext})
+}
+
+func (x *expander) expandAlias(addr string, m recipient.Match, depth int) error {
+	owner, err := x.a.fileOwner(m.AliasFile)
+	if err != nil {
+		return err
+	}
+	for _, t := range m.Targets {
+		// An alias naming itself ("user: user, copy@elsewhere") means the
+		// mailbox of that name, not the alias again.
+		if t.Kind == alias.Address && !strings.Contains(t.Value, "@") && address.Lower(t.Value) == m.Key {
+			_, domain := address.Split(addr)
+			if err := x.notAlias(t.Value+"@"+domain, addr); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := x.value(addr, t, depth+1, "alias", owner); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notAlias delivers to an account or user without looking at aliases.
+func (x *expander) notAlias(name, orig string) error {
+	if acct, ok := x.a.dir.Account(name); ok {
+		x.virtual(orig, recipient.Match{Kind: recipient.Account, Account: acct})
+		return nil
+	}
+	local, _ := address.Split(name)
+	if u, err := daemon.LookupUser(strings.ToLower(local)); err == nil && x.a.dir.SystemUsers() {
+		x.mailbox(orig, u, "")
+		return nil
+	}
+	return permanent("5.1.1", "unknown user: %q", local)
+}
+
+// value handles one alias, include or .forward value on behalf of owner.
+func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner *daemon.User) error {
+	switch t.Kind {
+	case alias.Address:
+		dest := t.Value
+		_, domain := address.Split(addr)
+		if !strings.Contains(dest, "@") {
+			dest += "@" + domain
+		}
+		_, d := address.Split(dest)
+		if x.a.dir.IsLocal(d) {
+			return x.expand(dest, depth, origin, owner)
+		}
+		x.targets = append(x.targets, target{kind: toRemote, addr: dest, origin: origin})
+		return nil
+	case alias.Include:
+		return x.include(addr, t.Value, depth)
+	case alias.Command:
+		if !x.a.cfg.AllowCommands[origin] {
+			return permanent("5.7.1", "mail to commands is not allowed in %s (allow_mail_to_commands)", origin)
+		}
+		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner, origin: origin})
+		return nil
+	case alias.File:
+		if !x.a.cfg.AllowFiles[origin] {
+			return permanent("5.7.1", "mail to files is not allowed in %s (allow_mail_to_files)", origin)
+		}
+		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner, origin: origin})
+		return nil
+	}
+	return permanent("5.3.5", "bad alias value %q", t.String())
+}
+
+// include reads a :include: file; commands and files in it run as the
+// file's owner.
+func (x *expander) include(addr, path string, depth int) error {
+	owner, err := x.a.fileOwner(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return permanent("5.3.5", ":include: file %s does not exist", path)
+		}
+		return temporary("4.3.0", "cannot read :include: file %s: %v", path, err)
+	}
+	targets, errs := alias.LoadList(path)
+	for _, e := range errs {
+		x.a.log.Warn("%v", e)
+	}
+	for _, t := range targets {
+		if err := x.value(addr, t, depth+1, "include", owner); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fileOwner is whom commands and files listed in path run as: its owner,
+// the user who could have written them there, unless that is root, in
+// which case default_privs (a root-owned /etc/aliases must not make
+// commands run as root).
+func (a *Agent) fileOwner(path string) (*daemon.User, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	uid := int(st.Sys().(*syscall.Stat_t).Uid)
+	if uid == 0 {
+		u, err := daemon.LookupUser(a.cfg.DefaultPrivs)
+		if err != nil {
+			return nil, temporary("4.3.0", "default_privs: %v", err)
+		}
+		return u, nil
+	}
+	u, err := daemon.LookupUID(uid)
+	if err != nil {
+		return nil, temporary("4.3.0", "owner of %s: %v", path, err)
+	}
+	return u, nil
+}
+
+// readForward reads a system user's .forward as that user, so a user
+// cannot make local read a file they may not read themselves.
+func (a *Agent) readForward(u *daemon.User) ([]alias.Target, error) {
+	for _, pattern := range a.cfg.ForwardPath {
+		path := strings.NewReplacer("$home", u.Home, "${home}", u.Home, "$user", u.Name, "${user}", u.Name).Replace(pattern)
+		var targets []alias.Target
+		var errs []error
+		var exists bool
+		err := daemon.AsUser(u.UID, u.GID, func() error {
+			st, err := os.Stat(path)
+			if err != nil {
+				if os.IsNotExist(err) || errors.Is(err, syscall.EACCES) {
+					return nil
+				}
+				return err
+			}
+			if !st.Mode().IsRegular() {
+				return nil
+			}
+			exists = true
+			targets, errs = alias.LoadList(path)
+			return nil
+		})
+		if err != nil {
+			return nil, temporary("4.3.0", "cannot read %s: %v", path, err)
+		}
+		for _, e := range errs {
+			a.log.Warn("%v", e)
+		}
+		if exists {
+			return targets, nil
+		}
+	}
+	return nil, nil
+}
+
+func localPart(addr string) string {
+	l, _ := address.Split(addr)
+	return l
+}

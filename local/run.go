@@ -1,0 +1,48 @@
+package local
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/ipc/wake"
+	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/recipient"
+)
+
+// Run is local's life: serve qmgr until ctx ends.
+func Run(ctx context.Context, env *daemon.Env) error {
+	p := env.Params
+	vmail, err := daemon.Current()
+	if err != nil {
+		return err
+	}
+	if daemon.CanSwitchUsers() {
+		if vmail, err = daemon.LookupUser(p.VmailUser); err != nil {
+			return err
+		}
+	}
+	spool := queue.Open(p.QueueDirectory, env.Now)
+	defer spool.Close()
+	waker := wake.NewClient(filepath.Join(p.QueueDirectory, "public", "qmgr"), env.Log)
+	wctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go waker.Run(wctx)
+	a, err := NewAgent(NewConfig(p), spool, recipient.New(p, env.Log, env.Now), vmail, waker, env.Log, env.Now)
+	if err != nil {
+		return err
+	}
+	defer a.mw.Close()
+	var wg sync.WaitGroup
+	for _, l := range env.Listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.Serve(ctx, l)
+		}()
+	}
+	env.Ready()
+	wg.Wait()
+	return nil
+}

@@ -1,0 +1,76 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockSpool takes the spool lock, waiting up to wait for the daemons of a
+// previous master (which hold it through their inherited descriptor) to
+// exit. It then writes the pid file.
+func lockSpool(root string, wait time.Duration, logf func(string, ...any)) (*os.File, error) {
+	dir := filepath.Join(root, "pid")
+	f, err := os.OpenFile(filepath.Join(dir, "master.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open spool lock: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	warned := false
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock spool: %w", err)
+		}
+		if pid := readPID(root); pid > 0 && processExists(pid) {
+			f.Close()
+			return nil, fmt.Errorf("the mail system is already running (master pid %d)", pid)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("daemons of a previous master still hold %s; stop them first", f.Name())
+		}
+		if !warned {
+			logf("waiting for the daemons of a previous master to exit")
+			warned = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if err := os.WriteFile(filepath.Join(dir, "master.pid"), pid, 0o644); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write pid file: %w", err)
+	}
+	return f, nil
+}
+
+// readPID returns the PID in the spool's pid file, or 0.
+func readPID(root string) int {
+	b, err := os.ReadFile(filepath.Join(root, "pid", "master.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// processExists reports whether a process with pid runs and is a master
+// (the pid file may be stale and the PID reused by something else).
+func processExists(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	argv0, _, _ := strings.Cut(string(b), "\x00")
+	return filepath.Base(argv0) == "master"
+}

@@ -1,0 +1,176 @@
+package master
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"postern.dev/postern/libmail/daemon"
+)
+
+// startProc starts one process of s. Its file descriptors are: 0 and 1
+// /dev/null, 2 the log (or a pipe the master logs from), 3.. the service's
+// sockets, then the status socket and the spool lock.
+func (m *Master) startProc(s *service) error {
+	cfg := s.cfg
+	user, err := m.id.userFor(cfg)
+	if err != nil {
+		return err
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("status socket: %w", err)
+	}
+	mine, theirs := os.NewFile(uintptr(pair[0]), "status"), os.NewFile(uintptr(pair[1]), "status")
+	defer theirs.Close()
+
+	n := len(s.files)
+	args := append([]string{"-c", m.cfgPath, "-s", cfg.Name}, cfg.Args...)
+	if m.opt.Verbose {
+		args = append([]string{"-v"}, args...)
+	}
+	cmd := exec.Command(commandPath(cfg), args...)
+	cmd.ExtraFiles = append(append([]*os.File{}, s.files...), theirs, m.lock)
+	cmd.Env = []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"LISTEN_FDS=" + strconv.Itoa(n),
+		"LISTEN_FDNAMES=" + listenerNames(cfg),
+		daemon.StatusFDEnv + "=" + strconv.Itoa(3+n),
+		daemon.LockFDEnv + "=" + strconv.Itoa(4+n),
+	}
+	for _, v := range []string{"TZ", "LANG", "GOTRACEBACK", "GODEBUG", "GOMAXPROCS", daemon.ProfileEnv} {
+		if val, ok := os.LookupEnv(v); ok {
+			cmd.Env = append(cmd.Env, v+"="+val)
+		}
+	}
+	// Its own process group keeps a terminal's ^C away from the daemons:
+	// the master decides how they stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if m.id.root {
+		cmd.SysProcAttr.Credential = user.Credential()
+		caps, err := daemon.AmbientCaps(cfg.Capabilities)
+		if err != nil {
+			mine.Close()
+			return err
+		}
+		cmd.SysProcAttr.AmbientCaps = caps
+	}
+	var stderr *os.File
+	switch {
+	case m.logFile != nil:
+		cmd.Stderr = m.logFile
+	default:
+		r, w, err := os.Pipe()
+		if err != nil {
+			mine.Close()
+			return err
+		}
+		cmd.Stderr, stderr = w, r
+		defer w.Close()
+	}
+	if err := cmd.Start(); err != nil {
+		mine.Close()
+		if stderr != nil {
+			stderr.Close()
+		}
+		return fmt.Errorf("start %s: %w", commandPath(cfg), err)
+	}
+	p := &proc{svc: s, cmd: cmd, pid: cmd.Process.Pid, started: m.now(), status: mine}
+	s.procs[p] = true
+	m.log.Debug("service %s: started %s pid %d as %s", cfg.Name, commandPath(cfg), p.pid, user.Name)
+	go m.watchStatus(p)
+	if stderr != nil {
+		go m.relayStderr(p, stderr)
+	}
+	go func() {
+		err := cmd.Wait()
+		m.events <- procExited{p, err}
+	}()
+	return nil
+}
+
+// watchStatus turns READY=1 lines from a process into events.
+func (m *Master) watchStatus(p *proc) {
+	sc := bufio.NewScanner(p.status)
+	for sc.Scan() {
+		if sc.Text() == "READY=1" {
+			m.events <- procReady{p}
+		}
+	}
+}
+
+// relayStderr logs what a daemon writes to standard error (a Go panic,
+// say) when the log is syslog and the daemon's stderr leads nowhere.
+func (m *Master) relayStderr(p *proc, r *os.File) {
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 64<<10)
+	for sc.Scan() {
+		m.log.Warn("%s[%d]: %s", p.svc.cfg.Command, p.pid, sc.Text())
+	}
+}
+
+// exited handles the end of a process: log it the way Postfix does, and
+// restart it, or throttle the service if it died before it was ready.
+func (m *Master) exited(p *proc, err error) {
+	s := p.svc
+	delete(s.procs, p)
+	p.status.Close()
+	if m.stopping || s.retiring {
+		if s.retiring && len(s.procs) == 0 {
+			m.retired(s)
+		}
+		return
+	}
+	path := commandPath(s.cfg)
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				m.log.Warn("process %s pid %d killed by signal %d", path, p.pid, ws.Signal())
+			} else {
+				m.log.Warn("process %s pid %d exit status %d", path, p.pid, ee.ExitCode())
+			}
+		} else {
+			m.log.Warn("process %s pid %d: %v", path, p.pid, err)
+		}
+	}
+	if !p.ready {
+		m.log.Warn("%s: bad command startup -- throttling", path)
+		s.throttledUntil = m.now().Add(m.cfg.ServiceThrottle.D())
+		name := s.cfg.Name
+		time.AfterFunc(m.cfg.ServiceThrottle.D(), func() { m.events <- throttleDone{name} })
+		return
+	}
+	m.ensureProcs(s)
+}
+
+// ensureProcs starts processes until the service has process_limit.
+func (m *Master) ensureProcs(s *service) {
+	if m.stopping || s.retiring || m.now().Before(s.throttledUntil) {
+		return
+	}
+	for len(s.procs) < s.cfg.ProcessLimit {
+		if err := m.startProc(s); err != nil {
+			m.log.Warn("service %s: %v -- throttling", s.cfg.Name, err)
+			s.throttledUntil = m.now().Add(m.cfg.ServiceThrottle.D())
+			name := s.cfg.Name
+			time.AfterFunc(m.cfg.ServiceThrottle.D(), func() { m.events <- throttleDone{name} })
+			return
+		}
+	}
+}
+
+// signalAll sends sig to every process of s.
+func signalAll(s *service, sig syscall.Signal) {
+	for p := range s.procs {
+		p.cmd.Process.Signal(sig)
+	}
+}

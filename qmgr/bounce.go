@@ -1,0 +1,105 @@
+package qmgr
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/dsn"
+	"postern.dev/postern/libmail/queue"
+)
+
+// bouncer queues delivery status notifications (RFC 3464) as new entries
+// from the null sender, so that they can never cause bounces themselves.
+type bouncer struct {
+	spool     *queue.Spool
+	hostname  string
+	sizeLimit int64
+}
+
+// NewBouncer returns the Bouncer qmgr uses.
+func NewBouncer(p *config.Params, spool *queue.Spool, now func() time.Time) Bouncer {
+	return &bouncer{spool: spool, hostname: p.MyHostname, sizeLimit: p.BounceSizeLimit}
+}
+
+// wantsFailureNotice reports whether a recipient's NOTIFY asks for a
+// failure report: by default yes (RFC 3461 §5.1); NEVER or a list without
+// FAILURE says no.
+func wantsFailureNotice(notify string) bool {
+	if notify == "" {
+		return true
+	}
+	for _, n := range strings.Split(notify, ",") {
+		if strings.EqualFold(n, "FAILURE") {
+			return true
+		}
+	}
+	return false
+}
+
+// Bounce implements Bouncer.
+func (b *bouncer) Bounce(e *queue.Entry, f *os.File, rcpts []int, now time.Time) (queue.ID, error) {
+	var to string
+	double := false
+	switch {
+	case e.DoubleBounce:
+		return "", nil // a failed notice to the postmaster: nothing is left to tell
+	case e.Sender == "" && e.Bounce:
+		// Our own notification failed: the postmaster hears of it.
+		to, double = "postmaster@"+b.hostname, true
+	case e.Sender == "":
+		return "", nil // RFC 5321 §4.5.5: never answer the null sender
+	default:
+		to = e.Sender
+	}
+	r := &dsn.Report{
+		Kind: dsn.Failure, ReportingMTA: b.hostname, EnvID: e.EnvID, Sender: e.Sender, To: to,
+		From: "MAILER-DAEMON@" + b.hostname, Arrival: e.Arrival, Headers: e.Ret == "HDRS",
+		SizeLimit: b.sizeLimit, UTF8: e.SMTPUTF8,
+	}
+	for _, i := range rcpts {
+		rc := e.Recipients[i]
+		if !double && !wantsFailureNotice(rc.Notify) {
+			continue
+		}
+		st := e.State[i]
+		d := dsn.Recipient{Final: rc.Addr, Original: rc.ORcpt, Status: st.DSN, Diagnostic: st.Reply, LastAttempt: now, DiagType: "x-unix"}
+		if st.Relay != "" && st.Relay != "local" && st.Relay != "none" {
+			d.RemoteMTA = relayHost(st.Relay)
+			if len(st.Reply) >= 3 && st.Reply[0] >= '2' && st.Reply[0] <= '5' {
+				d.DiagType = "smtp"
+			}
+		}
+		r.Recipients = append(r.Recipients, d)
+	}
+	if len(r.Recipients) == 0 {
+		return "", nil
+	}
+	id := b.spool.NewID()
+	r.QueueID = string(e.ID)
+	r.MessageID = fmt.Sprintf("%s.%s@%s", id, e.ID, b.hostname)
+	env := &queue.Envelope{Arrival: now, Sender: "", Recipients: []queue.Recipient{{Addr: to}},
+		Proto: "local", ClientName: "localhost", Bounce: true, DoubleBounce: double, SMTPUTF8: e.SMTPUTF8}
+	w, err := b.spool.Create(id, env)
+	if err != nil {
+		return "", err
+	}
+	if err := dsn.Write(w, r, e.Message(f), e.Size, now); err != nil {
+		w.Abort()
+		return "", err
+	}
+	if err := w.Commit(); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// relayHost takes the host name out of a relay field "host[addr]:port".
+func relayHost(relay string) string {
+	if i := strings.IndexByte(relay, '['); i > 0 {
+		return relay[:i]
+	}
+	return relay
+}

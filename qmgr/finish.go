@@ -1,0 +1,155 @@
+package qmgr
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/queue"
+)
+
+// finish decides what becomes of an entry once no delivery is in flight:
+// removed when nothing is left, bounced for permanent failures, deferred
+// with backoff for temporary ones, expired when it has been in the queue
+// too long. It rereads the entry, because the agents recorded their
+// results in it.
+func (m *Manager) finish(ms *msg) {
+	delete(m.active, ms.id)
+	path := m.spool.Path(queue.Active, ms.id)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return // removed by an agent after all
+	}
+	if err != nil {
+		m.log.Warn("%s: %v", ms.id, err)
+		return
+	}
+	defer f.Close()
+	e, err := queue.Read(f, ms.id)
+	if err != nil {
+		f.Close()
+		m.corrupt(ms.id, err)
+		return
+	}
+	if ms.redo {
+		// An agent connection broke: schedule again at once what is left,
+		// rather than waiting out a backoff for a crash of ours.
+		ms.redo, ms.e = false, e
+		m.active[ms.id] = ms
+		m.redo = append(m.redo, ms)
+		return
+	}
+	now := m.now()
+	lifetime := m.cfg.MaxLifetime
+	if e.Sender == "" {
+		lifetime = m.cfg.BounceLifetime
+	}
+	var deferred []int
+	for i, st := range e.State {
+		if st.Status != queue.Sent && st.Status != queue.Failed {
+			deferred = append(deferred, i)
+		}
+	}
+	if len(deferred) > 0 && now.Sub(e.Arrival) >= lifetime {
+		m.expire(e, f, deferred, now)
+		deferred = nil
+	}
+	var unnotified []int
+	for i, st := range e.State {
+		if st.Status == queue.Failed && !st.Notified {
+			unnotified = append(unnotified, i)
+		}
+	}
+	if len(unnotified) > 0 {
+		if err := m.notify(e, f, unnotified, now); err != nil {
+			// Without the DSN the failure would go unreported; keep the entry
+			// and try again on the next run.
+			m.log.Warn("%s: cannot queue delivery status notification: %v", ms.id, err)
+			m.deferEntry(ms.id, e, f, now)
+			return
+		}
+	}
+	if len(deferred) == 0 {
+		if err := os.Remove(path); err != nil {
+			m.log.Warn("%s: remove: %v", ms.id, err)
+			return
+		}
+		m.log.Info("%s: removed", ms.id)
+		return
+	}
+	m.deferEntry(ms.id, e, f, now)
+}
+
+// deferEntry moves an entry to deferred/ until its next attempt, which
+// its mtime records so a scan of deferred/ only needs stat(2).
+func (m *Manager) deferEntry(id queue.ID, e *queue.Entry, f *os.File, now time.Time) {
+	attempts := e.Attempts + 1
+	next := now.Add(m.cfg.backoff(attempts))
+	// Losing this record in a crash only makes the next attempt come
+	// sooner, so it is not worth an fsync.
+	if err := queue.AppendNoSync(f, queue.AttemptRecord{Attempts: attempts, Next: next}); err != nil {
+		m.log.Warn("%s: %v", id, err)
+	}
+	if err := os.Chtimes(f.Name(), now, next); err != nil {
+		m.log.Warn("%s: %v", id, err)
+	}
+	if err := m.spool.Move(id, queue.Active, queue.DeferredQueue); err != nil {
+		m.log.Warn("%v", err)
+	}
+}
+
+// expire fails the recipients that ran out of time, as Postfix does after
+// maximal_queue_lifetime, logging status=expired.
+func (m *Manager) expire(e *queue.Entry, f *os.File, rcpts []int, now time.Time) {
+	var recs []queue.Record
+	for _, i := range rcpts {
+		last := e.State[i].Reply
+		reason := "message expired after " + maillog.Seconds(now.Sub(e.Arrival)) + "s in the queue"
+		if last != "" {
+			reason = fmt.Sprintf("%s; last error: %s", reason, last)
+		}
+		res := queue.Result{Rcpt: i, Status: queue.Failed, DSN: expiredDSN(e.State[i].DSN), Relay: e.State[i].Relay, Reply: reason}
+		if res.Relay == "" {
+			res.Relay = "none"
+		}
+		recs = append(recs, queue.ResultRecord{Result: res})
+		e.State[i].Result = res
+		m.log.Info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=expired, returned to sender (%s)",
+			e.ID, e.Recipients[i].Addr, res.Relay, maillog.Seconds(now.Sub(e.Arrival)), res.DSN, reason)
+	}
+	if err := queue.Append(f, recs...); err != nil {
+		m.log.Warn("%s: %v", e.ID, err)
+	}
+}
+
+// expiredDSN turns the last temporary status into a permanent one: 4.4.1
+// becomes 5.4.1, and no status at all becomes 5.4.7 (delivery time expired).
+func expiredDSN(last string) string {
+	if len(last) > 1 && last[0] == '4' {
+		return "5" + last[1:]
+	}
+	return "5.4.7"
+}
+
+// notify queues the DSN for failed recipients and records that the
+// sender was told, in that order: the DSN must be durable before the
+// record that makes the failure final.
+func (m *Manager) notify(e *queue.Entry, f *os.File, rcpts []int, now time.Time) error {
+	id, err := m.bounce.Bounce(e, f, rcpts, now)
+	if err != nil {
+		return err
+	}
+	if err := queue.Append(f, queue.NotifiedRecord{Rcpts: rcpts}); err != nil {
+		return err
+	}
+	for _, i := range rcpts {
+		e.State[i].Notified = true
+	}
+	if id != "" {
+		m.log.Info("%s: sender non-delivery notification: %s", e.ID, id)
+		m.pending = append(m.pending, id)
+	}
+	return nil
+}

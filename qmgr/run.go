@@ -1,0 +1,236 @@
+package qmgr
+
+import (
+	"context"
+	"net"
+	"os"
+	"sort"
+	"time"
+
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/ipc/wake"
+	"postern.dev/postern/libmail/queue"
+)
+
+// Events from the wake-up socket and the timers.
+type (
+	wakeEvent struct {
+		ids  []queue.ID
+		scan bool
+	}
+	scanIncoming struct{}
+	scanDeferred struct{}
+)
+
+// Run is qmgr's life.
+func Run(ctx context.Context, env *daemon.Env) error {
+	cfg := NewConfig(env.Config, env.Params)
+	spool := queue.Open(cfg.Spool, env.Now)
+	defer spool.Close()
+	b := NewBouncer(env.Params, spool, env.Now)
+	m := New(cfg, spool, b, env.Log, env.Now)
+	for _, l := range env.Listeners {
+		go m.acceptWakes(ctx, l)
+	}
+	return m.Run(ctx, env.Ready)
+}
+
+// Run recovers the active queue, then schedules until ctx ends. ready is
+// called once qmgr listens.
+func (m *Manager) Run(ctx context.Context, ready func()) error {
+	m.recover()
+	ready()
+	m.scan(ctx, queue.Incoming)
+	m.scanDeferred(ctx)
+	inc := time.NewTicker(m.cfg.ScanInterval)
+	def := time.NewTicker(m.cfg.QueueRunDelay)
+	defer inc.Stop()
+	defer def.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.shutdown()
+			return nil
+		case <-inc.C:
+			m.scan(ctx, queue.Incoming)
+		case <-def.C:
+			m.scanDeferred(ctx)
+		case ev := <-m.events:
+			m.handle(ctx, ev)
+		}
+		// Handle whatever else is waiting before flushing, so one write
+		// carries many requests under load.
+		for drained := false; !drained; {
+			select {
+			case ev := <-m.events:
+				m.handle(ctx, ev)
+			default:
+				drained = true
+			}
+		}
+		m.catchUp(ctx)
+	}
+}
+
+func (m *Manager) handle(ctx context.Context, ev any) {
+	switch e := ev.(type) {
+	case wakeEvent:
+		for _, id := range e.ids {
+			m.take(ctx, id, queue.Incoming)
+		}
+		if e.scan {
+			m.scan(ctx, queue.Incoming)
+			m.scanDeferred(ctx)
+		}
+	case agentReply:
+		if e.a.conn == e.conn {
+			m.reply(e.a, e.reply)
+		}
+	case agentDown:
+		m.lost(e.a, e.conn, e.err)
+	case retryAgents:
+	}
+}
+
+// catchUp dispatches what the last events left to do.
+func (m *Manager) catchUp(ctx context.Context) {
+	m.sendQueued(ctx)
+	for len(m.redo) > 0 {
+		ms := m.redo[0]
+		m.redo = m.redo[1:]
+		m.dispatch(ctx, ms)
+	}
+	for len(m.pending) > 0 {
+		id := m.pending[0]
+		m.pending = m.pending[1:]
+		m.take(ctx, id, queue.Incoming)
+	}
+	if m.backlog && len(m.active) < m.cfg.ActiveLimit/2 {
+		m.backlog = false
+		m.scan(ctx, queue.Incoming)
+	}
+}
+
+// recover moves entries a previous qmgr had in hand back to incoming/.
+func (m *Manager) recover() {
+	ids, err := m.spool.List(queue.Active)
+	if err != nil {
+		m.log.Warn("%v", err)
+		return
+	}
+	for _, id := range ids {
+		if err := m.spool.Move(id, queue.Active, queue.Incoming); err != nil {
+			m.log.Warn("%v", err)
+		}
+	}
+	if len(ids) > 0 {
+		m.log.Info("moved %d entries from active back to incoming", len(ids))
+	}
+}
+
+// scan takes every entry in a queue directory, oldest first.
+func (m *Manager) scan(ctx context.Context, q string) {
+	ids, err := m.spool.List(q)
+	if err != nil {
+		m.log.Warn("%v", err)
+		return
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		if len(m.active) >= m.cfg.ActiveLimit {
+			m.backlog = true
+			return
+		}
+		m.take(ctx, id, q)
+	}
+}
+
+// scanDeferred takes the deferred entries whose next attempt is due.
+func (m *Manager) scanDeferred(ctx context.Context) {
+	ids, err := m.spool.List(queue.DeferredQueue)
+	if err != nil {
+		m.log.Warn("%v", err)
+		return
+	}
+	now := m.now()
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		st, err := os.Stat(m.spool.Path(queue.DeferredQueue, id))
+		if err != nil || st.ModTime().After(now) {
+			continue
+		}
+		if len(m.active) >= m.cfg.ActiveLimit {
+			return
+		}
+		m.take(ctx, id, queue.DeferredQueue)
+	}
+}
+
+// shutdown gives deliveries in flight a moment to report, so their
+// entries do not wait for the next qmgr; whatever is still active then
+// is moved back to incoming/ by the next qmgr.
+func (m *Manager) shutdown() {
+	deadline := time.After(3 * time.Second)
+	for m.inflight() > 0 {
+		select {
+		case ev := <-m.events:
+			switch e := ev.(type) {
+			case agentReply:
+				if e.a.conn == e.conn {
+					m.reply(e.a, e.reply)
+				}
+			case agentDown:
+				m.lost(e.a, e.conn, e.err)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+func (m *Manager) inflight() int {
+	n := 0
+	for _, a := range m.agents {
+		n += len(a.inflight)
+	}
+	return n
+}
+
+// acceptWakes serves the wake-up socket.
+func (m *Manager) acceptWakes(ctx context.Context, l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Warn("wake socket: %v", err)
+			}
+			return
+		}
+		go m.serveWakes(c)
+	}
+}
+
+func (m *Manager) serveWakes(c net.Conn) {
+	conn, err := ipc.Accept(c, wake.Channel, wake.Version)
+	if err != nil {
+		m.log.Warn("wake socket: %v", err)
+		return
+	}
+	defer conn.Close()
+	for {
+		var f wake.Frame
+		if err := conn.Recv(&f); err != nil {
+			return
+		}
+		if err := f.Validate(); err != nil {
+			m.log.Warn("wake socket: %v", err)
+			return
+		}
+		ev := wakeEvent{scan: f.Scan}
+		for _, id := range f.IDs {
+			ev.ids = append(ev.ids, queue.ID(id))
+		}
+		m.post(ev)
+	}
+}

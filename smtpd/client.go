@@ -1,0 +1,172 @@
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// limitListener enforces the connection limits and attaches client state
+// to each connection. A process at its limit stops accepting, so further
+// clients wait in the kernel's listen queue instead of costing memory.
+type limitListener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	s := l.srv
+	for {
+		s.sem <- struct{}{}
+		c, err := l.Listener.Accept()
+		if err != nil {
+			<-s.sem
+			return nil, err
+		}
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		s.mu.Lock()
+		over := s.cfg.ClientConnLimit > 0 && s.clients[host] >= s.cfg.ClientConnLimit
+		if !over {
+			s.clients[host]++
+		}
+		s.mu.Unlock()
+		if over {
+			// Postfix's wording, so fail2ban filters keep working.
+			s.log.Warn("Connection concurrency limit exceeded: %d from unknown[%s] for service smtp", s.cfg.ClientConnLimit+1, host)
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "421 4.7.0 %s Error: too many connections from %s\r\n", s.cfg.Hostname, host)
+			c.Close()
+			<-s.sem
+			continue
+		}
+		cc := &clientConn{Conn: c, srv: s, host: host, named: make(chan struct{}), counts: map[string][2]int{}}
+		go cc.lookupName()
+		return cc, nil
+	}
+}
+
+// clientConn is a client connection with what smtpd knows about it. It
+// sits below TLS, so after STARTTLS it is reached through the tls.Conn.
+type clientConn struct {
+	net.Conn
+	srv   *Server
+	host  string // IP address as text
+	name  string // verified host name or "unknown"
+	named chan struct{}
+
+	mu     sync.Mutex
+	counts map[string][2]int // command -> {ok, total}, for the disconnect line
+	closed sync.Once
+}
+
+// lookupName finds the client's name without holding up the accept loop,
+// then logs the connection, as Postfix's "connect from" line.
+func (c *clientConn) lookupName() {
+	defer close(c.named)
+	c.name = "unknown"
+	ip := net.ParseIP(c.host)
+	switch {
+	case ip == nil:
+	case ip.IsLoopback():
+		// No query leaves the host for its own address.
+		c.name = "localhost"
+	case c.srv.cfg.PeernameLookup && c.srv.names != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if n := c.srv.names.ClientName(ctx, ip); n != "" {
+			c.name = n
+		}
+		cancel()
+	}
+	c.srv.log.Info("connect from %s", c.label())
+}
+
+func (c *clientConn) waitName() { <-c.named }
+
+// label is name[address], the form every smtpd log line uses.
+func (c *clientConn) label() string { return c.name + "[" + c.host + "]" }
+
+// count records a command and whether it succeeded.
+func (c *clientConn) count(cmd string, ok bool) {
+	c.mu.Lock()
+	v := c.counts[cmd]
+	v[1]++
+	if ok {
+		v[0]++
+	}
+	c.counts[cmd] = v
+	c.mu.Unlock()
+}
+
+// Close ends the connection once, logging the Postfix-style disconnect
+// line and releasing the connection's place in the limits.
+func (c *clientConn) Close() error {
+	err := c.Conn.Close()
+	c.closed.Do(func() {
+		c.waitName()
+		c.srv.log.Info("disconnect from %s%s", c.label(), c.summary())
+		c.srv.mu.Lock()
+		if c.srv.clients[c.host]--; c.srv.clients[c.host] <= 0 {
+			delete(c.srv.clients, c.host)
+		}
+		c.srv.mu.Unlock()
+		<-c.srv.sem
+	})
+	return err
+}
+
+// summary renders " ehlo=1 mail=1 rcpt=0/1 data=1 commands=3/4".
+func (c *clientConn) summary() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	order := map[string]int{"ehlo": 0, "starttls": 1, "auth": 2, "mail": 3, "rcpt": 4, "data": 5}
+	var cmds []string
+	for k := range c.counts {
+		cmds = append(cmds, k)
+	}
+	sort.Slice(cmds, func(i, j int) bool { return order[cmds[i]] < order[cmds[j]] })
+	var b strings.Builder
+	ok, total := 0, 0
+	for _, k := range cmds {
+		v := c.counts[k]
+		ok += v[0]
+		total += v[1]
+		if v[0] == v[1] {
+			fmt.Fprintf(&b, " %s=%d", k, v[1])
+		} else {
+			fmt.Fprintf(&b, " %s=%d/%d", k, v[0], v[1])
+		}
+	}
+	if ok == total {
+		fmt.Fprintf(&b, " commands=%d", total)
+	} else {
+		fmt.Fprintf(&b, " commands=%d/%d", ok, total)
+	}
+	return b.String()
+}
+
+// clientOf finds the clientConn under a connection go-smtp hands over,
+// which may be a tls.Conn after STARTTLS or on port 465.
+func clientOf(c net.Conn) *clientConn {
+	for {
+		switch v := c.(type) {
+		case *clientConn:
+			return v
+		case *tls.Conn:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+}
+
+// addr returns the client's address for policy checks.
+func (c *clientConn) addr() netip.Addr {
+	a, _ := netip.ParseAddr(c.host)
+	return a
+}

@@ -1,0 +1,37 @@
+// Package smtpd is postern's SMTP server: the MX on port 25, submission on
+// 587 (STARTTLS) and 465 (implicit TLS).
+//
+// # Role
+//
+// It speaks SMTP through github.com/emersion/go-smtp and decides policy:
+// relay control (local domains accepted; other destinations only for
+// clients in mynetworks or authenticated ones, otherwise 554 5.7.1 Relay
+// access denied), unknown local recipients refused at RCPT with 550 5.1.1,
+// Postfix's limits (message size, recipients, timeouts, connections per
+// client), strict CRLF in the message (a bare LF or CR rejects it, so the
+// SMTP smuggling sequences can never end a message early), and a
+// Received: header. It writes the queue entry itself, streaming the
+// message to disk, and answers 250 only once the entry and its directory
+// are fsynced; sessions that finish DATA together share the directory
+// fsync. Then it wakes qmgr.
+//
+// Unlike Postfix's smtpd, one process serves many connections: Go's
+// netpoller (epoll) carries them. The service's process_limit counts
+// processes, and smtpd_process_connection_limit protects each process's
+// memory; connections beyond it wait in the listen queue.
+//
+// # Runs as
+//
+// mail_owner, with the listening sockets inherited from the master.
+//
+// # Talks to
+//
+// Clients over TCP; qmgr through public/qmgr (wake-ups); the spool's tmp/
+// and incoming/ directories; the aliases and accounts files (to know local
+// recipients and to check passwords).
+//
+// # Files
+//
+// The queue, aliases (alias_maps), accounts (accounts_file), the TLS
+// certificate and key. Manual page: smtpd(8).
+package smtpd

@@ -1,0 +1,72 @@
+package smtpd
+
+import (
+	"crypto/tls"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/message"
+)
+
+// writeReceived prepends the trace field (RFC 5321 §4.4), in Postfix's
+// layout so that tools reading Received: chains recognize it:
+//
+//	Received: from helo (name [addr])
+//		(using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)
+//		by myhostname (postern) with ESMTPS id ID
+//		for <rcpt>; Mon, 23 Nov 2026 14:32:01 +0000
+func (s *session) writeReceived(w io.Writer, now time.Time) {
+	var b strings.Builder
+	b.Grow(256)
+	b.WriteString("Received: from ")
+	b.WriteString(sanitize(s.conn.Hostname()))
+	b.WriteString(" (")
+	b.WriteString(s.client.name)
+	b.WriteString(" [")
+	if a, err := netip.ParseAddr(s.client.host); err == nil && a.Is6() && !a.Is4In6() {
+		b.WriteString("IPv6:")
+	}
+	b.WriteString(s.client.host)
+	b.WriteString("])\r\n")
+	if st, ok := s.conn.TLSConnectionState(); ok {
+		b.WriteString("\t(using ")
+		b.WriteString(tls.VersionName(st.Version))
+		b.WriteString(" with cipher ")
+		b.WriteString(tls.CipherSuiteName(st.CipherSuite))
+		b.WriteString(")\r\n")
+	}
+	b.WriteString("\tby ")
+	b.WriteString(s.srv.cfg.Hostname)
+	b.WriteString(" (")
+	b.WriteString(s.srv.cfg.MailName)
+	b.WriteString(") with ")
+	b.WriteString(s.proto())
+	b.WriteString(" id ")
+	b.WriteString(string(s.id))
+	if len(s.rcpts) == 1 {
+		// Only a single recipient is named: listing several would tell each
+		// of them who else got the message.
+		b.WriteString("\r\n\tfor <")
+		b.WriteString(address.Quote(s.rcpts[0].Addr))
+		b.WriteString(">")
+	}
+	b.WriteString("; ")
+	b.WriteString(message.Date(now))
+	b.WriteString("\r\n")
+	io.WriteString(w, b.String())
+}
+
+// sanitize keeps a client-chosen HELO name from breaking the header: it
+// may contain anything go-smtp accepted, but not parentheses or line
+// breaks in a comment position.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r == '(' || r == ')' {
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,61 @@
+package smtpd
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"sync"
+
+	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/dns"
+	"postern.dev/postern/libmail/ipc/wake"
+	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/recipient"
+)
+
+// Run is smtpd's life: serve every inherited listener until ctx ends,
+// then let sessions finish, up to the master's stop timeout.
+func Run(ctx context.Context, env *daemon.Env) error {
+	cfg, err := NewConfig(env.Params)
+	if err != nil {
+		return err
+	}
+	spool := queue.Open(env.Params.QueueDirectory, env.Now)
+	defer spool.Close()
+	waker := wake.NewClient(filepath.Join(env.Params.QueueDirectory, "public", "qmgr"), env.Log)
+	wctx, stopWake := context.WithCancel(context.Background())
+	go waker.Run(wctx)
+	defer stopWake()
+
+	dir := recipient.New(env.Params, env.Log, env.Now)
+	srv := NewServer(cfg, spool, dir, waker, resolverNamer{&dns.System{}}, env.Log, env.Now)
+	var wg sync.WaitGroup
+	for _, l := range env.Listeners {
+		wg.Add(1)
+		go func(l net.Listener) {
+			defer wg.Done()
+			if err := srv.Serve(l); err != nil && ctx.Err() == nil {
+				env.Log.Error("serve %s: %v", l.Addr(), err)
+			}
+		}(l)
+	}
+	env.Ready()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), env.Params.StopTimeout.D()*3/4)
+	defer cancel()
+	srv.Shutdown(sctx)
+	wg.Wait()
+	return nil
+}
+
+// resolverNamer adapts a dns.Resolver to Namer.
+type resolverNamer struct{ r dns.Resolver }
+
+func (n resolverNamer) ClientName(ctx context.Context, ip net.IP) string {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return ""
+	}
+	return dns.ClientName(ctx, n.r, a)
+}
