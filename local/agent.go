@@ -40,7 +40,8 @@ func NewAgent(cfg Config, spool *queue.Spool, dir *recipient.Directory, vmail *d
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{cfg: cfg, spool: spool, dir: dir, mw: maildir.NewWriter(cfg.Hostname, os.Getpid(), now), wake: wake,
+	mw := maildir.NewWriter(cfg.Hostname, os.Getpid(), now)
+	return &Agent{cfg: cfg, spool: spool, dir: dir, mw: mw, wake: wake,
 		log: log, now: now, vmail: vmail, self: self, sem: make(chan struct{}, cfg.Concurrency)}, nil
 }
 
@@ -146,7 +147,7 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 	}
 	if req.Last && allSent {
 		// Everything is delivered: removing the entry is the record.
-		if err := os.Remove(path); err == nil {
+		if err := a.spool.Recycle(queue.Active, id); err == nil {
 			rep.Removed = true
 			a.log.Info("%s: removed", id)
 			return rep

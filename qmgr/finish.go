@@ -72,7 +72,7 @@ func (m *Manager) finish(ms *msg) {
 		}
 	}
 	if len(deferred) == 0 {
-		if err := os.Remove(path); err != nil {
+		if err := m.spool.Recycle(queue.Active, ms.id); err != nil {
 			m.log.Warn("%s: remove: %v", ms.id, err)
 			return
 		}

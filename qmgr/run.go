@@ -54,8 +54,10 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 			return nil
 		case <-inc.C:
 			m.scan(ctx, queue.Incoming)
+			m.spool.TrimSpare(m.now())
 		case <-def.C:
 			m.scanDeferred(ctx)
+			m.spool.TrimSpare(m.now())
 		case ev := <-m.events:
 			m.handle(ctx, ev)
 		}

@@ -30,7 +30,7 @@ type Writer struct {
 	pid  int
 	now  func() time.Time
 	seq  atomic.Uint64
-	dirs commit.Dirs
+	sync commit.Policy
 	// bufs holds *message.LFWriter values so that a delivery reuses a 64
 	// KiB buffer instead of allocating one.
 	bufs sync.Pool
@@ -39,7 +39,13 @@ type Writer struct {
 // NewWriter returns a Writer that names files after hostname and pid and
 // reads the time from now.
 func NewWriter(hostname string, pid int, now func() time.Time) *Writer {
-	w := &Writer{host: escapeHost(hostname), pid: pid, now: now}
+	return NewWriterPolicy(hostname, pid, now, &commit.PerFile{})
+}
+
+// NewWriterPolicy is NewWriter with another way of making files durable
+// (see commit.Policy).
+func NewWriterPolicy(hostname string, pid int, now func() time.Time, p commit.Policy) *Writer {
+	w := &Writer{host: escapeHost(hostname), pid: pid, now: now, sync: p}
 	w.bufs.New = func() any { return message.NewLFWriter(nil) }
 	return w
 }
@@ -87,7 +93,7 @@ func (w *Writer) Deliver(ctx context.Context, root string, header []byte, body i
 		}
 		return "", fmt.Errorf("deliver: %w", err)
 	}
-	if err := w.dirs.Sync(root + "/new"); err != nil {
+	if err := w.sync.Dir(root + "/new"); err != nil {
 		return name, fmt.Errorf("deliver %s: %w", name, err)
 	}
 	return name, nil
@@ -137,7 +143,7 @@ func (w *Writer) write(f *os.File, header []byte, body io.Reader) (int64, error)
 	lw.Reset(nil)
 	w.bufs.Put(lw)
 	if err == nil {
-		err = commit.File(f)
+		err = w.sync.File(f)
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
@@ -181,5 +187,8 @@ func (w *Writer) publish(tmpPath, newDir string, n Name) (string, error) {
 // Close releases the directories held open for group commits. Deliver must
 // not be called afterwards.
 func (w *Writer) Close() error {
-	return w.dirs.Close()
+	if c, ok := w.sync.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
 }

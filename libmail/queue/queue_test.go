@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -308,5 +309,51 @@ func TestEscape(t *testing.T) {
 		if strings.ContainsAny(escape(s), " \n\r\t") {
 			t.Errorf("escape(%q) = %q is not one token", s, escape(s))
 		}
+	}
+}
+
+// A finished entry's file is reused by the next entry, truncated, and
+// the new entry reads back as itself.
+func TestSpareRecycling(t *testing.T) {
+	s := testSpool(t)
+	big := strings.Repeat("old message line\r\n", 1000)
+	id := writeEntry(t, s, testEnvelope(), big)
+	st, _ := os.Stat(s.Path(Incoming, id))
+	ino := st.Sys().(*syscall.Stat_t).Ino
+	if err := s.Recycle(Incoming, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.Path(Incoming, id)); !os.IsNotExist(err) {
+		t.Fatal("recycled entry still in incoming")
+	}
+	id2 := writeEntry(t, s, testEnvelope(), "new\r\n")
+	st, _ = os.Stat(s.Path(Incoming, id2))
+	if st.Sys().(*syscall.Stat_t).Ino != ino {
+		t.Error("the spare file was not reused")
+	}
+	_, msg := readEntry(t, s, Incoming, id2)
+	if msg != "new\r\n" {
+		t.Errorf("reused file holds %q", msg)
+	}
+	if names, _ := os.ReadDir(filepath.Join(s.Root(), Spare)); len(names) != 0 {
+		t.Errorf("spare/ still holds %d files", len(names))
+	}
+}
+
+func TestTrimSpare(t *testing.T) {
+	s := testSpool(t)
+	for i := range MaxSpare + 5 {
+		os.WriteFile(filepath.Join(s.Root(), Spare, fmt.Sprintf("f%d", i)), nil, 0o600)
+	}
+	old := filepath.Join(s.Root(), Tmp, "stale")
+	os.WriteFile(old, nil, 0o600)
+	past := time.Now().Add(-25 * time.Hour)
+	os.Chtimes(old, past, past)
+	os.WriteFile(filepath.Join(s.Root(), Tmp, "fresh"), nil, 0o600)
+	if n := s.TrimSpare(time.Now()); n != 6 {
+		t.Errorf("removed %d, want 6", n)
+	}
+	if _, err := os.Stat(filepath.Join(s.Root(), Tmp, "fresh")); err != nil {
+		t.Error("a fresh tmp file was removed")
 	}
 }

@@ -41,6 +41,7 @@ var Layout = []DirSpec{
 	{DeferredQueue, 0o700, "mail_owner"},
 	{Hold, 0o700, "mail_owner"},
 	{Corrupt, 0o700, "mail_owner"},
+	{Spare, 0o700, "mail_owner"},
 	{"private", 0o700, "mail_owner"},
 	{"public", 0o755, "mail_owner"},
 	{"pid", 0o755, "root"},
@@ -52,15 +53,21 @@ type Spool struct {
 	ids  *IDSource
 	bufs sync.Pool // *[]byte of writeBufSize, reused between writers
 
-	mu       sync.Mutex
-	incoming *commit.Dir
+	mu     sync.Mutex
+	policy commit.Policy
+
+	spareMu   sync.Mutex
+	spares    []string  // candidate names in spare/
+	spareRead time.Time // when spare/ was last listed
 }
 
 const writeBufSize = 64 << 10
 
-// Open returns the spool at root; now is the clock for queue IDs.
+// Open returns the spool at root; now is the clock for queue IDs. New
+// entries are made durable the classic way (commit.PerFile) unless
+// SetPolicy says otherwise.
 func Open(root string, now func() time.Time) *Spool {
-	s := &Spool{root: root, ids: NewIDSource(now)}
+	s := &Spool{root: root, ids: NewIDSource(now), policy: &commit.PerFile{}}
 	s.bufs.New = func() any { b := make([]byte, 0, writeBufSize); return &b }
 	return s
 }
@@ -84,26 +91,23 @@ func (s *Spool) Move(id ID, from, to string) error {
 	return nil
 }
 
-// incomingDir opens incoming/ for group commits on first use.
-func (s *Spool) incomingDir() (*commit.Dir, error) {
+// SetPolicy changes how new entries are made durable.
+func (s *Spool) SetPolicy(p commit.Policy) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.incoming == nil {
-		d, err := commit.OpenDir(filepath.Join(s.root, Incoming))
-		if err != nil {
-			return nil, err
-		}
-		s.incoming = d
-	}
-	return s.incoming, nil
+	s.policy = p
+	s.mu.Unlock()
 }
 
-// Close releases the spool's open directories.
-func (s *Spool) Close() error {
+func (s *Spool) syncPolicy() commit.Policy {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.incoming != nil {
-		return s.incoming.Close()
+	return s.policy
+}
+
+// Close releases what the spool's sync policy keeps open.
+func (s *Spool) Close() error {
+	if c, ok := s.syncPolicy().(interface{ Close() error }); ok {
+		return c.Close()
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"postern.dev/postern/libmail/commit"
 )
 
 // Writer writes one new entry. The message streams through a 64 KiB
@@ -29,9 +27,13 @@ func (s *Spool) Create(id ID, env *Envelope) (*Writer, error) {
 	if !Valid(string(id)) {
 		return nil, fmt.Errorf("create queue entry: bad ID %q", id)
 	}
-	f, err := os.OpenFile(s.Path(Tmp, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create queue entry: %w", err)
+	f := s.claimSpare(id)
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(s.Path(Tmp, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create queue entry: %w", err)
+		}
 	}
 	w := &Writer{s: s, id: id, f: f, bufp: s.bufs.Get().(*[]byte)}
 	w.buf = appendEnvelope((*w.bufp)[:0], env, 0)
@@ -92,11 +94,7 @@ func (w *Writer) Commit() error {
 		os.Remove(tmp)
 		return fmt.Errorf("commit queue entry: %w", err)
 	}
-	d, err := w.s.incomingDir()
-	if err == nil {
-		err = d.Sync()
-	}
-	if err != nil {
+	if err := w.s.syncPolicy().Dir(filepath.Join(w.s.root, Incoming)); err != nil {
 		// The entry is in incoming/ but not known to be durable. Leaving it
 		// there may deliver a message whose sender was told it failed (a
 		// duplicate once they retry); removing it could lose one a reader
@@ -129,7 +127,7 @@ func (w *Writer) finish() error {
 			return fmt.Errorf("write queue entry %s size: %w", w.id, err)
 		}
 	}
-	if err := commit.File(w.f); err != nil {
+	if err := w.s.syncPolicy().File(w.f); err != nil {
 		return err
 	}
 	err := w.f.Close()

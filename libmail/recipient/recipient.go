@@ -88,6 +88,9 @@ func New(p *config.Params, log *maillog.Logger, now func() time.Time) *Directory
 	for _, dom := range p.MyDestination {
 		d.domains[strings.ToLower(dom)] = true
 	}
+	// Load now: a lookup must never see the tables before their first
+	// load, or it would call a real recipient unknown.
+	d.load()
 	return d
 }
 
@@ -188,15 +191,26 @@ func (d *Directory) user(name string) (*daemon.User, error) {
 	return u, nil
 }
 
-// refresh rereads the aliases and accounts files if they changed.
+// refresh rereads the aliases and accounts files if they changed, at most
+// once a second. Lookups meanwhile use the previous tables.
 func (d *Directory) refresh() {
 	d.mu.Lock()
 	now := d.now()
-	if !d.checked.IsZero() && now.Sub(d.checked) < time.Second {
+	if now.Sub(d.checked) < time.Second {
 		d.mu.Unlock()
 		return
 	}
 	d.checked = now
+	d.mu.Unlock()
+	d.load()
+}
+
+// load (re)reads the files that changed since the last load.
+func (d *Directory) load() {
+	d.mu.Lock()
+	if d.checked.IsZero() {
+		d.checked = d.now()
+	}
 	old, oldAcct := d.aliases, d.accounts
 	d.mu.Unlock()
 

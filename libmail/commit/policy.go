@@ -1,0 +1,26 @@
+package commit
+
+import "os"
+
+// Policy is how a writer makes a new file durable. It calls File after
+// writing the data and before the rename, and Dir after renaming the file
+// into dir; once Dir returns nil, both the data and the name are on
+// stable storage.
+type Policy interface {
+	File(f *os.File) error
+	Dir(dir string) error
+}
+
+// PerFile fsyncs each file's data, then the directory it was renamed
+// into, sharing the directory fsync between concurrent callers: the
+// classic Maildir protocol, and what Postfix does.
+type PerFile struct{ Dirs Dirs }
+
+// File implements Policy.
+func (p *PerFile) File(f *os.File) error { return File(f) }
+
+// Dir implements Policy.
+func (p *PerFile) Dir(dir string) error { return p.Dirs.Sync(dir) }
+
+// Close releases the directories kept open.
+func (p *PerFile) Close() error { return p.Dirs.Close() }
