@@ -79,6 +79,8 @@ func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
 	defer conn.Close()
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Stopping closes the connection, which ends the Recv below.
+	go func() { <-cctx.Done(); conn.Close() }()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
@@ -113,8 +115,7 @@ func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
 // in the entry before answering.
 func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
 	id := queue.ID(req.ID)
-	path := a.spool.Path(queue.Active, id)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	f, err := a.spool.OpenEntry(queue.Active, id, true)
 	if err != nil {
 		a.log.Warn("%s: %v", id, err)
 		return a.failAll(req, "4.3.0", "cannot open queue entry: "+err.Error())
@@ -147,7 +148,7 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 	}
 	if req.Last && allSent {
 		// Everything is delivered: removing the entry is the record.
-		if err := a.spool.Recycle(queue.Active, id); err == nil {
+		if err := a.spool.RecycleOpen(f, queue.Active, id); err == nil {
 			rep.Removed = true
 			a.log.Info("%s: removed", id)
 			return rep

@@ -16,6 +16,7 @@ import (
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/ipc/control"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/version"
 )
 
@@ -93,6 +94,9 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	defer m.lock.Close()
+	if n := clearTmp(cfg.QueueDirectory); n > 0 {
+		m.log.Info("removed %d unfinished entries from %s/", n, queue.Tmp)
+	}
 	if err := m.listenControl(); err != nil {
 		return err
 	}

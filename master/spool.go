@@ -40,6 +40,22 @@ func makeSpool(p *config.Params, id *identity) error {
 	return nil
 }
 
+// clearTmp removes what writers killed mid-entry left in tmp/. It runs
+// while the master holds the spool lock and before any daemon starts, so
+// nobody can be writing there: every file is an entry that was never
+// acknowledged.
+func clearTmp(root string) int {
+	dir := filepath.Join(root, queue.Tmp)
+	names, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range names {
+		if e.Type().IsRegular() && os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // ensureDir makes dir with mode and owner, or fixes them. uid -1 leaves
 // the owner alone.
 func ensureDir(dir string, mode os.FileMode, uid, gid int) error {

@@ -17,9 +17,8 @@ import (
 // results in it.
 func (m *Manager) finish(ms *msg) {
 	delete(m.active, ms.id)
-	path := m.spool.Path(queue.Active, ms.id)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := m.spool.OpenEntry(queue.Active, ms.id, true)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, queue.ErrMoved) {
 		return // removed by an agent after all
 	}
 	if err != nil {
@@ -72,7 +71,7 @@ func (m *Manager) finish(ms *msg) {
 		}
 	}
 	if len(deferred) == 0 {
-		if err := m.spool.Recycle(queue.Active, ms.id); err != nil {
+		if err := m.spool.RecycleOpen(f, queue.Active, ms.id); err != nil {
 			m.log.Warn("%s: remove: %v", ms.id, err)
 			return
 		}

@@ -85,7 +85,7 @@ func (m *Manager) take(ctx context.Context, id queue.ID, q string) {
 			return
 		}
 	}
-	f, err := os.Open(m.spool.Path(queue.Active, id))
+	f, err := m.spool.OpenEntry(queue.Active, id, false)
 	if err != nil {
 		m.log.Warn("%s: open: %v", id, err)
 		return
@@ -177,7 +177,7 @@ func (m *Manager) dispatch(ctx context.Context, ms *msg) {
 // suspend defers recipients whose transport has no agent configured, so
 // they wait safely in the queue until one is.
 func (m *Manager) suspend(ms *msg, rcpts []int) {
-	f, err := os.OpenFile(m.spool.Path(queue.Active, ms.id), os.O_RDWR|os.O_APPEND, 0)
+	f, err := m.spool.OpenEntry(queue.Active, ms.id, true)
 	if err != nil {
 		m.log.Warn("%s: %v", ms.id, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/dns"
@@ -42,7 +43,9 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	}
 	env.Ready()
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), env.Params.StopTimeout.D()*3/4)
+	// Sessions get a few seconds to finish what they are doing; a client
+	// that keeps its connection open for more mail is cut off after that.
+	sctx, cancel := context.WithTimeout(context.Background(), min(5*time.Second, env.Params.StopTimeout.D()/2))
 	defer cancel()
 	srv.Shutdown(sctx)
 	wg.Wait()

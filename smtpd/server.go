@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -43,11 +44,12 @@ type Server struct {
 	log   *maillog.Logger
 	now   func() time.Time
 
-	smtp    *smtp.Server
-	bufs    sync.Pool // *[]byte, DATA copy buffers
-	mu      sync.Mutex
-	clients map[string]int // open connections per client address
-	sem     chan struct{}  // process connection limit
+	smtp     *smtp.Server
+	draining atomic.Bool // Shutdown began: refuse new transactions
+	bufs     sync.Pool   // *[]byte, DATA copy buffers
+	mu       sync.Mutex
+	clients  map[string]int // open connections per client address
+	sem      chan struct{}  // process connection limit
 }
 
 // NewServer returns a server; call Serve for each listener.
@@ -86,9 +88,12 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting and waits for sessions to end, up to ctx;
-// then it closes the rest.
+// Shutdown stops accepting, refuses new transactions with 421 and waits
+// for sessions to end, up to ctx; then it closes the rest. A message in
+// the middle of DATA when the time is up gets no 250 and is retried by
+// its client, so nothing acknowledged is lost.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
 	err := s.smtp.Shutdown(ctx)
 	if err != nil {
 		s.smtp.Close()

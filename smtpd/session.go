@@ -64,6 +64,9 @@ func (s *session) mail(from string, opts *smtp.MailOptions) error {
 	if s.id != "" {
 		return reply(503, smtp.EnhancedCode{5, 5, 1}, "Error: nested MAIL command")
 	}
+	if s.srv.draining.Load() {
+		return reply(421, smtp.EnhancedCode{4, 3, 2}, "%s Service shutting down, try again later", s.srv.cfg.Hostname)
+	}
 	if s.srv.cfg.RequireTLS && !s.tls() {
 		return reply(530, smtp.EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first")
 	}

@@ -24,10 +24,21 @@ const Spare = "spare"
 // MaxSpare is how many spare files qmgr keeps; more are unlinked.
 const MaxSpare = 4096
 
-// Recycle ends entry id in queue q: the file moves to spare/ for reuse.
-// Like an unlink, the move is not fsynced: if it is lost in a crash the
-// entry is delivered again, a duplicate rather than a loss.
+// Recycle ends entry id in queue q: the file moves to spare/ for reuse,
+// unless someone is reading it (see RecycleOpen). Like an unlink, the move
+// is not fsynced: if it is lost in a crash the entry is delivered again,
+// a duplicate rather than a loss.
 func (s *Spool) Recycle(q string, id ID) error {
+	f, err := os.Open(s.Path(q, id))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return s.RecycleOpen(f, q, id)
+}
+
+// recycle moves the file, which the caller holds locked exclusively.
+func (s *Spool) recycle(q string, id ID) error {
 	err := os.Rename(s.Path(q, id), filepath.Join(s.root, Spare, string(id)))
 	if errors.Is(err, os.ErrNotExist) {
 		return err

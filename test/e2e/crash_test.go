@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/smtp"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// No loss under crashes: while 2000 messages are injected over 10
+// connections, smtpd, qmgr and local are killed with SIGKILL at random
+// moments, and once the master too (then started again). Every message
+// that got a 250 must be delivered afterwards; duplicates are counted and
+// reported, never lost messages.
+func TestCrashNoLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	s := NewSystem(t, Options{Set: []string{
+		"qmgr_scan_interval=1s", "service_throttle_time=1s", "master_stop_timeout=10s",
+		"minimal_backoff_time=1s", "maximal_backoff_time=2s", "queue_run_delay=1s",
+	}})
+	const total, conns = 2000, 10
+	var (
+		mu       sync.Mutex
+		acked    = map[string]bool{}
+		refused  int
+		next     int
+		stopKill = make(chan struct{})
+		kills    = map[string]int{}
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= total {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	var senders sync.WaitGroup
+	for range conns {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			var c *smtp.Client
+			for {
+				n, ok := take()
+				if !ok {
+					break
+				}
+				id := fmt.Sprintf("crash-%d", n)
+				for c == nil {
+					var err error
+					if c, err = smtp.Dial(s.Addr(25)); err != nil {
+						c = nil
+						time.Sleep(50 * time.Millisecond)
+					}
+				}
+				if err := sendOne(c, id); err != nil {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+					c.Close()
+					c = nil
+					continue
+				}
+				mu.Lock()
+				acked[id] = true
+				mu.Unlock()
+			}
+			if c != nil {
+				c.Quit()
+			}
+		}()
+	}
+
+	killer := make(chan struct{})
+	go func() {
+		defer close(killer)
+		restartedMaster := false
+		for {
+			select {
+			case <-stopKill:
+				return
+			case <-time.After(time.Duration(20+rand.IntN(120)) * time.Millisecond):
+			}
+			mu.Lock()
+			progress := next
+			mu.Unlock()
+			if !restartedMaster && progress > total/2 {
+				// The master dies too: its daemons notice, finish and exit,
+				// and a new master takes over the spool once they are gone.
+				restartedMaster = true
+				s.master.Process.Signal(syscall.SIGKILL)
+				<-s.done
+				kills["master"]++
+				s.Start()
+				continue
+			}
+			if progress == 0 {
+				continue
+			}
+			svc := []string{"smtp", "qmgr", "local"}[rand.IntN(3)]
+			for _, pid := range s.PIDs(svc) {
+				if syscall.Kill(pid, syscall.SIGKILL) == nil {
+					kills[svc]++
+				}
+			}
+		}
+	}()
+	senders.Wait()
+	close(stopKill)
+	<-killer
+
+	// Everything acknowledged must arrive; give the retries time.
+	deadline := time.Now().Add(120 * time.Second)
+	var got map[string]int
+	for {
+		got = deliveredIDs(t, s.Maildir("demo@example.test"))
+		missing := 0
+		for id := range acked {
+			if got[id] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 && s.QueueEmpty() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged messages lost (queue empty: %v)\n%s\n%s", missing, len(acked), s.QueueEmpty(), s.QueueReport(), tail(s.Log(), 30))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	dups, unacked := 0, 0
+	for id, n := range got {
+		if n > 1 {
+			dups += n - 1
+		}
+		if !acked[id] {
+			unacked++
+		}
+	}
+	t.Logf("acknowledged %d of %d (%d refused or cut off), delivered %d distinct, %d duplicates, %d delivered without a 250; kills %v",
+		len(acked), total, refused, len(got), dups, unacked, kills)
+	if len(acked) < total/2 {
+		t.Errorf("only %d of %d messages were accepted: the system spent too long down", len(acked), total)
+	}
+	if kills["smtp"] < 2 || kills["qmgr"] < 2 || kills["local"] < 2 || kills["master"] != 1 {
+		t.Errorf("too few kills to mean anything: %v", kills)
+	}
+}
+
+// sendOne sends one message whose Message-ID names it.
+func sendOne(c *smtp.Client, id string) error {
+	if err := c.Mail("crash@example.org"); err != nil {
+		return err
+	}
+	if err := c.Rcpt("demo@example.test"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "From: crash@example.org\r\nTo: demo@example.test\r\nSubject: %s\r\nMessage-ID: <%s@client.example>\r\n\r\n%s\r\n",
+		id, id, bytes.Repeat([]byte("crash test body line\r\n"), 40))
+	return w.Close()
+}
+
+var messageIDRE = regexp.MustCompile(`(?m)^Message-ID: <([^@>]+)@client\.example>`)
+
+// deliveredIDs counts the Message-IDs in a Maildir's new/ directory.
+func deliveredIDs(t *testing.T, maildir string) map[string]int {
+	got := map[string]int{}
+	names, _ := filepath.Glob(filepath.Join(maildir, "new", "*"))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			continue
+		}
+		if m := messageIDRE.FindSubmatch(b); m != nil {
+			got[string(m[1])]++
+		}
+	}
+	return got
+}
