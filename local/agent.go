@@ -136,7 +136,12 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 			return a.failAll(req, "4.3.0", "bad recipient index")
 		}
 		if ctx.Err() != nil {
-			return nil // qmgr is gone; its successor schedules this again
+			// qmgr is gone; its successor schedules the rest again. What
+			// was delivered is recorded, so that it is not delivered twice.
+			if err := queue.Append(f, recs...); err != nil {
+				a.log.Warn("%s: record results: %v", id, err)
+			}
+			return nil
 		}
 		res, to := a.deliver(ctx, e, f, i)
 		a.logResult(e, req, i, to, res, start)

@@ -155,17 +155,25 @@ func (a *Agent) runCommand(ctx context.Context, e *queue.Entry, f *os.File, t ta
 // sysexits.h, as MTAs do: EX_TEMPFAIL (75) means try again later.
 func exitStatus(cmd string, code int, out string) error {
 	text := strings.TrimSpace(fmt.Sprintf("command %q exited with status %d %s", cmd, code, out))
+	// As sendmail and Postfix (global/sys_exits.c): only EX_OSERR and
+	// EX_TEMPFAIL are temporary.
 	switch code {
-	case 75: // EX_TEMPFAIL
+	case 71, 75: // EX_OSERR, EX_TEMPFAIL
 		return temporary("4.3.0", "%s", text)
+	case 65: // EX_DATAERR
+		return permanent("5.6.0", "%s", text)
 	case 67: // EX_NOUSER
 		return permanent("5.1.1", "%s", text)
 	case 68: // EX_NOHOST
 		return permanent("5.1.2", "%s", text)
+	case 73: // EX_CANTCREAT
+		return permanent("5.2.0", "%s", text)
+	case 76: // EX_PROTOCOL
+		return permanent("5.5.0", "%s", text)
 	case 77: // EX_NOPERM
 		return permanent("5.7.1", "%s", text)
-	case 69, 70, 71, 72, 74: // EX_UNAVAILABLE, EX_SOFTWARE, EX_OSERR, EX_OSFILE, EX_IOERR
-		return temporary("4.3.0", "%s", text)
+	case 78: // EX_CONFIG
+		return permanent("5.3.5", "%s", text)
 	}
 	return permanent("5.3.0", "%s", text)
 }
@@ -251,6 +259,9 @@ func appendFile(j job) error {
 	if err := lw.Close(); err != nil {
 		return mailboxError(j.Path, err)
 	}
+	if err := w.Flush(); err != nil {
+		return mailboxError(j.Path, err)
+	}
 	if !w.bol {
 		f.Write([]byte("\n"))
 	}
@@ -264,22 +275,45 @@ func appendFile(j job) error {
 // fromQuoter writes ">From " for lines that start with "From ", so an
 // mbox reader does not see a new message there.
 type fromQuoter struct {
-	w   io.Writer
-	bol bool // at the beginning of a line
-	buf []byte
+	w     io.Writer
+	bol   bool // at the beginning of a line
+	match int  // bytes of "From " matched at the start of this line, held back
+	buf   []byte
 }
+
+const fromLine = "From "
 
 func (q *fromQuoter) Write(p []byte) (int, error) {
 	q.buf = q.buf[:0]
-	for i := 0; i < len(p); i++ {
-		if q.bol && bytes.HasPrefix(p[i:], []byte("From ")) {
-			q.buf = append(q.buf, '>')
+	for _, c := range p {
+		if q.bol || q.match > 0 {
+			if c == fromLine[q.match] {
+				q.bol = false
+				if q.match++; q.match == len(fromLine) {
+					q.buf = append(q.buf, ">"+fromLine...)
+					q.match = 0
+				}
+				continue
+			}
+			q.buf = append(q.buf, fromLine[:q.match]...)
+			q.match = 0
 		}
-		q.buf = append(q.buf, p[i])
-		q.bol = p[i] == '\n'
+		q.buf = append(q.buf, c)
+		q.bol = c == '\n'
 	}
 	if _, err := q.w.Write(q.buf); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// Flush writes what Write held back: the start of a last line that
+// might have become "From ".
+func (q *fromQuoter) Flush() error {
+	if q.match == 0 {
+		return nil
+	}
+	_, err := q.w.Write([]byte(fromLine[:q.match]))
+	q.match = 0
+	return err
 }

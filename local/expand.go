@@ -80,7 +80,14 @@ func (x *expander) expand(addr string, depth int, origin string, owner *daemon.U
 	}
 	switch m.Kind {
 	case recipient.Alias:
-		return x.expandAlias(addr, m, depth)
+		if err := x.expandAlias(addr, m, depth); err != nil {
+			return err
+		}
+		if depth == 0 && len(x.targets) == 0 {
+			// Every path led back to an address already expanded.
+			return permanent("5.4.6", "alias expansion of <%s> delivers nowhere (a mail forwarding loop)", addr)
+		}
+		return nil
 	case recipient.Account:
 		x.virtual(addr, m)
 		return nil
@@ -118,7 +125,7 @@ func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
 			x.mailbox(addr, u, m.Extension)
 			continue
 		}
-		if err := x.value(addr, t, depth+1, "forward", u); err != nil {
+		if err := x.value(addr, t, depth+1, "forward", u, m.Extension); err != nil {
 			return err
 		}
 	}
@@ -135,17 +142,24 @@ func (x *expander) expandAlias(addr string, m recipient.Match, depth int) error 
 	if err != nil {
 		return err
 	}
+	_, domain := address.Split(addr)
+	qualify := func(s string) string {
+		if !strings.Contains(s, "@") {
+			s += "@" + domain
+		}
+		return address.Lower(s)
+	}
 	for _, t := range m.Targets {
-		// An alias naming itself ("user: user, copy@elsewhere") means the
-		// mailbox of that name, not the alias again.
-		if t.Kind == alias.Address && !strings.Contains(t.Value, "@") && address.Lower(t.Value) == m.Key {
-			_, domain := address.Split(addr)
-			if err := x.notAlias(t.Value+"@"+domain, addr); err != nil {
+		// An alias naming itself ("user: user, copy@elsewhere", also when
+		// the key or the value has the domain) means the mailbox of that
+		// name, not the alias again.
+		if t.Kind == alias.Address && qualify(t.Value) == qualify(m.Key) {
+			if err := x.notAlias(qualify(t.Value), addr); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := x.value(addr, t, depth+1, "alias", owner); err != nil {
+		if err := x.value(addr, t, depth+1, "alias", owner, m.Extension); err != nil {
 			return err
 		}
 	}
@@ -167,7 +181,7 @@ func (x *expander) notAlias(name, orig string) error {
 }
 
 // value handles one alias, include or .forward value on behalf of owner.
-func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner *daemon.User) error {
+func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner *daemon.User, ext string) error {
 	switch t.Kind {
 	case alias.Address:
 		dest := t.Value
@@ -182,18 +196,18 @@ func (x *expander) value(addr string, t alias.Target, depth int, origin string, 
 		x.targets = append(x.targets, target{kind: toRemote, addr: dest, origin: origin})
 		return nil
 	case alias.Include:
-		return x.include(addr, t.Value, depth)
+		return x.include(addr, t.Value, depth, ext)
 	case alias.Command:
 		if !x.a.cfg.AllowCommands[origin] {
 			return permanent("5.7.1", "mail to commands is not allowed in %s (allow_mail_to_commands)", origin)
 		}
-		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner, origin: origin})
+		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner, ext: ext, origin: origin})
 		return nil
 	case alias.File:
 		if !x.a.cfg.AllowFiles[origin] {
 			return permanent("5.7.1", "mail to files is not allowed in %s (allow_mail_to_files)", origin)
 		}
-		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner, origin: origin})
+		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner, ext: ext, origin: origin})
 		return nil
 	}
 	return permanent("5.3.5", "bad alias value %q", t.String())
@@ -201,7 +215,10 @@ func (x *expander) value(addr string, t alias.Target, depth int, origin string, 
 
 // include reads a :include: file; commands and files in it run as the
 // file's owner.
-func (x *expander) include(addr, path string, depth int) error {
+func (x *expander) include(addr, path string, depth int, ext string) error {
+	if depth > maxDepth {
+		return permanent("5.4.6", ":include: files nest too deep at %s (a loop?)", path)
+	}
 	owner, err := x.a.fileOwner(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -214,7 +231,7 @@ func (x *expander) include(addr, path string, depth int) error {
 		x.a.log.Warn("%v", e)
 	}
 	for _, t := range targets {
-		if err := x.value(addr, t, depth+1, "include", owner); err != nil {
+		if err := x.value(addr, t, depth+1, "include", owner, ext); err != nil {
 			return err
 		}
 	}

@@ -19,8 +19,6 @@ type (
 		ids  []queue.ID
 		scan bool
 	}
-	scanIncoming struct{}
-	scanDeferred struct{}
 )
 
 // Run is qmgr's life.
@@ -42,7 +40,9 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 	m.recover()
 	ready()
 	m.scan(ctx, queue.Incoming)
-	m.scanDeferred(ctx)
+	m.scanDeferred(ctx, false)
+	// Dispatch what the scans left: DSNs they queued, redos.
+	m.catchUp(ctx)
 	inc := time.NewTicker(m.cfg.ScanInterval)
 	def := time.NewTicker(m.cfg.QueueRunDelay)
 	defer inc.Stop()
@@ -56,7 +56,7 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 			m.scan(ctx, queue.Incoming)
 			m.spool.TrimSpare(m.now())
 		case <-def.C:
-			m.scanDeferred(ctx)
+			m.scanDeferred(ctx, false)
 			m.spool.TrimSpare(m.now())
 		case ev := <-m.events:
 			m.handle(ctx, ev)
@@ -82,8 +82,9 @@ func (m *Manager) handle(ctx context.Context, ev any) {
 			m.take(ctx, id, queue.Incoming)
 		}
 		if e.scan {
+			// postern flush: retry deferred mail now, due or not.
 			m.scan(ctx, queue.Incoming)
-			m.scanDeferred(ctx)
+			m.scanDeferred(ctx, true)
 		}
 	case agentReply:
 		if e.a.conn == e.conn {
@@ -148,8 +149,9 @@ func (m *Manager) scan(ctx context.Context, q string) {
 	}
 }
 
-// scanDeferred takes the deferred entries whose next attempt is due.
-func (m *Manager) scanDeferred(ctx context.Context) {
+// scanDeferred takes the deferred entries whose next attempt is due, or
+// all of them when force is set.
+func (m *Manager) scanDeferred(ctx context.Context, force bool) {
 	ids, err := m.spool.List(queue.DeferredQueue)
 	if err != nil {
 		m.log.Warn("%v", err)
@@ -159,7 +161,7 @@ func (m *Manager) scanDeferred(ctx context.Context) {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		st, err := os.Stat(m.spool.Path(queue.DeferredQueue, id))
-		if err != nil || st.ModTime().After(now) {
+		if err != nil || !force && st.ModTime().After(now) {
 			continue
 		}
 		if len(m.active) >= m.cfg.ActiveLimit {

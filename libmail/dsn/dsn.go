@@ -53,13 +53,16 @@ type Report struct {
 // original message (CRLF, size bytes) from orig.
 func Write(w io.Writer, r *Report, orig io.Reader, size int64, now time.Time) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
-	boundary := fmt.Sprintf("%s.%d/%s", r.QueueID, now.Unix(), r.ReportingMTA)
+	boundary := fmt.Sprintf("%s.%d/%s", clean(r.QueueID), now.Unix(), clean(r.ReportingMTA))
 	subject := map[Kind]string{
 		Failure: "Undelivered Mail Returned to Sender",
 		Delay:   "Delayed Mail (still being retried)",
 		Success: "Successful Mail Delivery Report",
 	}[r.Kind]
-	hdr := func(name, value string) { bw.WriteString(name + ": " + value + "\r\n") }
+	// Every value passes through clean: the fields come from the envelope
+	// and from remote servers, and a CR or LF in one must not start a
+	// header of its own.
+	hdr := func(name, value string) { bw.WriteString(name + ": " + clean(value) + "\r\n") }
 	hdr("Date", message.Date(now))
 	hdr("From", r.From+" (Mail Delivery System)")
 	hdr("Subject", subject)
@@ -84,6 +87,7 @@ func Write(w io.Writer, r *Report, orig io.Reader, size int64, now time.Time) er
 	hdr("Content-Description", "Delivery report")
 	if r.UTF8 {
 		hdr("Content-Type", "message/global-delivery-status")
+		hdr("Content-Transfer-Encoding", "8bit")
 	} else {
 		hdr("Content-Type", "message/delivery-status")
 	}
@@ -117,7 +121,7 @@ func Write(w io.Writer, r *Report, orig io.Reader, size int64, now time.Time) er
 }
 
 func writeExplanation(w *bufio.Writer, r *Report) {
-	fmt.Fprintf(w, "This is the postern mail system at %s.\r\n\r\n", r.ReportingMTA)
+	fmt.Fprintf(w, "This is the postern mail system at %s.\r\n\r\n", clean(r.ReportingMTA))
 	switch r.Kind {
 	case Failure:
 		w.WriteString("Your message could not be delivered to the recipients below.\r\n" +
@@ -133,41 +137,41 @@ func writeExplanation(w *bufio.Writer, r *Report) {
 	}
 	w.WriteString("\r\n")
 	for _, rc := range r.Recipients {
-		fmt.Fprintf(w, "<%s>: %s\r\n", rc.Final, oneLine(rc.Diagnostic))
+		fmt.Fprintf(w, "<%s>: %s\r\n", clean(rc.Final), oneLine(rc.Diagnostic))
 	}
 }
 
 func writeStatus(w *bufio.Writer, r *Report) {
 	// Per-message fields (RFC 3464 §2.2).
-	fmt.Fprintf(w, "Reporting-MTA: dns; %s\r\n", r.ReportingMTA)
-	fmt.Fprintf(w, "X-Postern-Queue-ID: %s\r\n", r.QueueID)
+	fmt.Fprintf(w, "Reporting-MTA: dns; %s\r\n", clean(r.ReportingMTA))
+	fmt.Fprintf(w, "X-Postern-Queue-ID: %s\r\n", clean(r.QueueID))
 	if r.EnvID != "" {
 		fmt.Fprintf(w, "Original-Envelope-Id: %s\r\n", xtext(r.EnvID))
 	}
-	fmt.Fprintf(w, "X-Postern-Sender: rfc822; %s\r\n", r.Sender)
+	fmt.Fprintf(w, "X-Postern-Sender: rfc822; %s\r\n", clean(r.Sender))
 	fmt.Fprintf(w, "Arrival-Date: %s\r\n", message.Date(r.Arrival))
 	action := map[Kind]string{Failure: "failed", Delay: "delayed", Success: "delivered"}[r.Kind]
 	// Per-recipient fields (RFC 3464 §2.3), each block after an empty line.
 	for _, rc := range r.Recipients {
 		w.WriteString("\r\n")
-		fmt.Fprintf(w, "Final-Recipient: %s; %s\r\n", addrType(rc.Final, r.UTF8), rc.Final)
+		fmt.Fprintf(w, "Final-Recipient: %s; %s\r\n", addrType(rc.Final, r.UTF8), clean(rc.Final))
 		if rc.Original != "" {
 			typ, addr, ok := strings.Cut(rc.Original, ";")
 			if ok {
-				fmt.Fprintf(w, "Original-Recipient: %s;%s\r\n", typ, addr)
+				fmt.Fprintf(w, "Original-Recipient: %s;%s\r\n", clean(typ), clean(addr))
 			}
 		}
 		fmt.Fprintf(w, "Action: %s\r\n", action)
-		fmt.Fprintf(w, "Status: %s\r\n", rc.Status)
+		fmt.Fprintf(w, "Status: %s\r\n", clean(rc.Status))
 		if rc.RemoteMTA != "" {
-			fmt.Fprintf(w, "Remote-MTA: dns; %s\r\n", rc.RemoteMTA)
+			fmt.Fprintf(w, "Remote-MTA: dns; %s\r\n", clean(rc.RemoteMTA))
 		}
 		if rc.Diagnostic != "" {
 			typ := rc.DiagType
 			if typ == "" {
 				typ = "x-unix"
 			}
-			fmt.Fprintf(w, "Diagnostic-Code: %s; %s\r\n", typ, oneLine(rc.Diagnostic))
+			fmt.Fprintf(w, "Diagnostic-Code: %s; %s\r\n", clean(typ), oneLine(rc.Diagnostic))
 		}
 		if !rc.LastAttempt.IsZero() {
 			fmt.Fprintf(w, "Last-Attempt-Date: %s\r\n", message.Date(rc.LastAttempt))
@@ -199,13 +203,15 @@ func copyOriginal(w *bufio.Writer, orig io.Reader, headersOnly bool) error {
 		}
 		return nil
 	}
+	bol := true // line is the start of a line, not the rest of a long one
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
-			if string(line) == "\r\n" || string(line) == "\n" {
+			if bol && (string(line) == "\r\n" || string(line) == "\n") {
 				return nil
 			}
 			w.Write(line)
+			bol = line[len(line)-1] == '\n'
 		}
 		if err == bufio.ErrBufferFull {
 			continue
@@ -221,8 +227,26 @@ func copyOriginal(w *bufio.Writer, orig io.Reader, headersOnly bool) error {
 
 // oneLine keeps a diagnostic on one header line.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return clean(strings.Join(strings.Fields(s), " "))
 }
+
+// clean replaces ASCII control characters with '?', as Postfix's
+// printable() does, so that no value can end a line or hide in one.
+func clean(s string) string {
+	i := strings.IndexFunc(s, isControl)
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 || b[i] == 0x7f {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // xtext encodes ENVID as RFC 3461 §4 requires.
 func xtext(s string) string {

@@ -79,6 +79,9 @@ type loaded[T any] struct {
 	mtime time.Time
 	size  int64
 	val   T
+	// err says the file exists but could not be read and there is no
+	// earlier version to fall back on: nobody can tell who is a recipient.
+	err error
 }
 
 // New returns a Directory for the configuration in p.
@@ -120,6 +123,9 @@ func (d *Directory) Lookup(addr string) (Match, error) {
 	}
 	for _, t := range tries {
 		for _, a := range aliases {
+			if a.err != nil {
+				return Match{}, a.err
+			}
 			if a.val == nil {
 				continue
 			}
@@ -129,6 +135,9 @@ func (d *Directory) Lookup(addr string) (Match, error) {
 				}
 			}
 		}
+	}
+	if accounts != nil && accounts.err != nil {
+		return Match{}, accounts.err
 	}
 	if accounts != nil && accounts.val != nil {
 		for _, t := range tries {
@@ -151,8 +160,23 @@ func (d *Directory) Lookup(addr string) (Match, error) {
 	return Match{}, nil
 }
 
-// Account returns the virtual account for addr, if there is one, for
-// authentication.
+// Authenticate checks a virtual account's password. It takes as long for
+// an unknown user as for a wrong password, so that timing does not tell
+// which accounts exist.
+func (d *Directory) Authenticate(user, password string) (*account.Account, bool) {
+	d.refresh()
+	d.mu.Lock()
+	accounts := d.accounts
+	d.mu.Unlock()
+	if accounts == nil || accounts.val == nil {
+		// No accounts at all: still spend the time of a password check.
+		empty, _ := account.Parse(strings.NewReader(""), "")
+		return empty.Authenticate(user, password)
+	}
+	return accounts.val.Authenticate(strings.ToLower(user), password)
+}
+
+// Account returns the virtual account for addr, if there is one.
 func (d *Directory) Account(addr string) (*account.Account, bool) {
 	d.refresh()
 	d.mu.Lock()
@@ -234,7 +258,7 @@ func (d *Directory) load() {
 // reload parses path again if its mtime or size changed. Problems are
 // logged; a file that cannot be read keeps its previous contents, and a
 // missing file is empty (a fresh system may have no aliases).
-func reload[T any](path string, prev *loaded[T], log *maillog.Logger, load func(string) (T, []error)) *loaded[T] {
+func reload[T comparable](path string, prev *loaded[T], log *maillog.Logger, load func(string) (T, []error)) *loaded[T] {
 	st, err := os.Stat(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -242,18 +266,26 @@ func reload[T any](path string, prev *loaded[T], log *maillog.Logger, load func(
 			return &loaded[T]{path: path, size: -1, val: zero}
 		}
 		log.Warn("%s: %v", path, err)
-		if prev != nil {
+		if prev != nil && prev.err == nil {
 			return prev
 		}
-		var zero T
-		return &loaded[T]{path: path, val: zero}
+		return &loaded[T]{path: path, err: fmt.Errorf("%s: %w", path, err)}
 	}
-	if prev != nil && prev.mtime.Equal(st.ModTime()) && prev.size == st.Size() {
+	if prev != nil && prev.err == nil && prev.mtime.Equal(st.ModTime()) && prev.size == st.Size() {
 		return prev
 	}
 	val, errs := load(path)
 	for _, e := range errs {
 		log.Warn("%v", e)
+	}
+	var zero T
+	if val == zero {
+		// A read error (parse errors still give a table). Keep what was
+		// there, without its mtime, so the next check reads the file again.
+		if prev != nil && prev.err == nil && prev.val != zero {
+			return &loaded[T]{path: path, size: prev.size, val: prev.val}
+		}
+		return &loaded[T]{path: path, err: fmt.Errorf("cannot read %s", path)}
 	}
 	return &loaded[T]{path: path, mtime: st.ModTime(), size: st.Size(), val: val}
 }
