@@ -11,46 +11,76 @@ import (
 // not parameters ($home and $user in forward_path, a literal $ in a
 // command) are left alone for the code that knows them.
 func expand(p *Params) error {
-	v := reflect.ValueOf(p).Elem()
-	done := map[string]string{}
-	var resolve func(name string, depth int) (string, error)
-	resolve = func(name string, depth int) (string, error) {
-		if s, ok := done[name]; ok {
-			return s, nil
-		}
-		if depth > 10 {
-			return "", &paramError{name, fmt.Errorf("$name references nest too deep (a loop?)")}
-		}
-		prm, _ := Lookup(name)
-		s, err := substitute(valueText(p, prm), func(ref string) (string, bool, error) {
-			if _, ok := Lookup(ref); !ok {
-				return "", false, nil
-			}
-			r, err := resolve(ref, depth+1)
-			return r, true, err
-		})
-		if err != nil {
-			return "", err
-		}
-		done[name] = s
-		return s, nil
-	}
+	x := &expander{p: p, done: map[string][]string{}}
 	for _, prm := range Table() {
 		if prm.Kind != String && prm.Kind != List {
 			continue
 		}
-		s, err := resolve(prm.Name, 0)
+		items, err := x.resolve(prm, 0)
 		if err != nil {
 			return err
 		}
-		f := v.FieldByIndex(prm.index)
+		f := p.field(prm)
 		if prm.Kind == String {
-			f.SetString(s)
-		} else if strings.Contains(strings.Join(f.Interface().([]string), ""), "$") {
-			f.Set(reflect.ValueOf(splitList(s)))
+			f.SetString(items[0])
+		} else {
+			f.Set(reflect.ValueOf(items))
 		}
 	}
 	return nil
+}
+
+// expander memoizes expanded values: a string parameter as one item, a
+// list as its items.
+type expander struct {
+	p    *Params
+	done map[string][]string
+}
+
+func (x *expander) resolve(prm Param, depth int) ([]string, error) {
+	if v, ok := x.done[prm.Name]; ok {
+		return v, nil
+	}
+	if depth > 10 {
+		return nil, &paramError{prm.Name, fmt.Errorf("$name references nest too deep (a loop?)")}
+	}
+	var raw []string
+	if prm.Kind == String {
+		raw = []string{x.p.field(prm).String()}
+	} else {
+		raw = x.p.field(prm).Interface().([]string)
+	}
+	var out []string
+	for _, item := range raw {
+		// A list item that names a list parameter ("$mydestination")
+		// becomes that list's items; otherwise an item stays one item,
+		// spaces and all ("/srv/My Mail/aliases").
+		split := false
+		s, err := substitute(item, func(ref string) (string, bool, error) {
+			r, ok := Lookup(ref)
+			if !ok {
+				return "", false, nil
+			}
+			v, err := x.resolve(r, depth+1)
+			if r.Kind == List {
+				split = true
+			}
+			return strings.Join(v, ", "), true, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if split && prm.Kind == List {
+			out = append(out, splitList(s)...)
+		} else {
+			out = append(out, s)
+		}
+	}
+	if prm.Kind == String && len(out) == 0 {
+		out = []string{""}
+	}
+	x.done[prm.Name] = out
+	return out, nil
 }
 
 // substitute expands $name and ${name} in s through lookup, which reports

@@ -27,7 +27,13 @@ func WriteParams(w io.Writer, p *Params, base *Params) error {
 		if base != nil && v == valueText(base, prm) {
 			continue
 		}
-		if _, err := fmt.Fprintf(w, "%s = %s\n", prm.Name, literal(prm.Kind, v)); err != nil {
+		lit := literal(prm.Kind, v)
+		if prm.Kind == List {
+			// From the items themselves: an item may hold a space or a
+			// comma, which the text form cannot tell from a separator.
+			lit = listLiteral(p.field(prm).Interface().([]string))
+		}
+		if _, err := fmt.Fprintf(w, "%s = %s\n", prm.Name, lit); err != nil {
 			return err
 		}
 	}
@@ -48,17 +54,17 @@ func writeService(w io.Writer, prefix string, s *Service) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s[services.%s]\n", prefix, s.Name)
 	fmt.Fprintf(&b, "%skind = %s\n", prefix, quote(s.Kind))
-	fmt.Fprintf(&b, "%slisten = %s\n", prefix, literal(List, strings.Join(s.Listen, ",")))
+	fmt.Fprintf(&b, "%slisten = %s\n", prefix, listLiteral(s.Listen))
 	fmt.Fprintf(&b, "%scommand = %s\n", prefix, quote(s.Command))
 	if len(s.Args) > 0 {
-		fmt.Fprintf(&b, "%sargs = %s\n", prefix, literal(List, strings.Join(s.Args, ",")))
+		fmt.Fprintf(&b, "%sargs = %s\n", prefix, listLiteral(s.Args))
 	}
 	if s.User != "" {
 		fmt.Fprintf(&b, "%suser = %s\n", prefix, quote(s.User))
 	}
 	fmt.Fprintf(&b, "%sprocess_limit = %d\n", prefix, s.ProcessLimit)
 	if len(s.Capabilities) > 0 {
-		fmt.Fprintf(&b, "%scapabilities = %s\n", prefix, literal(List, strings.Join(s.Capabilities, ",")))
+		fmt.Fprintf(&b, "%scapabilities = %s\n", prefix, listLiteral(s.Capabilities))
 	}
 	fmt.Fprintf(&b, "%senabled = %t\n", prefix, s.Enabled)
 	if len(s.Overrides) > 0 {

@@ -57,7 +57,7 @@ type SMTPD struct {
 	SMTPDTimeout          Duration `toml:"smtpd_timeout" default:"300s" doc:"How long the SMTP server waits for a client's command or data before it hangs up."`
 	SMTPDConnCountLimit   int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client address to one smtpd process; 0 means no limit."`
 	SMTPDProcessConnLimit int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves; more wait in the listen queue."`
-	SMTPDLineLimit        int      `toml:"smtpd_line_length_limit" default:"65536" doc:"The longest command or message line accepted, in bytes; a longer one ends the session with 500 5.4.0."`
+	SMTPDLineLimit        int      `toml:"smtpd_line_length_limit" default:"2048" doc:"The longest SMTP command line accepted, in bytes, without its CRLF (message lines have no limit); a longer one is refused with 500 5.5.2. At most 16382."`
 	SMTPDPeernameLookup   bool     `toml:"smtpd_peername_lookup" default:"true" doc:"Look up the client's name in the DNS (PTR) for logs and Received: headers."`
 	SMTPDTLSCertFile      string   `toml:"smtpd_tls_cert_file" default:"" doc:"PEM certificate chain for STARTTLS and implicit TLS; empty disables TLS."`
 	SMTPDTLSKeyFile       string   `toml:"smtpd_tls_key_file" default:"" doc:"PEM private key for smtpd_tls_cert_file."`

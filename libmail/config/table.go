@@ -91,13 +91,23 @@ func literal(k Kind, text string) string {
 	case Int, Bool:
 		return text
 	case List:
-		var items []string
-		for _, s := range splitList(text) {
-			items = append(items, quote(s))
-		}
-		return "[" + strings.Join(items, ", ") + "]"
+		return listLiteral(splitList(text))
 	}
 	return quote(text)
+}
+
+// listLiteral renders a list of strings as a TOML array.
+func listLiteral(list []string) string {
+	items := make([]string, len(list))
+	for i, s := range list {
+		items[i] = quote(s)
+	}
+	return "[" + strings.Join(items, ", ") + "]"
+}
+
+// field is the struct field that holds parameter prm.
+func (p *Params) field(prm Param) reflect.Value {
+	return reflect.ValueOf(p).Elem().FieldByIndex(prm.index)
 }
 
 // splitList splits a comma- or space-separated list, as Postfix does.
@@ -132,7 +142,7 @@ func quote(s string) string {
 // valueText renders the value of p in params as text, the form used by
 // `postern config show` and by Default.
 func valueText(params *Params, p Param) string {
-	v := reflect.ValueOf(params).Elem().FieldByIndex(p.index)
+	v := params.field(p)
 	switch p.Kind {
 	case List:
 		return strings.Join(v.Interface().([]string), ", ")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	if n < 0 {
 		return 0, fmt.Errorf("bad time value %q: negative", s)
+	}
+	if n > math.MaxInt64/int64(unit) {
+		return 0, fmt.Errorf("bad time value %q: too large", s)
 	}
 	return time.Duration(n) * unit, nil
 }

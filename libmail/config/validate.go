@@ -46,6 +46,10 @@ func (p *Params) validate() error {
 			return &paramError{name, fmt.Errorf("%d: must be positive", n)}
 		}
 	}
+	if p.SMTPDLineLimit > 16382 {
+		// smtpd reads command lines into a 16 KiB buffer.
+		return &paramError{"smtpd_line_length_limit", fmt.Errorf("%d: at most 16382", p.SMTPDLineLimit)}
+	}
 	if p.MinimalBackoff > p.MaximalBackoff {
 		return &paramError{"minimal_backoff_time", fmt.Errorf("is larger than maximal_backoff_time")}
 	}

@@ -57,7 +57,7 @@ func Dial(ctx context.Context, path string, h Hello) (*Conn, error) {
 	} else {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 	}
-	if err := conn.Send(h); err == nil {
+	if err = conn.Send(h); err == nil {
 		err = conn.Flush()
 	}
 	var ack Ack
@@ -180,7 +180,8 @@ func Decode(frame []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("decode frame: %w", err)
 	}
-	if dec.More() {
+	// dec.More is not enough: it says false for a stray '}' or ']'.
+	if rest := bytes.TrimSpace(frame[dec.InputOffset():]); len(rest) > 0 {
 		return errors.New("decode frame: trailing data")
 	}
 	return nil

@@ -95,6 +95,9 @@ func (r *Reply) Validate() error {
 		return fmt.Errorf("delivery reply of type %q", r.Type)
 	}
 	for _, res := range r.Results {
+		if res.Rcpt < 0 {
+			return fmt.Errorf("delivery reply for recipient %d", res.Rcpt)
+		}
 		switch queue.Status(res.Status) {
 		case queue.Sent, queue.Failed, queue.Deferred:
 		default:

@@ -1,0 +1,69 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"postern.dev/postern/libmail/ipc"
+)
+
+// roundTrip checks that v, decoded from a frame, encodes and decodes
+// again to the same thing, and returns the second decoding.
+func roundTrip[T any](t *testing.T, v *T) *T {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("decoded frame %+v does not encode: %v", v, err)
+	}
+	var v2 T
+	if err := ipc.Decode(b, &v2); err != nil {
+		t.Fatalf("re-encoded frame %q does not decode: %v", b, err)
+	}
+	if b2, _ := json.Marshal(&v2); !bytes.Equal(b, b2) {
+		t.Fatalf("frame changed on the way back: %q became %q", b, b2)
+	}
+	return &v2
+}
+
+// FuzzRequest decodes arbitrary bytes as an admin request the way the
+// master does. Only the three known request types validate.
+func FuzzRequest(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Request
+		if err := ipc.Decode(data, &r); err != nil {
+			return
+		}
+		verr := r.Validate()
+		if verr2 := roundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
+			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
+		}
+		if verr != nil {
+			return
+		}
+		switch r.Type {
+		case StatusGet, ConfigReload, SystemStop:
+		default:
+			t.Fatalf("validated a request of type %q", r.Type)
+		}
+	})
+}
+
+// FuzzReply decodes arbitrary bytes as the master's answer the way the
+// admin command does. Reply has no Validate; what decodes must encode
+// again (the master sends it with ipc.Conn.Send) and come back the same.
+func FuzzReply(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Reply
+		if err := ipc.Decode(data, &r); err != nil {
+			return
+		}
+		r2 := roundTrip(t, &r)
+		if r2.Type != r.Type || r2.OK != r.OK || r2.Error != r.Error || (r2.Status == nil) != (r.Status == nil) {
+			t.Fatalf("reply %+v came back as %+v", r, r2)
+		}
+		if r.Status != nil && len(r2.Status.Services) != len(r.Status.Services) {
+			t.Fatalf("%d services came back as %d", len(r.Status.Services), len(r2.Status.Services))
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package delivery
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/queue"
+)
+
+// roundTrip checks that v, decoded from a frame, encodes and decodes
+// again to the same thing, and returns the second decoding.
+func roundTrip[T any](t *testing.T, v *T) *T {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("decoded frame %+v does not encode: %v", v, err)
+	}
+	var v2 T
+	if err := ipc.Decode(b, &v2); err != nil {
+		t.Fatalf("re-encoded frame %q does not decode: %v", b, err)
+	}
+	if b2, _ := json.Marshal(&v2); !bytes.Equal(b, b2) {
+		t.Fatalf("frame changed on the way back: %q became %q", b, b2)
+	}
+	return &v2
+}
+
+// FuzzRequest decodes arbitrary bytes as a delivery request the way a
+// delivery agent does (ipc.Decode, then Validate). A request that
+// validates names an entry in active/ by a valid ID, and one or more
+// recipients by non-negative index.
+func FuzzRequest(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Request
+		if err := ipc.Decode(data, &r); err != nil {
+			return
+		}
+		verr := r.Validate()
+		if verr2 := roundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
+			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
+		}
+		if verr != nil {
+			return
+		}
+		if r.Type != RequestType {
+			t.Fatalf("validated a request of type %q", r.Type)
+		}
+		if !queue.Valid(r.ID) {
+			t.Fatalf("validated bad queue ID %q", r.ID)
+		}
+		if p := filepath.Join("/spool", r.Queue, r.ID); p != "/spool/"+queue.Active+"/"+r.ID {
+			t.Fatalf("request for %q in %q reaches %s", r.ID, r.Queue, p)
+		}
+		if len(r.Rcpts) == 0 {
+			t.Fatal("validated a request without recipients")
+		}
+		for _, i := range r.Rcpts {
+			if i < 0 {
+				t.Fatalf("validated recipient index %d", i)
+			}
+		}
+	})
+}
+
+// FuzzReply decodes arbitrary bytes as a delivery reply the way qmgr
+// does. A reply that validates has the reply type and, for every result,
+// a known final or temporary status and a non-negative recipient index
+// that can be used to index an entry's recipients.
+func FuzzReply(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Reply
+		if err := ipc.Decode(data, &r); err != nil {
+			return
+		}
+		verr := r.Validate()
+		if verr2 := roundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
+			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
+		}
+		if verr != nil {
+			return
+		}
+		if r.Type != ReplyType {
+			t.Fatalf("validated a reply of type %q", r.Type)
+		}
+		for _, res := range r.Results {
+			switch q := res.Queue(); q.Status {
+			case queue.Sent, queue.Failed, queue.Deferred:
+			default:
+				t.Fatalf("validated status %q", res.Status)
+			}
+			if res.Rcpt < 0 {
+				t.Fatalf("validated recipient index %d", res.Rcpt)
+			}
+			if back := FromQueue(res.Queue()); back != res {
+				t.Fatalf("result %+v converts back as %+v", res, back)
+			}
+		}
+	})
+}
