@@ -2,86 +2,98 @@ package smtpd
 
 import (
 	"bytes"
-	"errors"
-
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
+	"encoding/base64"
+	"strings"
 )
 
-// AuthMechanisms implements smtp.AuthSession. AUTH is offered only where
-// the service enables it and, with smtpd_tls_auth_only, only under TLS
-// (go-smtp itself hides AUTH on plaintext unless insecure auth is allowed).
-func (s *session) AuthMechanisms() []string {
-	if !s.srv.cfg.Auth {
-		return nil
-	}
-	return []string{sasl.Plain, sasl.Login}
+// authOffered reports whether EHLO lists AUTH: the service enables it and,
+// with smtpd_tls_auth_only, the session is under TLS.
+func (c *conn) authOffered() bool {
+	return c.srv.cfg.Auth && (c.tlsState != nil || !c.srv.cfg.AuthTLSOnly)
 }
 
-// Auth implements smtp.AuthSession.
-func (s *session) Auth(mech string) (sasl.Server, error) {
-	if !s.srv.cfg.Auth {
-		return nil, smtp.ErrAuthUnsupported
+// auth handles AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN
+// mechanisms against the accounts file.
+func (c *conn) auth(arg string) {
+	fail := func(r *Reply) { c.respond("auth", nil, r) }
+	switch {
+	case !c.authOffered():
+		fail(reply(503, "5.5.1", "Error: authentication not enabled"))
+		return
+	case c.authUser != "":
+		fail(reply(503, "5.5.1", "Error: already authenticated"))
+		return
+	case c.tx != nil:
+		fail(reply(503, "5.5.1", "Error: MAIL transaction in progress"))
+		return
 	}
+	mech, initial, _ := strings.Cut(arg, " ")
+	mech = strings.ToUpper(mech)
+	var user, pass string
 	switch mech {
-	case sasl.Plain:
-		return sasl.NewPlainServer(func(identity, user, pass string) error {
-			if identity != "" && identity != user {
-				return s.authFailed(mech, user, "authorization identity differs")
-			}
-			return s.authenticate(mech, user, pass)
-		}), nil
-	case sasl.Login:
-		return &loginServer{done: func(user, pass string) error { return s.authenticate(mech, user, pass) }}, nil
-	}
-	return nil, smtp.ErrAuthUnknownMechanism
-}
-
-func (s *session) authenticate(mech, user, pass string) error {
-	acct, ok := s.srv.dir.Account(user)
-	if !ok || !acct.Verify(pass) {
-		return s.authFailed(mech, user, "bad username or password")
-	}
-	s.authUser = acct.Address
-	s.client.count("auth", true)
-	return nil
-}
-
-// authFailed logs in the form fail2ban's postfix-sasl filter expects.
-func (s *session) authFailed(mech, user, why string) error {
-	s.client.count("auth", false)
-	s.srv.log.Warn("%s: SASL %s authentication failed: %s (user %q)", s.client.label(), mech, why, user)
-	return smtp.ErrAuthFailed
-}
-
-// loginServer is the server side of the LOGIN mechanism, which go-sasl
-// only has as a client: two prompts, user name then password.
-type loginServer struct {
-	user string
-	step int
-	done func(user, pass string) error
-}
-
-func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
-	switch l.step {
-	case 0:
-		l.step++
-		if len(response) > 0 { // initial response carries the user name
-			l.user = string(response)
-			l.step++
-			return []byte("Password:"), false, nil
+	case "PLAIN":
+		resp, ok := c.saslStep(initial, "")
+		if !ok {
+			return
 		}
-		return []byte("Username:"), false, nil
-	case 1:
-		l.user = string(response)
-		l.step++
-		return []byte("Password:"), false, nil
-	case 2:
-		l.step++
-		if bytes.IndexByte(response, 0) >= 0 {
-			return nil, true, errors.New("NUL in password")
+		parts := bytes.Split(resp, []byte{0})
+		if len(parts) != 3 || (len(parts[0]) > 0 && !bytes.Equal(parts[0], parts[1])) {
+			fail(reply(535, "5.7.8", "Error: authentication failed: malformed PLAIN response"))
+			return
 		}
-		return nil, true, l.done(l.user, string(response))
+		user, pass = string(parts[1]), string(parts[2])
+	case "LOGIN":
+		u, ok := c.saslStep(initial, "Username:")
+		if !ok {
+			return
+		}
+		p, ok := c.saslStep("", "Password:")
+		if !ok {
+			return
+		}
+		user, pass = string(u), string(p)
+	default:
+		fail(reply(504, "5.5.4", "Unrecognized authentication type"))
+		return
 	}
-	return nil, true, errors.New("unexpected LOGIN response")
+	acct, ok := c.srv.dir.Authenticate(user, pass)
+	if !ok {
+		c.srv.log.Warn("%s: SASL %s authentication failed: authentication failure, sasl_username=%s", c.client.label(), mech, printable(user))
+		fail(reply(535, "5.7.8", "Error: authentication failed: authentication failure"))
+		return
+	}
+	c.authUser, c.authMech = acct.Address, mech
+	c.respond("auth", &Reply{235, "2.7.0", "Authentication successful"}, nil)
 }
+
+// saslStep returns the client's decoded response: the initial response
+// if one came with the command, else the answer to a 334 challenge. On a
+// problem it has answered the client and reports false.
+func (c *conn) saslStep(initial, challenge string) ([]byte, bool) {
+	line := initial
+	if line == "" {
+		c.writeReply(&Reply{Code: 334, Text: base64.StdEncoding.EncodeToString([]byte(challenge))})
+		b, err := c.readLine()
+		if err != nil {
+			c.lineError(err)
+			c.closing = c.closing || !isProtocolError(err)
+			return nil, false
+		}
+		line = string(b)
+	}
+	if line == "*" {
+		c.respond("auth", nil, reply(501, "5.7.0", "Authentication aborted"))
+		return nil, false
+	}
+	if line == "=" { // RFC 4954 §4: an empty initial response
+		return []byte{}, true
+	}
+	b, err := base64.StdEncoding.DecodeString(line)
+	if err != nil {
+		c.respond("auth", nil, reply(501, "5.5.2", "Cannot decode response"))
+		return nil, false
+	}
+	return b, true
+}
+
+func isProtocolError(err error) bool { return err == errLineTooLong || err == errBareLFCmd }

@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -148,21 +147,6 @@ func (c *clientConn) summary() string {
 		fmt.Fprintf(&b, " commands=%d/%d", ok, total)
 	}
 	return b.String()
-}
-
-// clientOf finds the clientConn under a connection go-smtp hands over,
-// which may be a tls.Conn after STARTTLS or on port 465.
-func clientOf(c net.Conn) *clientConn {
-	for {
-		switch v := c.(type) {
-		case *clientConn:
-			return v
-		case *tls.Conn:
-			c = v.NetConn()
-		default:
-			return nil
-		}
-	}
 }
 
 // addr returns the client's address for policy checks.

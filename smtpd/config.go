@@ -27,6 +27,9 @@ type Config struct {
 	AuthTLSOnly      bool
 	PeernameLookup   bool
 	SMTPUTF8         bool
+	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
+	// §4.5.1 requires without a domain.
+	FirstLocalDomain string
 }
 
 // NewConfig converts parameters, loading the certificate if there is one.
@@ -41,6 +44,9 @@ func NewConfig(p *config.Params) (Config, error) {
 		ClientConnLimit: p.SMTPDConnCountLimit, ProcessConnLimit: p.SMTPDProcessConnLimit, LineLimit: p.SMTPDLineLimit,
 		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
 		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable,
+	}
+	if len(p.MyDestination) > 0 {
+		c.FirstLocalDomain = p.MyDestination[0]
 	}
 	if p.SMTPDTLSCertFile != "" && p.SMTPDTLSSecLevel != "none" {
 		cert, err := tls.LoadX509KeyPair(p.SMTPDTLSCertFile, p.SMTPDTLSKeyFile)

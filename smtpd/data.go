@@ -3,11 +3,10 @@ package smtpd
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
+	"strconv"
 	"strings"
-
-	"github.com/emersion/go-smtp"
+	"time"
 
 	"postern.dev/postern/libmail/message"
 	"postern.dev/postern/libmail/queue"
@@ -17,132 +16,287 @@ import (
 // means a mail loop.
 const hopLimit = 50
 
-// Data receives the message, writes the queue entry and answers 250 only
-// after the entry is durable.
-func (s *session) Data(r io.Reader) error {
-	err := s.data(r)
-	var se *smtp.SMTPError
-	ok := errors.As(err, &se) && se.Code == 250
-	s.client.count("data", ok)
-	if !ok {
-		s.reject("DATA", err, s.from, "")
+func recipientFrom(addr string) queue.Recipient { return queue.Recipient{Addr: addr} }
+
+// begin checks that a message may follow and opens its queue entry with
+// the Received: header written.
+func (c *conn) begin() (*queue.Writer, *Reply) {
+	if c.tx == nil {
+		return nil, replyNeedMail
 	}
-	return err
+	if len(c.tx.rcpts) == 0 {
+		return nil, replyNeedRcpt
+	}
+	now := c.srv.now()
+	tx := c.tx
+	env := &queue.Envelope{
+		Arrival: now, Sender: tx.from, Recipients: tx.rcpts,
+		EnvID: tx.params.envid, Ret: tx.params.ret, Body: tx.params.body, SMTPUTF8: tx.params.utf8,
+		ClientName: c.client.name, ClientAddr: c.client.host, Helo: c.helo, Proto: c.proto(), AuthUser: c.authUser,
+	}
+	w, err := c.srv.spool.Create(tx.id, env)
+	if err != nil {
+		c.srv.log.Error("%s: %v", tx.id, err)
+		return nil, replyWriteError
+	}
+	c.writeReceived(w, now)
+	return w, nil
 }
 
-func (s *session) data(r io.Reader) error {
-	srv := s.srv
-	now := srv.now()
-	env := &queue.Envelope{
-		Arrival: now, Sender: s.from, Recipients: s.rcpts,
-		EnvID: s.opts.EnvelopeID, Ret: string(s.opts.Return), Body: string(s.opts.Body), SMTPUTF8: s.opts.UTF8,
-		ClientName: s.client.name, ClientAddr: s.client.host, Helo: s.conn.Hostname(), Proto: s.proto(), AuthUser: s.authUser,
+// data handles DATA: 354, the message up to CRLF.CRLF, then 250 once the
+// entry is durable.
+func (c *conn) data(arg string) {
+	if arg != "" {
+		c.respond("data", nil, reply(501, "5.5.4", "Syntax: DATA"))
+		return
 	}
-	w, err := srv.spool.Create(s.id, env)
-	if err != nil {
-		srv.log.Error("%s: %v", s.id, err)
-		return reply(451, smtp.EnhancedCode{4, 3, 0}, "Error: queue file write error")
+	if c.tx != nil && c.tx.bdat != nil {
+		c.respond("data", nil, reply(503, "5.5.1", "Error: BDAT in progress"))
+		return
 	}
-	s.writeReceived(w, now)
-
-	bufp := srv.bufs.Get().(*[]byte)
-	c := copier{w: w}
-	err = c.copy(r, *bufp)
-	srv.bufs.Put(bufp)
-	if err != nil {
+	w, r := c.begin()
+	if r != nil {
+		c.logReject("DATA", r, c.txFrom(), "")
+		c.respond("data", nil, r)
+		return
+	}
+	c.writeReply(replyData)
+	// The client waits for the 354 before it sends the message (DATA ends
+	// a pipelined group, RFC 2920 §3.1), so it goes out now.
+	if err := c.w.Flush(); err != nil {
 		w.Abort()
-		var se *smtp.SMTPError
-		if errors.As(err, &se) {
-			return se
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, smtp.ErrDataTooLarge) {
-			return err
-		}
-		srv.log.Error("%s: %v", s.id, err)
-		return reply(451, smtp.EnhancedCode{4, 3, 0}, "Error: queue file write error")
+		c.closing = true
+		return
 	}
-	msgID, hops := c.headerFacts()
+	cp := &copier{w: w, limit: c.srv.cfg.SizeLimit}
+	if err := c.readData(cp); err != nil {
+		// The connection broke or timed out mid-message: nothing was
+		// promised, so nothing is kept.
+		w.Abort()
+		c.lineError(err)
+		c.closing = true
+		return
+	}
+	c.respondMessage("data", c.finishMessage(w, cp))
+}
+
+// respondMessage answers the end of a message: 250, or the error.
+func (c *conn) respondMessage(verb string, r *Reply) {
+	if r.Code == 250 {
+		c.respond(verb, r, nil)
+	} else {
+		c.respond(verb, nil, r)
+	}
+}
+
+// finishMessage commits a fully received message, or explains why not.
+// The reply it returns is the 250 or the error.
+func (c *conn) finishMessage(w *queue.Writer, cp *copier) (r *Reply) {
+	tx := c.tx
+	defer func() {
+		if r.Code != 250 {
+			c.logReject("END-OF-MESSAGE", r, tx.from, "")
+		}
+		c.tx = nil
+	}()
+	if cp.bad != nil {
+		w.Abort()
+		return cp.bad
+	}
+	msgID, hops := cp.headerFacts()
 	if hops > hopLimit {
 		w.Abort()
-		return reply(554, smtp.EnhancedCode{5, 4, 6}, "Error: too many hops")
+		return replyHops
 	}
 	if err := w.Commit(); err != nil {
-		srv.log.Error("%s: %v", s.id, err)
-		return reply(451, smtp.EnhancedCode{4, 3, 0}, "Error: queue file write error")
+		c.srv.log.Error("%s: %v", tx.id, err)
+		return replyWriteError
 	}
-	srv.wake.Wake(s.id)
+	c.srv.wake.Wake(tx.id)
 	if msgID != "" {
-		srv.log.Info("%s: message-id=%s", s.id, msgID)
+		c.srv.log.Info("%s: message-id=%s", tx.id, printable(msgID))
 	}
-	id := s.id
-	// go-smtp answers a nil error with its own text; a 250 "error" lets
-	// the client see the queue ID, as Postfix's reply shows it.
-	return reply(250, smtp.EnhancedCode{2, 0, 0}, "Ok: queued as %s", id)
+	return reply(250, "2.0.0", "Ok: queued as %s", tx.id)
 }
 
-// copier streams the message into the queue entry, checking line ends
-// and collecting the header section for a look afterwards.
+// readData reads the message of a DATA command up to the CRLF.CRLF line,
+// removing dot-stuffing (RFC 5321 §4.5.2), into cp. Only CRLF "." CRLF
+// ends a message: "\n.\r\n" or "\r.\r\n" do not, which is what makes SMTP
+// smuggling impossible here; a message containing them is refused whole
+// (cp.bad) after reading to the real end. The error is for the
+// connection only: EOF or a timeout.
+func (c *conn) readData(cp *copier) error {
+	// bol: at the beginning of a line, that is after a CRLF. A bare LF
+	// does not count, so "\n.\r\n" is not an end of data; a line that
+	// arrives in several slices (longer than the buffer) may have its CR
+	// at the end of one slice and its LF alone in the next.
+	bol, cr := true, false
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
+		line, err := c.r.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			return err
+		}
+		if bol && err == nil && len(line) == 3 && line[0] == '.' && line[1] == '\r' {
+			return nil
+		}
+		n := len(line)
+		crlf := err == nil && (n >= 2 && line[n-2] == '\r' || n == 1 && cr)
+		cr = n > 0 && line[n-1] == '\r'
+		if bol && n > 0 && line[0] == '.' {
+			line = line[1:]
+		}
+		cp.write(line)
+		bol = crlf
+	}
+}
+
+// bdat handles BDAT (RFC 3030 CHUNKING). The chunk follows the command
+// at once, pipelined or not, so it is always read, even when the command
+// is refused: otherwise its bytes would be taken for commands.
+func (c *conn) bdat(arg string) {
+	f := strings.Fields(arg)
+	last := len(f) == 2 && strings.EqualFold(f[1], "LAST")
+	size, err := strconv.ParseInt(firstField(f), 10, 64)
+	if err != nil || size < 0 || len(f) == 0 || len(f) > 2 || (len(f) == 2 && !last) {
+		// Without a size there is no telling where the chunk ends, and no
+		// way to go on safely.
+		c.respond("bdat", nil, reply(501, "5.5.4", "Syntax: BDAT count [LAST]"))
+		c.writeReply(reply(421, "4.5.0", "%s Error: lost track of the chunk, closing", c.srv.cfg.Hostname))
+		c.closing = true
+		return
+	}
+	if c.tx == nil || len(c.tx.rcpts) == 0 || c.tx.failed != nil {
+		r := replyNeedMail
+		if c.tx != nil && c.tx.failed != nil {
+			r = c.tx.failed
+		} else if c.tx != nil {
+			r = replyNeedRcpt
+		}
+		if err := c.discard(size); err != nil {
+			c.lineError(err)
+			c.closing = true
+			return
+		}
+		if last && c.tx != nil && c.tx.failed != nil {
+			c.tx = nil // the failed message is over
+		}
+		c.respond("bdat", nil, r)
+		return
+	}
+	if c.tx.bdat == nil {
+		w, r := c.begin()
+		if r != nil {
+			c.discard(size)
+			c.respond("bdat", nil, r)
+			return
+		}
+		c.tx.bdat, c.tx.bdatCp = w, &copier{w: w, limit: c.srv.cfg.SizeLimit}
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
+	cp := c.tx.bdatCp
+	if _, err := io.CopyN(cp, c.r, size); err != nil {
+		c.tx.bdat.Abort()
+		c.tx.bdat = nil
+		c.lineError(err)
+		c.closing = true
+		return
+	}
+	if cp.bad != nil && !last {
+		// Refuse the rest of this message; its remaining chunks are read
+		// and dropped until LAST.
+		c.tx.bdat.Abort()
+		c.tx.bdat, c.tx.failed = nil, cp.bad
+		c.respond("bdat", nil, cp.bad)
+		return
+	}
+	if !last {
+		c.respond("bdat", reply(250, "2.0.0", "Ok: %d bytes", size), nil)
+		return
+	}
+	if cp.prevCR {
+		cp.fail(replyBareCR)
+	}
+	w := c.tx.bdat
+	c.tx.bdat = nil
+	c.respondMessage("bdat", c.finishMessage(w, cp))
+}
+
+func firstField(f []string) string {
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// copier checks and stores message bytes: strict CRLF, no NUL, the size
+// limit, and the header section kept aside for Message-ID and hop
+// counting. After the first problem it only counts and discards, so the
+// session can read on to the end of the message and answer once.
 type copier struct {
 	w      io.Writer
-	prevCR bool   // the previous chunk ended in CR
+	limit  int64
+	size   int64
+	bad    *Reply
+	prevCR bool   // the last chunk ended in CR
 	header []byte // the start of the message, up to the end of the header
-	inHead bool
+	noHead bool   // the header is complete (or too long to keep)
 }
 
 // maxHeader is how much of the header is kept for Message-ID and hop
 // counting; a longer header is still accepted, just not looked at past it.
 const maxHeader = 64 << 10
 
-func (c *copier) copy(r io.Reader, buf []byte) error {
-	c.inHead = true
-	for {
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			p := buf[:n]
-			if err := c.check(p); err != nil {
-				return err
-			}
-			if c.inHead {
-				c.collect(p)
-			}
-			if _, err := c.w.Write(p); err != nil {
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			if c.prevCR {
-				return errBareCR
-			}
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
+// Write implements io.Writer for BDAT chunks; it never fails, see bad.
+func (cp *copier) Write(p []byte) (int, error) {
+	cp.write(p)
+	return len(p), nil
+}
+
+func (cp *copier) fail(r *Reply) {
+	if cp.bad == nil {
+		cp.bad = r
 	}
 }
 
-var (
-	errBareLF = reply(554, smtp.EnhancedCode{5, 6, 0}, "Error: bare <LF> received; lines must end in <CR><LF> (RFC 5321 section 2.3.8)")
-	errBareCR = reply(554, smtp.EnhancedCode{5, 6, 0}, "Error: bare <CR> received; lines must end in <CR><LF> (RFC 5321 section 2.3.8)")
-	errNUL    = reply(554, smtp.EnhancedCode{5, 6, 0}, "Error: message contains NUL characters")
-)
+func (cp *copier) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	cp.size += int64(len(p))
+	if cp.size > cp.limit {
+		cp.fail(replyTooBig)
+	}
+	if cp.bad == nil {
+		cp.check(p)
+	}
+	if cp.bad != nil {
+		return
+	}
+	if !cp.noHead {
+		cp.collect(p)
+	}
+	if _, err := cp.w.Write(p); err != nil {
+		cp.fail(replyWriteError)
+	}
+}
 
 // check enforces strict CRLF on one chunk: every LF must follow a CR and
-// every CR must precede an LF, also across chunk boundaries. Rejecting
-// them is what defeats SMTP smuggling: "\n.\r\n" and "\r.\r" can never end
-// a message here, and a message that contains them is refused whole.
-func (c *copier) check(p []byte) error {
+// every CR must precede an LF, also across chunk boundaries.
+func (cp *copier) check(p []byte) {
 	if bytes.IndexByte(p, 0) >= 0 {
-		return errNUL
+		cp.fail(replyNUL)
+		return
 	}
-	paired := 0 // CRs known to be followed by LF
 	start := 0
-	if c.prevCR {
+	if cp.prevCR {
 		if p[0] != '\n' {
-			return errBareCR
+			cp.fail(replyBareCR)
+			return
 		}
 		start = 1
 	}
+	paired := 0 // CRs known to be followed by LF
 	for i := start; ; {
 		j := bytes.IndexByte(p[i:], '\n')
 		if j < 0 {
@@ -150,50 +304,49 @@ func (c *copier) check(p []byte) error {
 		}
 		k := i + j
 		if k == 0 || p[k-1] != '\r' {
-			return errBareLF
+			cp.fail(replyBareLF)
+			return
 		}
 		paired++
 		i = k + 1
 	}
 	crs := bytes.Count(p[start:], []byte{'\r'})
-	c.prevCR = p[len(p)-1] == '\r'
-	if c.prevCR {
+	cp.prevCR = p[len(p)-1] == '\r'
+	if cp.prevCR {
 		crs--
 	}
 	if crs != paired {
-		return errBareCR
+		cp.fail(replyBareCR)
 	}
-	return nil
 }
 
 // collect keeps the header section: everything up to the empty line.
-func (c *copier) collect(p []byte) {
-	room := maxHeader - len(c.header)
+func (cp *copier) collect(p []byte) {
+	room := maxHeader - len(cp.header)
 	if len(p) > room {
 		p = p[:room]
 	}
-	from := max(0, len(c.header)-3)
-	c.header = append(c.header, p...)
-	if len(c.header) >= 2 && c.header[0] == '\r' && c.header[1] == '\n' {
-		c.header = c.header[:0] // no header at all
-		c.inHead = false
+	from := max(0, len(cp.header)-3)
+	cp.header = append(cp.header, p...)
+	if len(cp.header) >= 2 && cp.header[0] == '\r' && cp.header[1] == '\n' {
+		cp.header, cp.noHead = cp.header[:0], true // no header at all
 		return
 	}
-	if i := bytes.Index(c.header[from:], []byte("\r\n\r\n")); i >= 0 {
-		c.header = c.header[:from+i+2]
-		c.inHead = false
-	} else if len(c.header) >= maxHeader {
-		c.inHead = false
+	if i := bytes.Index(cp.header[from:], []byte("\r\n\r\n")); i >= 0 {
+		cp.header, cp.noHead = cp.header[:from+i+2], true
+	} else if len(cp.header) >= maxHeader {
+		cp.noHead = true
 	}
 }
 
-// headerFacts returns the Message-ID and the number of Received: fields.
-func (c *copier) headerFacts() (msgID string, hops int) {
-	message.ScanHeader(bufio.NewReader(bytes.NewReader(c.header)), maxHeader, func(name, value []byte) bool {
+// headerFacts returns the Message-ID and the number of Received: fields
+// (counting the one smtpd added, which is not in the header kept).
+func (cp *copier) headerFacts() (msgID string, hops int) {
+	message.ScanHeader(bufio.NewReader(bytes.NewReader(cp.header)), maxHeader, func(name, value []byte) bool {
 		switch {
-		case len(name) == 8 && strings.EqualFold(string(name), "received"):
+		case bytes.EqualFold(name, []byte("received")):
 			hops++
-		case len(name) == 10 && strings.EqualFold(string(name), "message-id") && msgID == "":
+		case bytes.EqualFold(name, []byte("message-id")) && msgID == "":
 			msgID = string(bytes.TrimSpace(value))
 		}
 		return true

@@ -18,20 +18,20 @@ import (
 //		(using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)
 //		by myhostname (postern) with ESMTPS id ID
 //		for <rcpt>; Mon, 23 Nov 2026 14:32:01 +0000
-func (s *session) writeReceived(w io.Writer, now time.Time) {
+func (c *conn) writeReceived(w io.Writer, now time.Time) {
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString("Received: from ")
-	b.WriteString(sanitize(s.conn.Hostname()))
+	b.WriteString(sanitize(c.helo))
 	b.WriteString(" (")
-	b.WriteString(s.client.name)
+	b.WriteString(c.client.name)
 	b.WriteString(" [")
-	if a, err := netip.ParseAddr(s.client.host); err == nil && a.Is6() && !a.Is4In6() {
+	if a, err := netip.ParseAddr(c.client.host); err == nil && a.Is6() && !a.Is4In6() {
 		b.WriteString("IPv6:")
 	}
-	b.WriteString(s.client.host)
+	b.WriteString(c.client.host)
 	b.WriteString("])\r\n")
-	if st, ok := s.conn.TLSConnectionState(); ok {
+	if st := c.tlsState; st != nil {
 		b.WriteString("\t(using ")
 		b.WriteString(tls.VersionName(st.Version))
 		b.WriteString(" with cipher ")
@@ -39,18 +39,18 @@ func (s *session) writeReceived(w io.Writer, now time.Time) {
 		b.WriteString(")\r\n")
 	}
 	b.WriteString("\tby ")
-	b.WriteString(s.srv.cfg.Hostname)
+	b.WriteString(c.srv.cfg.Hostname)
 	b.WriteString(" (")
-	b.WriteString(s.srv.cfg.MailName)
+	b.WriteString(c.srv.cfg.MailName)
 	b.WriteString(") with ")
-	b.WriteString(s.proto())
+	b.WriteString(c.proto())
 	b.WriteString(" id ")
-	b.WriteString(string(s.id))
-	if len(s.rcpts) == 1 {
+	b.WriteString(string(c.tx.id))
+	if len(c.tx.rcpts) == 1 {
 		// Only a single recipient is named: listing several would tell each
 		// of them who else got the message.
 		b.WriteString("\r\n\tfor <")
-		b.WriteString(address.Quote(s.rcpts[0].Addr))
+		b.WriteString(address.Quote(c.tx.rcpts[0].Addr))
 		b.WriteString(">")
 	}
 	b.WriteString("; ")

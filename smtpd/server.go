@@ -9,20 +9,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"postern.dev/postern/libmail/account"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
 )
 
-// Directory is what smtpd needs to know about local recipients;
-// *recipient.Directory implements it.
+// Directory is what smtpd needs to know about local recipients and
+// accounts; *recipient.Directory implements it.
 type Directory interface {
 	IsLocal(domain string) bool
 	Lookup(addr string) (recipient.Match, error)
-	Account(addr string) (*account.Account, bool)
+	Authenticate(user, password string) (*account.Account, bool)
 }
 
 // Waker tells qmgr about new entries; *wake.Client implements it.
@@ -34,7 +32,8 @@ type Namer interface {
 	ClientName(ctx context.Context, addr net.IP) string
 }
 
-// Server is one smtpd process's SMTP service.
+// Server is one smtpd process's SMTP service. It speaks the protocol
+// itself rather than through go-smtp; docs/architecture.md says why.
 type Server struct {
 	cfg   Config
 	spool *queue.Spool
@@ -44,48 +43,65 @@ type Server struct {
 	log   *maillog.Logger
 	now   func() time.Time
 
-	smtp     *smtp.Server
 	draining atomic.Bool // Shutdown began: refuse new transactions
-	bufs     sync.Pool   // *[]byte, DATA copy buffers
-	mu       sync.Mutex
-	clients  map[string]int // open connections per client address
-	sem      chan struct{}  // process connection limit
+	readers  sync.Pool   // *bufio.Reader, reused between connections
+	writers  sync.Pool   // *bufio.Writer
+
+	mu        sync.Mutex
+	clients   map[string]int // open connections per client address
+	sem       chan struct{}  // process connection limit
+	listeners map[net.Listener]bool
+	conns     map[*conn]bool
+	wg        sync.WaitGroup
 }
 
 // NewServer returns a server; call Serve for each listener.
 func NewServer(cfg Config, spool *queue.Spool, dir Directory, wake Waker, names Namer, log *maillog.Logger, now func() time.Time) *Server {
-	s := &Server{cfg: cfg, spool: spool, dir: dir, wake: wake, names: names, log: log, now: now,
-		clients: map[string]int{}, sem: make(chan struct{}, cfg.ProcessConnLimit)}
-	s.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
-	ss := smtp.NewServer(s)
-	ss.Domain = cfg.Hostname
-	ss.MaxMessageBytes = cfg.SizeLimit
-	ss.MaxRecipients = cfg.RcptLimit
-	ss.MaxLineLength = cfg.LineLimit
-	ss.ReadTimeout = cfg.Timeout
-	ss.WriteTimeout = cfg.Timeout
-	ss.EnableSMTPUTF8 = cfg.SMTPUTF8
-	ss.EnableDSN = true
-	ss.AllowInsecureAuth = !cfg.AuthTLSOnly
-	ss.ErrorLog = errorLog{log}
-	if cfg.TLS != nil && !cfg.WrapperMode {
-		ss.TLSConfig = cfg.TLS
-	}
-	s.smtp = ss
-	return s
+	return &Server{cfg: cfg, spool: spool, dir: dir, wake: wake, names: names, log: log, now: now,
+		clients: map[string]int{}, sem: make(chan struct{}, cfg.ProcessConnLimit),
+		listeners: map[net.Listener]bool{}, conns: map[*conn]bool{}}
 }
+
+// errClosed is what Serve returns after Shutdown.
+var errClosed = errors.New("server closed")
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	l = &limitListener{Listener: l, srv: s}
-	if s.cfg.WrapperMode {
-		l = tls.NewListener(l, s.cfg.TLS)
+	ll := &limitListener{Listener: l, srv: s}
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		return errClosed
 	}
-	err := s.smtp.Serve(l)
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
+	s.listeners[l] = true
+	s.mu.Unlock()
+	for {
+		nc, err := ll.Accept()
+		if err != nil {
+			if s.draining.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		cc := nc.(*clientConn)
+		c := newConn(s, cc)
+		s.mu.Lock()
+		s.conns[c] = true
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
 	}
-	return err
 }
 
 // Shutdown stops accepting, refuses new transactions with 421 and waits
@@ -93,28 +109,36 @@ func (s *Server) Serve(l net.Listener) error {
 // the middle of DATA when the time is up gets no 250 and is retried by
 // its client, so nothing acknowledged is lost.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
 	s.draining.Store(true)
-	err := s.smtp.Shutdown(ctx)
-	if err != nil {
-		s.smtp.Close()
+	for l := range s.listeners {
+		l.Close()
 	}
-	return err
+	// Idle sessions hear 421 now rather than at their next command.
+	for c := range s.conns {
+		c.nudge()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	var open []*conn
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	// Outside the lock: closing a connection takes it to update the counts.
+	for _, c := range open {
+		c.client.Close()
+	}
+	<-done
+	return ctx.Err()
 }
 
-// NewSession implements smtp.Backend; go-smtp calls it at the first
-// EHLO or HELO of a connection.
-func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	cc := clientOf(c.Conn())
-	if cc == nil {
-		return nil, errors.New("internal error: connection without client state")
-	}
-	cc.waitName()
-	cc.count("ehlo", true)
-	return &session{srv: s, conn: c, client: cc}, nil
-}
-
-// errorLog sends go-smtp's internal complaints to the mail log.
-type errorLog struct{ log *maillog.Logger }
-
-func (e errorLog) Printf(format string, v ...any) { e.log.Warn("smtp: "+format, v...) }
-func (e errorLog) Println(v ...any)               { e.log.Warn("smtp: %v", v) }
+// tlsConfig is the configuration for STARTTLS and port 465, or nil.
+func (s *Server) tlsConfig() *tls.Config { return s.cfg.TLS }

@@ -1,0 +1,328 @@
+package smtpd
+
+import (
+	"bufio"
+
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"postern.dev/postern/libmail/queue"
+)
+
+// Read and write buffer sizes. A 5 KB message and its envelope usually
+// arrive in one read; replies to a pipelined group leave in one write.
+const (
+	readBufSize  = 16 << 10
+	writeBufSize = 4 << 10
+)
+
+// hardErrorLimit is Postfix's smtpd_hard_error_limit: a client that gets
+// this many error replies is disconnected.
+const hardErrorLimit = 20
+
+// conn is one SMTP session. Its goroutine owns all of it.
+type conn struct {
+	srv    *Server
+	client *clientConn // the TCP connection and what is known of the client
+	nc     net.Conn    // client, or a tls.Conn over it
+	r      *bufio.Reader
+	w      *bufio.Writer
+
+	helo     string
+	esmtp    bool
+	tlsState *tls.ConnectionState
+	authUser string
+	authMech string
+	errors   int
+	closing  bool
+
+	tx *transaction // nil outside MAIL ... DATA
+}
+
+// transaction is the state from MAIL to the end of DATA or BDAT.
+type transaction struct {
+	id     queue.ID
+	from   string
+	params mailParams
+	rcpts  []queue.Recipient
+	logged bool          // the "ID: client=" line was written
+	bdat   *queue.Writer // the entry being written by BDAT chunks
+	bdatCp *copier
+	failed *Reply // a BDAT chunk failed: the rest of the message is refused
+}
+
+func newConn(s *Server, cc *clientConn) *conn {
+	c := &conn{srv: s, client: cc, nc: cc}
+	c.r, _ = s.readers.Get().(*bufio.Reader)
+	if c.r == nil {
+		c.r = bufio.NewReaderSize(cc, readBufSize)
+	}
+	c.w, _ = s.writers.Get().(*bufio.Writer)
+	if c.w == nil {
+		c.w = bufio.NewWriterSize(cc, writeBufSize)
+	}
+	c.r.Reset(cc)
+	c.w.Reset(cc)
+	return c
+}
+
+// serve runs the session to its end.
+func (c *conn) serve() {
+	defer c.finish()
+	c.client.waitName()
+	if c.srv.cfg.WrapperMode {
+		if !c.startTLS() {
+			return
+		}
+	}
+	c.writeReply(&Reply{Code: 220, Text: c.srv.cfg.Hostname + " ESMTP " + c.srv.cfg.MailName})
+	for !c.closing {
+		line, err := c.readLine()
+		if err != nil {
+			if !c.lineError(err) {
+				return
+			}
+			continue
+		}
+		c.dispatch(parseCommand(line))
+	}
+	c.w.Flush()
+}
+
+// finish releases the connection and its buffers.
+func (c *conn) finish() {
+	if c.tx != nil && c.tx.bdat != nil {
+		c.tx.bdat.Abort()
+	}
+	c.client.Close()
+	c.r.Reset(nil)
+	c.w.Reset(nil)
+	c.srv.readers.Put(c.r)
+	c.srv.writers.Put(c.w)
+}
+
+// nudge makes a session blocked reading its next command wake up, so
+// that Shutdown can tell idle clients 421 at once.
+func (c *conn) nudge() { c.client.SetReadDeadline(time.Now()) }
+
+var (
+	errLineTooLong = errors.New("line too long")
+	errBareLFCmd   = errors.New("bare LF")
+)
+
+// readLine returns the next command line without its CRLF. Replies
+// buffered so far go out first unless more pipelined commands are already
+// waiting: that is what makes one write answer a whole pipelined group
+// (RFC 2920 §3.1).
+func (c *conn) readLine() ([]byte, error) {
+	if c.r.Buffered() == 0 {
+		if err := c.w.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
+	line, err := c.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull || (err == nil && len(line) > c.srv.cfg.LineLimit+2) {
+		for err == bufio.ErrBufferFull {
+			_, err = c.r.ReadSlice('\n')
+		}
+		if err != nil {
+			return nil, err
+		}
+		return nil, errLineTooLong
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return nil, errBareLFCmd
+	}
+	return line[:len(line)-2], nil
+}
+
+// lineError handles a failed read and reports whether the session goes on.
+func (c *conn) lineError(err error) bool {
+	switch {
+	case errors.Is(err, errLineTooLong):
+		c.fail(replyLineTooLong)
+		return !c.closing
+	case errors.Is(err, errBareLFCmd):
+		c.fail(reply(500, "5.5.2", "Error: bare <LF> received"))
+		return !c.closing
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if c.srv.draining.Load() {
+			c.writeReply(reply(421, "4.3.2", "%s Service shutting down, closing transmission channel", c.srv.cfg.Hostname))
+		} else {
+			c.srv.log.Info("timeout after %s from %s", c.lastVerb(), c.client.label())
+			c.writeReply(reply(421, "4.4.2", "%s Error: timeout exceeded", c.srv.cfg.Hostname))
+		}
+		c.w.Flush()
+		return false
+	case errors.Is(err, io.EOF):
+		if c.tx != nil {
+			c.srv.log.Info("lost connection after %s from %s", c.lastVerb(), c.client.label())
+		}
+		return false
+	}
+	return false
+}
+
+// lastVerb names the session's stage for "timeout after" log lines.
+func (c *conn) lastVerb() string {
+	switch {
+	case c.tx == nil:
+		return "END-OF-MESSAGE"
+	case len(c.tx.rcpts) > 0:
+		return "RCPT"
+	}
+	return "MAIL"
+}
+
+// writeReply buffers a reply. Multi-line text becomes a multi-line reply.
+func (c *conn) writeReply(r *Reply) {
+	lines := strings.Split(r.Text, "\n")
+	for i, l := range lines {
+		sep := " "
+		if i < len(lines)-1 {
+			sep = "-"
+		}
+		c.w.WriteString(itoa3(r.Code))
+		c.w.WriteString(sep)
+		if r.Enhanced != "" {
+			c.w.WriteString(r.Enhanced)
+			c.w.WriteByte(' ')
+		}
+		c.w.WriteString(l)
+		c.w.WriteString("\r\n")
+	}
+}
+
+func itoa3(n int) string {
+	return string([]byte{byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+// fail writes an error reply and counts it; too many errors end the
+// session, as Postfix's smtpd_hard_error_limit does.
+func (c *conn) fail(r *Reply) {
+	c.writeReply(r)
+	c.errors++
+	if c.errors >= hardErrorLimit {
+		c.writeReply(reply(421, "4.7.0", "%s Error: too many errors", c.srv.cfg.Hostname))
+		c.srv.log.Info("too many errors after %s from %s", c.lastVerb(), c.client.label())
+		c.closing = true
+	}
+}
+
+// respond writes the outcome of a command: the OK reply, or the error.
+func (c *conn) respond(verb string, ok *Reply, err *Reply) {
+	c.client.count(verb, err == nil)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.writeReply(ok)
+}
+
+// dispatch runs one command.
+func (c *conn) dispatch(cmd command) {
+	switch cmd.verb {
+	case "EHLO", "HELO":
+		c.hello(cmd)
+	case "MAIL":
+		c.respond("mail", replyMailOK, c.mail(cmd.arg))
+	case "RCPT":
+		c.respond("rcpt", replyRcptOK, c.rcpt(cmd.arg))
+	case "DATA":
+		c.data(cmd.arg)
+	case "BDAT":
+		c.bdat(cmd.arg)
+	case "RSET":
+		if cmd.arg != "" {
+			c.respond("rset", nil, reply(501, "5.5.4", "Syntax: RSET"))
+			return
+		}
+		c.reset()
+		c.respond("rset", replyOK, nil)
+	case "NOOP":
+		c.respond("noop", replyOK, nil)
+	case "QUIT":
+		c.respond("quit", replyBye, nil)
+		c.closing = true
+	case "VRFY":
+		// RFC 5321 §3.5.3: a server that will not say whether a user
+		// exists answers 252, which does not leak the user list.
+		c.respond("vrfy", &Reply{252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery"}, nil)
+	case "HELP":
+		c.respond("help", &Reply{214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH; see RFC 5321"}, nil)
+	case "STARTTLS":
+		c.starttls(cmd.arg)
+	case "AUTH":
+		c.auth(cmd.arg)
+	case "":
+		c.client.count("unknown", false)
+		c.fail(reply(500, "5.5.2", "Error: bad syntax"))
+	default:
+		c.client.count("unknown", false)
+		c.fail(replyUnknown)
+	}
+}
+
+// hello handles EHLO and HELO (RFC 5321 §4.1.1.1); either resets the
+// session's transaction.
+func (c *conn) hello(cmd command) {
+	verb := strings.ToLower(cmd.verb)
+	if cmd.arg == "" {
+		c.respond(verb, nil, reply(501, "5.5.4", "Syntax: %s hostname", cmd.verb))
+		return
+	}
+	c.reset()
+	c.helo = printable(strings.Fields(cmd.arg)[0])
+	c.esmtp = cmd.verb == "EHLO"
+	if !c.esmtp {
+		c.respond(verb, &Reply{Code: 250, Text: c.srv.cfg.Hostname}, nil)
+		return
+	}
+	caps := []string{c.srv.cfg.Hostname, "PIPELINING", "SIZE " + itoa(c.srv.cfg.SizeLimit)}
+	if c.srv.tlsConfig() != nil && c.tlsState == nil {
+		caps = append(caps, "STARTTLS")
+	}
+	if c.authOffered() {
+		caps = append(caps, "AUTH PLAIN LOGIN")
+	}
+	caps = append(caps, "ENHANCEDSTATUSCODES", "8BITMIME", "DSN")
+	if c.srv.cfg.SMTPUTF8 {
+		caps = append(caps, "SMTPUTF8")
+	}
+	caps = append(caps, "CHUNKING")
+	c.respond(verb, &Reply{Code: 250, Text: strings.Join(caps, "\n")}, nil)
+}
+
+// reset ends the transaction, discarding a half-written BDAT entry.
+func (c *conn) reset() {
+	if c.tx != nil && c.tx.bdat != nil {
+		c.tx.bdat.Abort()
+	}
+	c.tx = nil
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// discard skips n bytes of input (a BDAT chunk that is refused).
+func (c *conn) discard(n int64) error {
+	_, err := io.CopyN(io.Discard, c.r, n)
+	return err
+}
