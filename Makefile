@@ -30,10 +30,11 @@ test: build ## unit, fuzz-corpus, golden and end-to-end tests
 bench: build ## postern against Debian's Postfix, side by side (needs root for Postfix)
 	test/bench/run.sh
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## gofmt, go vet, staticcheck, mandoc -Tlint on the man pages
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	@if command -v mandoc >/dev/null; then mandoc -Tlint -W warning man/man*/*.[1-8]; else echo "mandoc not installed: man pages not checked"; fi
 
 generate: ## regenerate conf/postern.toml and the parameter man page from the parameter table
 	UPDATE_GENERATED=1 $(GO) test -count=1 -run TestGeneratedFilesAreCurrent ./libmail/config/

@@ -3,7 +3,8 @@
 //
 // # Role
 //
-// It speaks SMTP through github.com/emersion/go-smtp and decides policy:
+// It speaks SMTP with its own small protocol layer (docs/architecture.md
+// says why not go-smtp) and decides policy:
 // relay control (local domains accepted; other destinations only for
 // clients in mynetworks or authenticated ones, otherwise 554 5.7.1 Relay
 // access denied), unknown local recipients refused at RCPT with 550 5.1.1,

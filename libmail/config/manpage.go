@@ -47,7 +47,7 @@ or
 Lists are TOML arrays of strings.
 .Sh SERVICES
 The
-.Li [services. Ns Ar name Ns Li ]
+.Li [services. Ns Ar name Ns Li \(rB
 tables play the role of Postfix's
 .Pa master.cf :
 they say which daemons
@@ -129,11 +129,11 @@ virtual accounts
 .El
 .Sh SEE ALSO
 .Xr postern 1 ,
-.Xr master 8 ,
-.Xr smtpd 8 ,
-.Xr qmgr 8 ,
+.Xr postern 7 ,
 .Xr local 8 ,
-.Xr postern 7
+.Xr master 8 ,
+.Xr qmgr 8 ,
+.Xr smtpd 8
 `)
 	return b.String()
 }
