@@ -10,6 +10,7 @@ type Params struct {
 	General
 	Queue
 	SMTPD
+	SMTP
 	Local
 	Master
 	Logging
@@ -34,6 +35,8 @@ type General struct {
 	LocalSystemUsers  bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`
 	VirtualMailboxDir string   `toml:"virtual_mailbox_base" default:"/var/mail/vhosts" doc:"Where virtual accounts' Maildirs live, as BASE/domain/localpart/, unless the account names a home."`
 	SMTPUTF8Enable    bool     `toml:"smtputf8_enable" default:"true" doc:"Accept internationalized addresses (RFC 6531 SMTPUTF8)."`
+	TransportMaps     []string `toml:"transport_maps" default:"" doc:"Routes by destination, each \"DESTINATION TRANSPORT:NEXTHOP\" (\"example.org smtp:[relay.example.org]:587\", \".example.org smtp:\", \"example.net local:\"); a leading dot matches subdomains; an empty NEXTHOP means the recipient's domain. Consulted before mydestination and relayhost."`
+	DNSServers        []string `toml:"dns_servers" default:"" doc:"Name servers to ask, as IP or IP:port; empty means those in /etc/resolv.conf. DANE trusts their AD bit, so they must validate DNSSEC and be reached over a trusted path (loopback)."`
 }
 
 // Queue is about the spool and the queue manager.
@@ -49,6 +52,12 @@ type Queue struct {
 	BounceSizeLimit    int64    `toml:"bounce_size_limit" default:"50000" doc:"The most bytes of the original message returned in a delivery status notification; a larger message is returned as its header only."`
 	ActiveLimit        int      `toml:"qmgr_message_active_limit" default:"20000" doc:"The most messages the queue manager keeps in the active queue; scanning pauses while it is full."`
 	DeliveryConcurrent int      `toml:"local_delivery_concurrency" default:"64" doc:"The most local deliveries in progress at once."`
+	InitialDestConc    int      `toml:"initial_destination_concurrency" default:"5" doc:"How many deliveries to one remote destination may run at once before any has succeeded (slow start)."`
+	DestConcLimit      int      `toml:"default_destination_concurrency_limit" default:"20" doc:"The most deliveries to one remote destination at once."`
+	DestRcptLimit      int      `toml:"default_destination_recipient_limit" default:"50" doc:"The most recipients of one message in one delivery to a remote destination."`
+	DestRateDelay      Duration `toml:"default_destination_rate_delay" default:"0s" doc:"The pause between two deliveries to the same remote destination; non-zero also limits it to one at a time."`
+	FailedCohortLimit  int      `toml:"default_destination_concurrency_failed_cohort_limit" default:"1" doc:"How many consecutive failed connections (cohorts) mark a destination dead: its mail is deferred without trying until the next queue run."`
+	DelayWarningTime   Duration `toml:"delay_warning_time" default:"0s" doc:"Tell the sender when a message has been delayed this long (a delay DSN); 0 means never."`
 }
 
 // SMTPD is about the SMTP server.
@@ -65,6 +74,27 @@ type SMTPD struct {
 	SMTPDTLSWrapperMode   bool     `toml:"smtpd_tls_wrappermode" default:"false" doc:"Speak TLS from the first byte (submissions on port 465, RFC 8314)."`
 	SMTPDAuthEnable       bool     `toml:"smtpd_sasl_auth_enable" default:"false" doc:"Offer AUTH PLAIN and LOGIN against accounts_file; authenticated clients may relay."`
 	SMTPDTLSAuthOnly      bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections."`
+}
+
+// SMTP is about the outbound SMTP client.
+type SMTP struct {
+	SMTPHeloName        string   `toml:"smtp_helo_name" default:"$myhostname" doc:"The name the SMTP client sends in EHLO and HELO."`
+	SMTPPort            int      `toml:"smtp_tcp_port" default:"25" doc:"The port of mail exchangers found through MX or A records (a nexthop with :port overrides it)."`
+	SMTPConcurrency     int      `toml:"smtp_delivery_concurrency" default:"200" doc:"The most outbound deliveries in progress at once, over all destinations."`
+	SMTPConnectTimeout  Duration `toml:"smtp_connect_timeout" default:"30s" doc:"How long the SMTP client waits for a TCP connection."`
+	SMTPHeloTimeout     Duration `toml:"smtp_helo_timeout" default:"300s" doc:"How long the SMTP client waits for the greeting and the EHLO reply (and STARTTLS)."`
+	SMTPMailTimeout     Duration `toml:"smtp_mail_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to MAIL FROM."`
+	SMTPRcptTimeout     Duration `toml:"smtp_rcpt_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to RCPT TO."`
+	SMTPDataInitTimeout Duration `toml:"smtp_data_init_timeout" default:"120s" doc:"How long the SMTP client waits for the reply to DATA."`
+	SMTPDataXferTimeout Duration `toml:"smtp_data_xfer_timeout" default:"180s" doc:"How long the SMTP client waits for the server to take more message data."`
+	SMTPDataDoneTimeout Duration `toml:"smtp_data_done_timeout" default:"600s" doc:"How long the SMTP client waits for the reply to the end of the message."`
+	SMTPQuitTimeout     Duration `toml:"smtp_quit_timeout" default:"300s" doc:"How long the SMTP client waits for the replies to RSET and QUIT."`
+	SMTPTLSSecLevel     string   `toml:"smtp_tls_security_level" default:"may" doc:"Outbound TLS: none; may (STARTTLS when offered, plaintext retry when it fails); encrypt (TLS required, certificate not checked); verify (TLS with a certificate valid for the nexthop); dane (RFC 7672 where DNSSEC-signed TLSA records exist, may elsewhere)."`
+	SMTPTLSPolicy       []string `toml:"smtp_tls_policy_maps" default:"" doc:"TLS levels by destination, each \"DESTINATION LEVEL\" (\"example.org verify\", \".example.org encrypt\", \"[mx.example.net]:587 none\"); a leading dot matches subdomains."`
+	SMTPTLSCAFile       string   `toml:"smtp_tls_CAfile" default:"" doc:"PEM file of certificate authorities trusted for verify and MTA-STS, besides the system's."`
+	SMTPMTASTS          bool     `toml:"smtp_mta_sts_enable" default:"false" doc:"Look up MTA-STS policies (RFC 8461) for destinations that have no TLS policy of their own, and enforce them."`
+	SMTPConnCacheTime   Duration `toml:"smtp_connection_cache_time_limit" default:"2s" doc:"How long an idle outbound connection is kept open for more mail to the same destination."`
+	SMTPConnReuseTime   Duration `toml:"smtp_connection_reuse_time_limit" default:"300s" doc:"How long one outbound connection is reused before it is closed."`
 }
 
 // Local is about the local delivery agent.

@@ -18,6 +18,23 @@ func (p *Params) validate() error {
 	default:
 		return &paramError{"smtpd_tls_security_level", fmt.Errorf("%q: want may, encrypt or none", p.SMTPDTLSSecLevel)}
 	}
+	if !oneOf(p.SMTPTLSSecLevel, TLSLevels) {
+		return &paramError{"smtp_tls_security_level", fmt.Errorf("%q: want one of %s", p.SMTPTLSSecLevel, strings.Join(TLSLevels, ", "))}
+	}
+	if _, err := ParseTLSPolicies(p.SMTPTLSPolicy); err != nil {
+		return &paramError{"smtp_tls_policy_maps", err}
+	}
+	if _, err := ParseTransportMaps(p.TransportMaps); err != nil {
+		return &paramError{"transport_maps", err}
+	}
+	if _, err := ParseDNSServers(p.DNSServers); err != nil {
+		return &paramError{"dns_servers", err}
+	}
+	if p.RelayHost != "" {
+		if _, _, err := SplitNexthop(p.RelayHost); err != nil {
+			return &paramError{"relayhost", err}
+		}
+	}
 	if (p.SMTPDTLSCertFile == "") != (p.SMTPDTLSKeyFile == "") {
 		return &paramError{"smtpd_tls_key_file", fmt.Errorf("smtpd_tls_cert_file and smtpd_tls_key_file go together")}
 	}
@@ -41,7 +58,10 @@ func (p *Params) validate() error {
 	}
 	for name, n := range map[string]int64{"message_size_limit": p.MessageSizeLimit, "smtpd_recipient_limit": int64(p.SMTPDRecipientLimit),
 		"smtpd_process_connection_limit": int64(p.SMTPDProcessConnLimit), "qmgr_message_active_limit": int64(p.ActiveLimit),
-		"local_delivery_concurrency": int64(p.DeliveryConcurrent), "smtpd_line_length_limit": int64(p.SMTPDLineLimit)} {
+		"local_delivery_concurrency":      int64(p.DeliveryConcurrent),
+		"initial_destination_concurrency": int64(p.InitialDestConc), "default_destination_concurrency_limit": int64(p.DestConcLimit),
+		"default_destination_recipient_limit": int64(p.DestRcptLimit), "default_destination_concurrency_failed_cohort_limit": int64(p.FailedCohortLimit),
+		"smtp_delivery_concurrency": int64(p.SMTPConcurrency), "smtp_tcp_port": int64(p.SMTPPort), "smtpd_line_length_limit": int64(p.SMTPDLineLimit)} {
 		if n <= 0 {
 			return &paramError{name, fmt.Errorf("%d: must be positive", n)}
 		}

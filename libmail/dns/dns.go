@@ -1,21 +1,94 @@
 // Package dns is the resolver every daemon uses, behind one interface so
-// that tests load their own zones into a loopback server and nothing in a
-// test ever asks the outside world.
+// that tests load their own zones into a loopback server (package
+// dnstest) and nothing in a test ever asks the outside world.
+//
+// Lookups distinguish what a mail system must tell apart: a name that
+// does not exist or has no records of the type asked (*Error with
+// NotFound, a permanent answer), and a failure to get an answer
+// (*Error with Temporary: SERVFAIL, timeout, network), which makes mail
+// wait rather than bounce. Secure reports that the answer was validated
+// by DNSSEC, which postern learns from the AD bit of its resolver (as
+// Postfix does: the resolver in resolv.conf must be a validating one on
+// a trusted path, normally on loopback); DANE needs it.
 package dns
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 )
 
+// MX is one mail exchanger.
+type MX struct {
+	Host string // without the trailing dot; "" for a null MX ("."), RFC 7505
+	Pref uint16
+}
+
+// TLSA is one TLSA record (RFC 6698).
+type TLSA struct {
+	Usage, Selector, MatchingType uint8
+	Data                          []byte
+}
+
 // Resolver answers the queries postern makes.
 type Resolver interface {
-	// LookupPTR returns the names of an address.
+	// LookupMX returns the MX records of domain, unsorted.
+	LookupMX(ctx context.Context, domain string) (mx []MX, secure bool, err error)
+	// LookupHost returns the IPv4 and IPv6 addresses of host (A and AAAA,
+	// following CNAMEs). It fails with NotFound only if both are empty.
+	LookupHost(ctx context.Context, host string) (addrs []netip.Addr, secure bool, err error)
+	// LookupTLSA returns the TLSA records of _port._tcp.host.
+	LookupTLSA(ctx context.Context, port int, host string) (recs []TLSA, secure bool, err error)
+	// LookupTXT returns the TXT records of name, each one's strings joined.
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+	// LookupPTR returns the names of an address, without trailing dots.
 	LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error)
-	// LookupIP returns the IPv4 and IPv6 addresses of a host.
-	LookupIP(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// Error is a failed lookup.
+type Error struct {
+	Name, Type string
+	// NotFound: NXDOMAIN, or no records of this type (NODATA).
+	NotFound bool
+	// Temporary: no usable answer (SERVFAIL, REFUSED, timeout, network);
+	// asking later may succeed.
+	Temporary bool
+	Err       error // the underlying cause, if any
+}
+
+func (e *Error) Error() string {
+	what := "lookup failed"
+	switch {
+	case e.NotFound:
+		what = "not found"
+	case e.Temporary:
+		what = "temporary failure"
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s %s: %s: %v", e.Type, e.Name, what, e.Err)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Type, e.Name, what)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsNotFound reports whether err says the name or records do not exist.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.NotFound
+}
+
+// IsTemporary reports whether err is a failure to get an answer. Errors
+// that are not *Error (a cancelled context) count as temporary.
+func IsTemporary(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Temporary
+	}
+	return err != nil
 }
 
 // ClientName returns the forward-confirmed name of ip: a PTR name whose
@@ -29,7 +102,7 @@ func ClientName(ctx context.Context, r Resolver, ip netip.Addr) string {
 	ip = ip.Unmap()
 	for _, n := range names {
 		n = strings.TrimSuffix(n, ".")
-		addrs, err := r.LookupIP(ctx, n)
+		addrs, _, err := r.LookupHost(ctx, n)
 		if err != nil {
 			continue
 		}
@@ -42,16 +115,62 @@ func ClientName(ctx context.Context, r Resolver, ip netip.Addr) string {
 	return ""
 }
 
-// System is a Resolver backed by the Go standard library (the system's
-// /etc/hosts and /etc/resolv.conf).
+// System is a Resolver backed by the Go standard library. It never
+// reports an answer as secure and cannot look up TLSA records.
 type System struct{ r net.Resolver }
+
+func (s *System) wrap(typ, name string, err error) error {
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return &Error{Name: name, Type: typ, NotFound: de.IsNotFound, Temporary: de.IsTemporary || de.IsTimeout, Err: err}
+	}
+	return &Error{Name: name, Type: typ, Temporary: true, Err: err}
+}
+
+// LookupMX implements Resolver.
+func (s *System) LookupMX(ctx context.Context, domain string) ([]MX, bool, error) {
+	recs, err := s.r.LookupMX(ctx, domain)
+	if err != nil {
+		return nil, false, s.wrap("MX", domain, err)
+	}
+	mx := make([]MX, len(recs))
+	for i, r := range recs {
+		mx[i] = MX{Host: strings.TrimSuffix(r.Host, "."), Pref: r.Pref}
+	}
+	return mx, false, nil
+}
+
+// LookupHost implements Resolver.
+func (s *System) LookupHost(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	addrs, err := s.r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, false, s.wrap("A/AAAA", host, err)
+	}
+	return addrs, false, nil
+}
+
+// LookupTLSA implements Resolver: never found.
+func (s *System) LookupTLSA(ctx context.Context, port int, host string) ([]TLSA, bool, error) {
+	return nil, false, &Error{Name: fmt.Sprintf("_%d._tcp.%s", port, host), Type: "TLSA", NotFound: true}
+}
+
+// LookupTXT implements Resolver.
+func (s *System) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	txt, err := s.r.LookupTXT(ctx, name)
+	if err != nil {
+		return nil, s.wrap("TXT", name, err)
+	}
+	return txt, nil
+}
 
 // LookupPTR implements Resolver.
 func (s *System) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
-	return s.r.LookupAddr(ctx, ip.String())
-}
-
-// LookupIP implements Resolver.
-func (s *System) LookupIP(ctx context.Context, host string) ([]netip.Addr, error) {
-	return s.r.LookupNetIP(ctx, "ip", host)
+	names, err := s.r.LookupAddr(ctx, ip.String())
+	if err != nil {
+		return nil, s.wrap("PTR", ip.String(), err)
+	}
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(n, ".")
+	}
+	return names, nil
 }

@@ -87,6 +87,12 @@ type Reply struct {
 	Results []Result `json:"results"`
 	// Removed says the agent removed the entry (all delivered, Last set).
 	Removed bool `json:"removed,omitempty"`
+	// Unreachable says the agent could not hold a session with any host
+	// of the nexthop (no address, connection refused or timed out, no
+	// greeting, TLS required and failed): every result is deferred or
+	// failed for that reason, not for the recipients. qmgr counts it
+	// against the destination (a failed cohort, as Postfix calls it).
+	Unreachable bool `json:"unreachable,omitempty"`
 }
 
 // Validate checks a received reply.
