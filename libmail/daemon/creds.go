@@ -86,12 +86,36 @@ func AmbientCaps(names []string) ([]uintptr, error) {
 // holds itself: the master passes capabilities as ambient ones because
 // that is the only way they survive exec into a non-root user, but a
 // daemon's own children must start without them.
+//
+// Capabilities belong to threads, not processes, and by the time this
+// runs the Go runtime has started several threads, each with the ambient
+// set it inherited; a child is forked from whichever thread starts it. So
+// the set is cleared on every thread (AllThreadsSyscall), not just the
+// calling one.
 func dropAmbientCapabilities() error {
-	err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-	if err != nil && !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
+	_, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
+	switch {
+	case errno == 0, errno == unix.EINVAL: // EINVAL: a kernel without ambient capabilities
+		return nil
+	case errno == unix.ENOTSUP && !hasAmbientCapabilities():
+		// A cgo build cannot act on all threads, which only matters if
+		// there is something to clear.
+		return nil
+	case errno == unix.ENOTSUP:
+		return errors.New("clear ambient capabilities: not possible on every thread in a cgo build; build with CGO_ENABLED=0")
 	}
-	return nil
+	return fmt.Errorf("clear ambient capabilities: %w", errno)
+}
+
+// hasAmbientCapabilities reports whether the calling thread has any of
+// the capabilities a service may keep in its ambient set.
+func hasAmbientCapabilities() bool {
+	for _, c := range capabilities {
+		if set, err := unix.PrctlRetInt(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_IS_SET, c, 0, 0); err == nil && set == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // CanSwitchUsers reports whether the process may act as other users: it
