@@ -36,6 +36,7 @@ type request struct {
 	msg   *msg
 	req   delivery.Request
 	agent *agent
+	dest  *dest // nil for local deliveries
 }
 
 // Events from agent connections.
@@ -153,6 +154,9 @@ func (m *Manager) lost(a *agent, c *ipc.Conn, err error) {
 	}
 	for seq, r := range a.inflight {
 		delete(a.inflight, seq)
+		if r.dest != nil {
+			r.dest.active--
+		}
 		r.msg.inflight--
 		r.msg.redo = true
 		if r.msg.inflight == 0 {

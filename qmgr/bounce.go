@@ -24,29 +24,33 @@ func NewBouncer(p *config.Params, spool *queue.Spool, now func() time.Time) Boun
 	return &bouncer{spool: spool, hostname: p.MyHostname, sizeLimit: p.BounceSizeLimit}
 }
 
-// wantsFailureNotice reports whether a recipient's NOTIFY asks for a
-// failure report: by default yes (RFC 3461 §5.1); NEVER or a list without
-// FAILURE says no.
-func wantsFailureNotice(notify string) bool {
+// wants reports whether a recipient's NOTIFY (RFC 3461 §4.1) asks for a
+// report of this kind. Without NOTIFY, failures are reported and delays
+// too (when delay_warning_time is set), as Postfix does; successes only
+// on request. NEVER asks for nothing.
+func wants(kind dsn.Kind, notify string) bool {
 	if notify == "" {
-		return true
+		return kind != dsn.Success
 	}
+	word := map[dsn.Kind]string{dsn.Failure: "FAILURE", dsn.Delay: "DELAY", dsn.Success: "SUCCESS"}[kind]
 	for _, n := range strings.Split(notify, ",") {
-		if strings.EqualFold(n, "FAILURE") {
+		if strings.EqualFold(n, word) {
 			return true
 		}
 	}
 	return false
 }
 
-// Bounce implements Bouncer.
-func (b *bouncer) Bounce(e *queue.Entry, f *os.File, rcpts []int, now time.Time) (queue.ID, error) {
+func wantsSuccessNotice(notify string) bool { return wants(dsn.Success, notify) }
+
+// Notify implements Bouncer.
+func (b *bouncer) Notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int, now time.Time) (queue.ID, error) {
 	var to string
 	double := false
 	switch {
 	case e.DoubleBounce:
 		return "", nil // a failed notice to the postmaster: nothing is left to tell
-	case e.Sender == "" && e.Bounce:
+	case e.Sender == "" && e.Bounce && kind == dsn.Failure:
 		// Our own notification failed: the postmaster hears of it.
 		to, double = "postmaster@"+b.hostname, true
 	case e.Sender == "":
@@ -55,13 +59,16 @@ func (b *bouncer) Bounce(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 		to = e.Sender
 	}
 	r := &dsn.Report{
-		Kind: dsn.Failure, ReportingMTA: b.hostname, EnvID: e.EnvID, Sender: e.Sender, To: to,
-		From: "MAILER-DAEMON@" + b.hostname, Arrival: e.Arrival, Headers: e.Ret == "HDRS",
+		Kind: kind, ReportingMTA: b.hostname, EnvID: e.EnvID, Sender: e.Sender, To: to,
+		From: "MAILER-DAEMON@" + b.hostname, Arrival: e.Arrival,
+		// A success or delay notice returns the headers only: the sender
+		// has the message, and it was (or will be) delivered.
+		Headers:   e.Ret == "HDRS" || kind != dsn.Failure,
 		SizeLimit: b.sizeLimit, UTF8: e.SMTPUTF8,
 	}
 	for _, i := range rcpts {
 		rc := e.Recipients[i]
-		if !double && !wantsFailureNotice(rc.Notify) {
+		if !double && !wants(kind, rc.Notify) {
 			continue
 		}
 		st := e.State[i]
@@ -70,6 +77,9 @@ func (b *bouncer) Bounce(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 			d.RemoteMTA = relayHost(st.Relay)
 			if len(st.Reply) >= 3 && st.Reply[0] >= '2' && st.Reply[0] <= '5' {
 				d.DiagType = "smtp"
+			}
+			if kind == dsn.Success {
+				d.Action = "relayed"
 			}
 		}
 		r.Recipients = append(r.Recipients, d)

@@ -21,6 +21,14 @@ type Config struct {
 	MaxLifetime    time.Duration
 	BounceLifetime time.Duration
 	ActiveLimit    int
+	// Per-destination scheduling of remote mail (dest.go).
+	InitialDestConc   int
+	DestConcLimit     int
+	DestRcptLimit     int
+	DestRateDelay     time.Duration
+	FailedCohortLimit int
+	DelayWarning      time.Duration // 0: no delay warnings
+	Routes            []config.Route
 	// Agents maps a transport ("local", "smtp") to its socket. A transport
 	// without an agent defers its recipients until one is configured.
 	Agents map[string]string
@@ -35,7 +43,11 @@ func NewConfig(c *config.Config, p *config.Params) Config {
 		MinBackoff: p.MinimalBackoff.D(), MaxBackoff: p.MaximalBackoff.D(),
 		MaxLifetime: p.MaximalLifetime.D(), BounceLifetime: p.BounceLifetime.D(),
 		ActiveLimit: p.ActiveLimit, Agents: map[string]string{},
+		InitialDestConc: p.InitialDestConc, DestConcLimit: p.DestConcLimit, DestRcptLimit: p.DestRcptLimit,
+		DestRateDelay: p.DestRateDelay.D(), FailedCohortLimit: p.FailedCohortLimit, DelayWarning: p.DelayWarningTime.D(),
 	}
+	// Validated when the configuration was loaded.
+	q.Routes, _ = config.ParseTransportMaps(p.TransportMaps)
 	for _, d := range p.MyDestination {
 		q.LocalDomains[strings.ToLower(d)] = true
 	}

@@ -33,6 +33,9 @@ type answer struct {
 	record  bool           // append the results to the entry (a real agent always does)
 	keep    bool           // never remove the entry, even when a Last request was all sent
 	drop    bool           // close the connection instead of replying
+	// unreachable sets the reply's Unreachable flag: the destination
+	// could not be reached.
+	unreachable bool
 }
 
 // reply makes an answer: every requested recipient gets status st.
@@ -60,19 +63,22 @@ type fakeAgent struct {
 	l         net.Listener
 	answer    func(seen) answer
 	seen      chan seen
+	// concurrent answers each request in its own goroutine, as the real
+	// agents do, so that an answer that blocks holds only its request.
+	concurrent bool
 
 	mu    sync.Mutex
 	conns []net.Conn
 	wg    sync.WaitGroup
 }
 
-func newFakeAgent(t *testing.T, spool *queue.Spool, transport, path string, seenCh chan seen, answer func(seen) answer) *fakeAgent {
+func newFakeAgent(t *testing.T, spool *queue.Spool, transport, path string, seenCh chan seen, answer func(seen) answer, concurrent bool) *fakeAgent {
 	t.Helper()
 	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &fakeAgent{t: t, transport: transport, spool: spool, l: l, answer: answer, seen: seenCh}
+	a := &fakeAgent{t: t, transport: transport, spool: spool, l: l, answer: answer, seen: seenCh, concurrent: concurrent}
 	a.wg.Add(1)
 	go a.serve()
 	t.Cleanup(a.close)
@@ -123,6 +129,18 @@ func (a *fakeAgent) serveConn(c net.Conn) {
 			a.t.Errorf("fake %s agent: invalid request %+v: %v", a.transport, req, err)
 			return
 		}
+		if a.concurrent {
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				if rep, ok := a.handle(req); ok {
+					conn.SendFlush(rep)
+				} else {
+					c.Close()
+				}
+			}()
+			continue
+		}
 		rep, ok := a.handle(req)
 		if !ok {
 			return // drop the connection
@@ -162,7 +180,7 @@ func (a *fakeAgent) handle(req delivery.Request) (*delivery.Reply, bool) {
 	if ans.results != nil && len(ans.results) != len(req.Rcpts) {
 		a.t.Errorf("test answers %d results to %d recipients", len(ans.results), len(req.Rcpts))
 	}
-	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq, Unreachable: ans.unreachable}
 	allSent := true
 	var recs []queue.Record
 	for i, r := range ans.results {
@@ -233,6 +251,8 @@ type harnessOptions struct {
 	answer   func(seen) answer
 	config   func(*Config)
 	noAgents bool
+	// concurrent: the fake agents answer requests concurrently.
+	concurrent bool
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -244,7 +264,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			t.Fatal(err)
 		}
 	}
-	h := &harness{t: t, root: root, seen: make(chan seen, 100), log: &syncBuffer{},
+	h := &harness{t: t, root: root, seen: make(chan seen, 1000), log: &syncBuffer{},
 		clock: &clock{frozen: o.frozen, t: time.Now().Truncate(time.Second)}}
 	h.spool = queue.Open(root, time.Now)
 	t.Cleanup(func() { h.spool.Close() })
@@ -260,6 +280,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		BounceLifetime: 5 * 24 * time.Hour,
 		ActiveLimit:    100,
 		Agents:         map[string]string{},
+		// Postfix's defaults, as the parameters have them.
+		InitialDestConc: 5, DestConcLimit: 20, DestRcptLimit: 50, FailedCohortLimit: 1,
 	}
 	agents := o.agents
 	if agents == nil && !o.noAgents {
@@ -278,7 +300,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	for _, tr := range agents {
 		path := filepath.Join(root, "private", tr)
 		h.cfg.Agents[tr] = path
-		newFakeAgent(t, h.spool, tr, path, h.seen, ans)
+		newFakeAgent(t, h.spool, tr, path, h.seen, ans, o.concurrent)
 	}
 	if o.config != nil {
 		o.config(&h.cfg)

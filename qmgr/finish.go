@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
@@ -55,20 +56,33 @@ func (m *Manager) finish(ms *msg) {
 		m.expire(e, f, deferred, now)
 		deferred = nil
 	}
-	var unnotified []int
+	var failed, succeeded []int
 	for i, st := range e.State {
-		if st.Status == queue.Failed && !st.Notified {
-			unnotified = append(unnotified, i)
+		switch {
+		case st.Notified:
+		case st.Status == queue.Failed:
+			failed = append(failed, i)
+		case st.Status == queue.Sent && wantsSuccessNotice(e.Recipients[i].Notify):
+			succeeded = append(succeeded, i)
 		}
 	}
-	if len(unnotified) > 0 {
-		if err := m.notify(e, f, unnotified, now); err != nil {
-			// Without the DSN the failure would go unreported; keep the entry
-			// and try again on the next run.
+	for _, n := range []struct {
+		kind  dsn.Kind
+		rcpts []int
+	}{{dsn.Failure, failed}, {dsn.Success, succeeded}} {
+		if len(n.rcpts) == 0 {
+			continue
+		}
+		if err := m.notify(n.kind, e, f, n.rcpts, now); err != nil {
+			// Without the DSN the outcome would go unreported; keep the
+			// entry and try again on the next run.
 			m.log.Warn("%s: cannot queue delivery status notification: %v", ms.id, err)
 			m.deferEntry(ms.id, e, f, now)
 			return
 		}
+	}
+	if len(deferred) > 0 && m.cfg.DelayWarning > 0 && !e.Warned && now.Sub(e.Arrival) >= m.cfg.DelayWarning {
+		m.warn(e, f, deferred, now)
 	}
 	if len(deferred) == 0 {
 		if err := m.spool.RecycleOpen(f, queue.Active, ms.id); err != nil {
@@ -132,11 +146,11 @@ func expiredDSN(last string) string {
 	return "5.4.7"
 }
 
-// notify queues the DSN for failed recipients and records that the
-// sender was told, in that order: the DSN must be durable before the
-// record that makes the failure final.
-func (m *Manager) notify(e *queue.Entry, f *os.File, rcpts []int, now time.Time) error {
-	id, err := m.bounce.Bounce(e, f, rcpts, now)
+// notify queues a DSN about rcpts and records that the sender was told,
+// in that order: the DSN must be durable before the record that makes the
+// outcome final.
+func (m *Manager) notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int, now time.Time) error {
+	id, err := m.bounce.Notify(kind, e, f, rcpts, now)
 	if err != nil {
 		return err
 	}
@@ -147,8 +161,28 @@ func (m *Manager) notify(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 		e.State[i].Notified = true
 	}
 	if id != "" {
-		m.log.Info("%s: sender non-delivery notification: %s", e.ID, id)
+		what := map[dsn.Kind]string{dsn.Failure: "non-delivery", dsn.Success: "delivery", dsn.Delay: "delay"}[kind]
+		m.log.Info("%s: sender %s notification: %s", e.ID, what, id)
 		m.pending = append(m.pending, id)
 	}
 	return nil
+}
+
+// warn tells the sender that the message is delayed (delay_warning_time),
+// once per message, as Postfix does.
+func (m *Manager) warn(e *queue.Entry, f *os.File, rcpts []int, now time.Time) {
+	id, err := m.bounce.Notify(dsn.Delay, e, f, rcpts, now)
+	if err != nil {
+		m.log.Warn("%s: cannot queue delay notification: %v", e.ID, err)
+		return
+	}
+	// A lost record means a second warning, which is harmless.
+	if err := queue.AppendNoSync(f, queue.WarnedRecord{}); err != nil {
+		m.log.Warn("%s: %v", e.ID, err)
+	}
+	e.Warned = true
+	if id != "" {
+		m.log.Info("%s: sender delay notification: %s", e.ID, id)
+		m.pending = append(m.pending, id)
+	}
 }

@@ -8,14 +8,12 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
-
-// maxRcptsPerRequest is how many recipients go in one delivery request,
-// Postfix's default_destination_recipient_limit.
-const maxRcptsPerRequest = 50
 
 // Manager is the queue manager's state. It is owned by the goroutine in
 // Run; everything else posts events.
@@ -29,6 +27,7 @@ type Manager struct {
 
 	active map[queue.ID]*msg
 	agents map[string]*agent
+	dests  map[destKey]*dest
 	// backlog says entries were left in incoming/ because the active
 	// queue was full; a scan picks them up when there is room.
 	backlog bool
@@ -47,18 +46,18 @@ type msg struct {
 	redo     bool // an agent connection broke while delivering it
 }
 
-// Bouncer turns failed recipients into a delivery status notification in
-// the queue (see bounce.go).
+// Bouncer turns recipients' outcomes into delivery status notifications
+// in the queue (see bounce.go).
 type Bouncer interface {
-	// Bounce queues a DSN about rcpts of the entry open in f and returns
-	// its ID, or "" when no DSN is due (null sender, NOTIFY=NEVER).
-	Bounce(e *queue.Entry, f *os.File, rcpts []int, now time.Time) (queue.ID, error)
+	// Notify queues a DSN of kind about rcpts of the entry open in f and
+	// returns its ID, or "" when none is due (null sender, NOTIFY).
+	Notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int, now time.Time) (queue.ID, error)
 }
 
 // New returns a manager.
 func New(cfg Config, spool *queue.Spool, bounce Bouncer, log *maillog.Logger, now func() time.Time) *Manager {
 	m := &Manager{cfg: cfg, spool: spool, log: log, now: now, bounce: bounce,
-		events: make(chan any, 4096), active: map[queue.ID]*msg{}, agents: map[string]*agent{}}
+		events: make(chan any, 4096), active: map[queue.ID]*msg{}, agents: map[string]*agent{}, dests: map[destKey]*dest{}}
 	for t, p := range cfg.Agents {
 		m.agents[t] = &agent{transport: t, path: p, inflight: map[uint64]*request{}}
 	}
@@ -114,10 +113,18 @@ func (m *Manager) corrupt(id queue.ID, err error) {
 	m.log.Warn("%s: %v", id, err)
 }
 
-// route picks the transport and next hop for a recipient.
+// route picks the transport and next hop for a recipient: transport_maps
+// first (the domain, then its parents as ".parent"), then the local
+// domains, then relayhost, then the recipient's domain itself.
 func (m *Manager) route(rcpt string) (transport, nexthop string) {
 	_, domain := address.Split(rcpt)
 	domain = strings.ToLower(domain)
+	if r, ok := m.transportMap(domain); ok {
+		if r.Nexthop == "" && r.Transport != "local" {
+			return r.Transport, domain
+		}
+		return r.Transport, r.Nexthop
+	}
 	if m.cfg.LocalDomains[domain] {
 		return "local", ""
 	}
@@ -127,45 +134,96 @@ func (m *Manager) route(rcpt string) (transport, nexthop string) {
 	return "smtp", domain
 }
 
-// dispatch sends delivery requests for every recipient still to do.
+// transportMap finds the most specific transport_maps entry for domain.
+func (m *Manager) transportMap(domain string) (config.Route, bool) {
+	if len(m.cfg.Routes) == 0 {
+		return config.Route{}, false
+	}
+	for _, r := range m.cfg.Routes {
+		if r.Pattern == domain {
+			return r, true
+		}
+	}
+	for d := domain; ; {
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			return config.Route{}, false
+		}
+		d = d[i+1:]
+		for _, r := range m.cfg.Routes {
+			if r.Pattern == "."+d {
+				return r, true
+			}
+		}
+	}
+}
+
+// dispatch sends delivery requests for every recipient still to do,
+// grouped by destination, at most DestRcptLimit recipients per request.
 func (m *Manager) dispatch(ctx context.Context, ms *msg) {
-	type key struct{ transport, nexthop string }
-	groups := map[key][]int{}
-	var order []key
+	groups := map[destKey][]int{}
+	var order []destKey
 	var unrouted []int
-	needsBounce := false
+	keep := false // the entry must come back to qmgr (DSNs to send)
 	for i, st := range ms.e.State {
 		if st.Status == queue.Failed && !st.Notified {
-			needsBounce = true
+			keep = true
 		}
 		if st.Status == queue.Sent || st.Status == queue.Failed {
 			continue
+		}
+		if wantsSuccessNotice(ms.e.Recipients[i].Notify) {
+			keep = true
 		}
 		t, hop := m.route(ms.e.Recipients[i].Addr)
 		if m.agents[t] == nil {
 			unrouted = append(unrouted, i)
 			continue
 		}
-		k := key{t, hop}
+		k := destKey{t, hop}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], i)
 	}
 	if len(unrouted) > 0 {
-		m.suspend(ms, unrouted)
+		m.deferRcpts(ms, unrouted, "4.3.0", "delivery temporarily suspended: no delivery agent for this destination")
 	}
-	last := len(order) == 1 && len(unrouted) == 0 && !needsBounce && len(groups[order[0]]) <= maxRcptsPerRequest
+	perRequest := max(m.cfg.DestRcptLimit, 1)
+	var reqs []*request
 	for _, k := range order {
 		rcpts := groups[k]
 		for len(rcpts) > 0 {
-			n := min(len(rcpts), maxRcptsPerRequest)
+			n := min(len(rcpts), perRequest)
+			if k.transport == "local" {
+				// local delivers one recipient's mailboxes at a time anyway;
+				// the limit is for remote sessions.
+				n = len(rcpts)
+			}
 			r := &request{msg: ms, agent: m.agents[k.transport], req: delivery.Request{
 				Type: delivery.RequestType, ID: string(ms.id), Queue: queue.Active, Rcpts: rcpts[:n],
-				Last: last, Nexthop: k.nexthop, Activated: ms.activeAt.UnixNano(),
+				Nexthop: k.nexthop, Activated: ms.activeAt.UnixNano(),
 			}}
+			if k.transport != "local" {
+				r.dest = m.destFor(k)
+			}
 			rcpts = rcpts[n:]
-			ms.inflight++
+			reqs = append(reqs, r)
+		}
+	}
+	// Last lets the agent remove the entry itself when it delivers all
+	// of it, saving qmgr a round: only when one request carries all that
+	// is left and no DSN is due afterwards.
+	if len(reqs) == 1 && len(unrouted) == 0 && !keep {
+		reqs[0].req.Last = true
+	}
+	// Count them all before sending any: a request deferred at once for a
+	// dead destination must not finish the entry while others are due.
+	ms.inflight += len(reqs)
+	for _, r := range reqs {
+		if r.dest != nil {
+			m.submit(ctx, r)
+		} else {
 			m.send(ctx, r)
 		}
 	}
@@ -174,30 +232,8 @@ func (m *Manager) dispatch(ctx context.Context, ms *msg) {
 	}
 }
 
-// suspend defers recipients whose transport has no agent configured, so
-// they wait safely in the queue until one is.
-func (m *Manager) suspend(ms *msg, rcpts []int) {
-	f, err := m.spool.OpenEntry(queue.Active, ms.id, true)
-	if err != nil {
-		m.log.Warn("%s: %v", ms.id, err)
-		return
-	}
-	defer f.Close()
-	reason := "delivery temporarily suspended: no delivery agent for this destination"
-	var recs []queue.Record
-	for _, i := range rcpts {
-		recs = append(recs, queue.ResultRecord{Result: queue.Result{Rcpt: i, Status: queue.Deferred, DSN: "4.3.0", Relay: "none", Reply: reason}})
-		m.log.Info("%s", maillog.Delivery{QueueID: string(ms.id), To: ms.e.Recipients[i].Addr, Relay: "none",
-			Delay: m.now().Sub(ms.e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(ms.e.Arrival), InQmgr: m.now().Sub(ms.activeAt)},
-			DSN: "4.3.0", Status: "deferred", Reply: reason}.Line())
-	}
-	if err := queue.AppendNoSync(f, recs...); err != nil {
-		m.log.Warn("%s: %v", ms.id, err)
-	}
-}
-
 // reply handles an agent's answer to a request.
-func (m *Manager) reply(a *agent, rep delivery.Reply) {
+func (m *Manager) reply(ctx context.Context, a *agent, rep delivery.Reply) {
 	r, ok := a.inflight[rep.Seq]
 	if !ok {
 		m.log.Warn("%s delivery agent answered unknown request %d", a.transport, rep.Seq)
@@ -206,6 +242,13 @@ func (m *Manager) reply(a *agent, rep delivery.Reply) {
 	delete(a.inflight, rep.Seq)
 	ms := r.msg
 	ms.inflight--
+	if r.dest != nil {
+		reason := ""
+		if len(rep.Results) > 0 {
+			reason = rep.Results[0].Reply
+		}
+		m.destDone(ctx, r.dest, rep.Unreachable, reason)
+	}
 	if rep.Removed {
 		// The agent delivered everything, removed the entry and logged it.
 		delete(m.active, ms.id)

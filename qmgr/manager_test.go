@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"postern.dev/postern/libmail/dsn"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -53,13 +54,20 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestWantsFailureNotice(t *testing.T) {
-	for notify, want := range map[string]bool{
-		"": true, "FAILURE": true, "failure": true, "SUCCESS,FAILURE": true, "DELAY,FAILURE": true,
-		"NEVER": false, "SUCCESS": false, "SUCCESS,DELAY": false,
+func TestWants(t *testing.T) {
+	for _, tt := range []struct {
+		kind   dsn.Kind
+		notify string
+		want   bool
+	}{
+		{dsn.Failure, "", true}, {dsn.Failure, "FAILURE", true}, {dsn.Failure, "failure", true},
+		{dsn.Failure, "SUCCESS,FAILURE", true}, {dsn.Failure, "DELAY,FAILURE", true},
+		{dsn.Failure, "NEVER", false}, {dsn.Failure, "SUCCESS", false}, {dsn.Failure, "SUCCESS,DELAY", false},
+		{dsn.Delay, "", true}, {dsn.Delay, "DELAY", true}, {dsn.Delay, "FAILURE", false}, {dsn.Delay, "NEVER", false},
+		{dsn.Success, "", false}, {dsn.Success, "SUCCESS", true}, {dsn.Success, "FAILURE,SUCCESS", true}, {dsn.Success, "NEVER", false},
 	} {
-		if got := wantsFailureNotice(notify); got != want {
-			t.Errorf("wantsFailureNotice(%q) = %v, want %v", notify, got, want)
+		if got := wants(tt.kind, tt.notify); got != tt.want {
+			t.Errorf("wants(%v, %q) = %v, want %v", tt.kind, tt.notify, got, tt.want)
 		}
 	}
 }
@@ -120,8 +128,9 @@ func TestDispatchAndRemove(t *testing.T) {
 		{"two local", []string{"a@example.test", "b@example.test"}, false, []string{"local [0 1] last"}},
 		{"by nexthop", []string{"a@example.test", "x@remote.example", "y@Remote.Example", "z@other.example"}, false,
 			[]string{"local [0]", "smtp [1 2] remote.example", "smtp [3] other.example"}},
-		{"many rcpts", manyRcpts(maxRcptsPerRequest + 1), false,
-			[]string{"local " + fmt.Sprint(seq(0, maxRcptsPerRequest)), fmt.Sprintf("local [%d]", maxRcptsPerRequest)}},
+		{"many remote rcpts", manyRcpts(51, "remote.example"), false,
+			[]string{"smtp " + fmt.Sprint(seq(0, 50)) + " remote.example", "smtp [50] remote.example"}},
+		{"many local rcpts", manyRcpts(51, "example.test"), false, []string{"local " + fmt.Sprint(seq(0, 51)) + " last"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,10 +180,10 @@ func TestDispatchAndRemove(t *testing.T) {
 	}
 }
 
-func manyRcpts(n int) []string {
+func manyRcpts(n int, domain string) []string {
 	var out []string
 	for i := range n {
-		out = append(out, fmt.Sprintf("u%d@example.test", i))
+		out = append(out, fmt.Sprintf("u%d@%s", i, domain))
 	}
 	return out
 }

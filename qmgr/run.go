@@ -50,7 +50,7 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 	for {
 		select {
 		case <-ctx.Done():
-			m.shutdown()
+			m.shutdown(ctx)
 			return nil
 		case <-inc.C:
 			m.scan(ctx, queue.Incoming)
@@ -88,10 +88,12 @@ func (m *Manager) handle(ctx context.Context, ev any) {
 		}
 	case agentReply:
 		if e.a.conn == e.conn {
-			m.reply(e.a, e.reply)
+			m.reply(ctx, e.a, e.reply)
 		}
 	case agentDown:
 		m.lost(e.a, e.conn, e.err)
+	case destReady:
+		m.ready(ctx, e.d)
 	case retryAgents:
 	}
 }
@@ -174,7 +176,7 @@ func (m *Manager) scanDeferred(ctx context.Context, force bool) {
 // shutdown gives deliveries in flight a moment to report, so their
 // entries do not wait for the next qmgr; whatever is still active then
 // is moved back to incoming/ by the next qmgr.
-func (m *Manager) shutdown() {
+func (m *Manager) shutdown(ctx context.Context) {
 	deadline := time.After(3 * time.Second)
 	for m.inflight() > 0 {
 		select {
@@ -182,7 +184,7 @@ func (m *Manager) shutdown() {
 			switch e := ev.(type) {
 			case agentReply:
 				if e.a.conn == e.conn {
-					m.reply(e.a, e.reply)
+					m.reply(ctx, e.a, e.reply)
 				}
 			case agentDown:
 				m.lost(e.a, e.conn, e.err)

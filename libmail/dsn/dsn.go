@@ -28,6 +28,10 @@ type Recipient struct {
 	Diagnostic  string // the reply or reason
 	DiagType    string // "smtp" for SMTP replies, "x-unix" for local reasons
 	LastAttempt time.Time
+	// Action overrides the Kind's action for this recipient: "relayed"
+	// for a success notice about mail handed to a remote MTA, which
+	// reports no further (RFC 3464 §2.3.3).
+	Action string
 }
 
 // Report is one notification.
@@ -161,7 +165,11 @@ func writeStatus(w *bufio.Writer, r *Report) {
 				fmt.Fprintf(w, "Original-Recipient: %s;%s\r\n", clean(typ), clean(addr))
 			}
 		}
-		fmt.Fprintf(w, "Action: %s\r\n", action)
+		if rc.Action != "" {
+			fmt.Fprintf(w, "Action: %s\r\n", clean(rc.Action))
+		} else {
+			fmt.Fprintf(w, "Action: %s\r\n", action)
+		}
 		fmt.Fprintf(w, "Status: %s\r\n", clean(rc.Status))
 		if rc.RemoteMTA != "" {
 			fmt.Fprintf(w, "Remote-MTA: dns; %s\r\n", clean(rc.RemoteMTA))
