@@ -27,8 +27,17 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	defer spool.Close()
 	waker := wake.NewClient(filepath.Join(p.QueueDirectory, "public", "qmgr"), env.Log)
 	wctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go waker.Run(wctx)
+	wakeDone := make(chan struct{})
+	go func() {
+		defer close(wakeDone)
+		waker.Run(wctx)
+	}()
+	// The wake-ups for the last bounces and forwards go out before the
+	// process exits.
+	defer func() {
+		stop()
+		<-wakeDone
+	}()
 	a, err := NewAgent(NewConfig(p), spool, recipient.New(p, env.Log, env.Now), vmail, waker, env.Log, env.Now)
 	if err != nil {
 		return err

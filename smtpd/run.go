@@ -2,12 +2,14 @@ package smtpd
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/dns"
 	"postern.dev/postern/libmail/ipc/wake"
@@ -26,11 +28,31 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	defer spool.Close()
 	waker := wake.NewClient(filepath.Join(env.Params.QueueDirectory, "public", "qmgr"), env.Log)
 	wctx, stopWake := context.WithCancel(context.Background())
-	go waker.Run(wctx)
-	defer stopWake()
+	wakeDone := make(chan struct{})
+	go func() {
+		defer close(wakeDone)
+		waker.Run(wctx)
+	}()
+	// The wake-ups of the last messages go out before the process exits.
+	defer func() {
+		stopWake()
+		<-wakeDone
+	}()
+
+	servers, err := config.ParseDNSServers(env.Params.DNSServers)
+	if err != nil {
+		return fmt.Errorf("dns_servers: %w", err)
+	}
+	// The client's name is looked up while it waits for the greeting;
+	// a slow resolver must not keep it waiting long (it is "unknown"
+	// then, as in Postfix).
+	resolver, err := dns.New(servers, 5*time.Second)
+	if err != nil {
+		return err
+	}
 
 	dir := recipient.New(env.Params, env.Log, env.Now)
-	srv := NewServer(cfg, spool, dir, waker, resolverNamer{&dns.System{}}, env.Log, env.Now)
+	srv := NewServer(cfg, spool, dir, waker, resolverNamer{resolver}, env.Log, env.Now)
 	var wg sync.WaitGroup
 	for _, l := range env.Listeners {
 		wg.Add(1)

@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 )
@@ -113,64 +112,4 @@ func ClientName(ctx context.Context, r Resolver, ip netip.Addr) string {
 		}
 	}
 	return ""
-}
-
-// System is a Resolver backed by the Go standard library. It never
-// reports an answer as secure and cannot look up TLSA records.
-type System struct{ r net.Resolver }
-
-func (s *System) wrap(typ, name string, err error) error {
-	var de *net.DNSError
-	if errors.As(err, &de) {
-		return &Error{Name: name, Type: typ, NotFound: de.IsNotFound, Temporary: de.IsTemporary || de.IsTimeout, Err: err}
-	}
-	return &Error{Name: name, Type: typ, Temporary: true, Err: err}
-}
-
-// LookupMX implements Resolver.
-func (s *System) LookupMX(ctx context.Context, domain string) ([]MX, bool, error) {
-	recs, err := s.r.LookupMX(ctx, domain)
-	if err != nil {
-		return nil, false, s.wrap("MX", domain, err)
-	}
-	mx := make([]MX, len(recs))
-	for i, r := range recs {
-		mx[i] = MX{Host: strings.TrimSuffix(r.Host, "."), Pref: r.Pref}
-	}
-	return mx, false, nil
-}
-
-// LookupHost implements Resolver.
-func (s *System) LookupHost(ctx context.Context, host string) ([]netip.Addr, bool, error) {
-	addrs, err := s.r.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, false, s.wrap("A/AAAA", host, err)
-	}
-	return addrs, false, nil
-}
-
-// LookupTLSA implements Resolver: never found.
-func (s *System) LookupTLSA(ctx context.Context, port int, host string) ([]TLSA, bool, error) {
-	return nil, false, &Error{Name: fmt.Sprintf("_%d._tcp.%s", port, host), Type: "TLSA", NotFound: true}
-}
-
-// LookupTXT implements Resolver.
-func (s *System) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	txt, err := s.r.LookupTXT(ctx, name)
-	if err != nil {
-		return nil, s.wrap("TXT", name, err)
-	}
-	return txt, nil
-}
-
-// LookupPTR implements Resolver.
-func (s *System) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
-	names, err := s.r.LookupAddr(ctx, ip.String())
-	if err != nil {
-		return nil, s.wrap("PTR", ip.String(), err)
-	}
-	for i, n := range names {
-		names[i] = strings.TrimSuffix(n, ".")
-	}
-	return names, nil
 }

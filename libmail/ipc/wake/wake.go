@@ -77,7 +77,15 @@ func (c *Client) Scan() {
 	}
 }
 
-// Run delivers wake-ups until ctx ends, reconnecting as needed.
+// lastCall bounds how long Run spends, once its context has ended, on
+// wake-ups still queued.
+const lastCall = time.Second
+
+// Run delivers wake-ups until ctx ends, reconnecting as needed. Wake-ups
+// still queued then get one more try, for at most lastCall: a daemon that
+// stops right after committing entries (smtpd finishing its sessions at a
+// reload) would otherwise leave them to qmgr's timer scan. A daemon waits
+// for Run to return before it exits.
 func (c *Client) Run(ctx context.Context) {
 	var conn *ipc.Conn
 	defer func() {
@@ -85,49 +93,92 @@ func (c *Client) Run(ctx context.Context) {
 			conn.Close()
 		}
 	}()
-	backoff := 100 * time.Millisecond
 	for {
 		f := Frame{Type: Type}
 		select {
 		case <-ctx.Done():
+			c.last(&conn, f)
 			return
 		case id := <-c.ch:
 			f.IDs = append(f.IDs, id)
 		case <-c.scan:
 			f.Scan = true
 		}
-	drain:
-		for len(f.IDs) < 512 {
-			select {
-			case id := <-c.ch:
-				f.IDs = append(f.IDs, id)
-			default:
-				break drain
-			}
+		c.fill(&f)
+		if !c.send(ctx, &conn, f) {
+			c.last(&conn, f)
+			return
 		}
-		for conn == nil {
+	}
+}
+
+// fill adds queued IDs to f, up to a frame's worth.
+func (c *Client) fill(f *Frame) {
+	for len(f.IDs) < 512 {
+		select {
+		case id := <-c.ch:
+			f.IDs = append(f.IDs, id)
+		default:
+			return
+		}
+	}
+}
+
+// send writes f, connecting first if needed, and reports false if ctx
+// ended before it could. A connection to a qmgr that has exited since the
+// last frame (a reload or a crash restarted it) fails at the first write,
+// the socket being a Unix one; f then goes once more on a new connection,
+// so that the new qmgr hears of it now rather than at its next scan.
+func (c *Client) send(ctx context.Context, conn **ipc.Conn, f Frame) bool {
+	backoff := 100 * time.Millisecond
+	for attempt := 0; attempt < 2; attempt++ {
+		for *conn == nil {
 			var err error
-			conn, err = ipc.Dial(ctx, c.path, ipc.Hello{Channel: Channel, Version: Version})
+			*conn, err = ipc.Dial(ctx, c.path, ipc.Hello{Channel: Channel, Version: Version})
 			if err == nil {
-				backoff = 100 * time.Millisecond
 				break
 			}
 			if ctx.Err() != nil {
-				return
+				return false
 			}
 			c.log.Debug("qmgr not reachable; wake-ups wait: %v", err)
 			select {
 			case <-ctx.Done():
-				return
+				return false
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}
-		if err := conn.SendFlush(f); err != nil {
+		if dl, ok := ctx.Deadline(); ok {
+			(*conn).Peer().SetWriteDeadline(dl)
+		}
+		err := (*conn).SendFlush(f)
+		if err == nil {
+			return true
+		}
+		(*conn).Close()
+		*conn = nil
+		if attempt > 0 {
 			// The IDs in f are lost; qmgr's timer scan will find them.
 			c.log.Debug("wake-up lost: %v", err)
-			conn.Close()
-			conn = nil
 		}
+	}
+	return true
+}
+
+// last sends f and whatever is still queued, for at most lastCall.
+func (c *Client) last(conn **ipc.Conn, f Frame) {
+	ctx, cancel := context.WithTimeout(context.Background(), lastCall)
+	defer cancel()
+	for {
+		c.fill(&f)
+		if len(f.IDs) == 0 && !f.Scan {
+			return
+		}
+		if !c.send(ctx, conn, f) {
+			c.log.Debug("%d wake-up(s) lost at exit", len(f.IDs))
+			return
+		}
+		f = Frame{Type: Type}
 	}
 }
