@@ -119,16 +119,32 @@ func (c *clientConn) Close() error {
 	return err
 }
 
-// summary renders " ehlo=1 mail=1 rcpt=0/1 data=1 commands=3/4".
+// summaryOrder is the order of Postfix's disconnect line (its command
+// table's), which log tools and people reading logs expect; a command
+// missing here sorts after these, by name.
+var summaryOrder = map[string]int{"helo": 1, "ehlo": 2, "starttls": 3, "auth": 4, "mail": 5, "rcpt": 6, "data": 7,
+	"bdat": 8, "rset": 9, "noop": 10, "vrfy": 11, "help": 12, "quit": 13, "unknown": 14}
+
+// summary renders " ehlo=1 mail=1 rcpt=0/1 data=1 quit=1 commands=4/5".
 func (c *clientConn) summary() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	order := map[string]int{"ehlo": 0, "starttls": 1, "auth": 2, "mail": 3, "rcpt": 4, "data": 5}
 	var cmds []string
 	for k := range c.counts {
 		cmds = append(cmds, k)
 	}
-	sort.Slice(cmds, func(i, j int) bool { return order[cmds[i]] < order[cmds[j]] })
+	rank := func(k string) int {
+		if r, ok := summaryOrder[k]; ok {
+			return r
+		}
+		return len(summaryOrder) + 1
+	}
+	sort.Slice(cmds, func(i, j int) bool {
+		if ri, rj := rank(cmds[i]), rank(cmds[j]); ri != rj {
+			return ri < rj
+		}
+		return cmds[i] < cmds[j]
+	})
 	var b strings.Builder
 	ok, total := 0, 0
 	for _, k := range cmds {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"postern.dev/postern/libmail/queue"
@@ -42,6 +43,9 @@ type conn struct {
 	closing  bool
 
 	tx *transaction // nil outside MAIL ... DATA
+	// busy mirrors tx != nil for Shutdown, which runs on another
+	// goroutine; it is updated after each command.
+	busy atomic.Bool
 }
 
 // transaction is the state from MAIL to the end of DATA or BDAT.
@@ -85,11 +89,15 @@ func (c *conn) serve() {
 		line, err := c.readLine()
 		if err != nil {
 			if !c.lineError(err) {
-				return
+				// Out of the loop rather than return: replies still
+				// buffered, such as the 421 after too many overlong or
+				// bare-LF lines, must go out before the connection closes.
+				break
 			}
 			continue
 		}
 		c.dispatch(parseCommand(line))
+		c.busy.Store(c.tx != nil)
 	}
 	c.w.Flush()
 }
@@ -107,8 +115,16 @@ func (c *conn) finish() {
 }
 
 // nudge makes a session blocked reading its next command wake up, so
-// that Shutdown can tell idle clients 421 at once.
-func (c *conn) nudge() { c.client.SetReadDeadline(time.Now()) }
+// that Shutdown can tell idle clients 421 at once. A session in the
+// middle of a transaction is left alone: its client began a message
+// before the shutdown (a reload, say) and may finish it in the time
+// Shutdown gives; a nudge would cut it off mid-transaction, or mid-DATA,
+// and throw away whatever part of a line had arrived.
+func (c *conn) nudge() {
+	if !c.busy.Load() {
+		c.client.SetReadDeadline(time.Now())
+	}
+}
 
 var (
 	errLineTooLong = errors.New("line too long")

@@ -33,7 +33,7 @@ func (c *conn) writeReceived(w io.Writer, now time.Time) {
 	b.WriteString("])\r\n")
 	if st := c.tlsState; st != nil {
 		b.WriteString("\t(using ")
-		b.WriteString(tls.VersionName(st.Version))
+		b.WriteString(versionName(st.Version))
 		b.WriteString(" with cipher ")
 		b.WriteString(tls.CipherSuiteName(st.CipherSuite))
 		b.WriteString(")\r\n")

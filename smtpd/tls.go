@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"crypto/tls"
+	"strings"
 	"time"
 )
 
@@ -52,6 +53,13 @@ func (c *conn) startTLS() bool {
 	c.r.Reset(tc)
 	c.w.Reset(tc)
 	c.srv.log.Info("%s TLS connection established from %s: %s with cipher %s", "Anonymous", c.client.label(),
-		tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		versionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	return true
+}
+
+// versionName names a TLS version as OpenSSL, and so Postfix, does in
+// logs and Received: headers ("TLSv1.3" rather than Go's "TLS 1.3"), the
+// form log tools and people grepping for it expect.
+func versionName(v uint16) string {
+	return strings.Replace(tls.VersionName(v), "TLS ", "TLSv", 1)
 }

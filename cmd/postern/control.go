@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,8 +56,17 @@ func cmdStart(a *app, args []string) error {
 	cfgPath, _ := filepath.Abs(a.cfgPath)
 	cmd := exec.Command(master, "-c", cfgPath)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var errb strings.Builder
-	cmd.Stderr = &errb
+	// The master's standard error goes to an unlinked file, not a pipe:
+	// it outlives this command, and a write to a pipe nobody reads any
+	// more would kill it with SIGPIPE. The file shows why a failed start
+	// failed.
+	errf, err := os.CreateTemp("", "postern-start-")
+	if err != nil {
+		return fmt.Errorf("start %s: %w", master, err)
+	}
+	os.Remove(errf.Name())
+	defer errf.Close()
+	cmd.Stderr = errf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", master, err)
 	}
@@ -66,15 +76,14 @@ func cmdStart(a *app, args []string) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("the master exited (%v): %s", err, strings.TrimSpace(errb.String()))
+			errf.Seek(0, io.SeekStart)
+			msg, _ := io.ReadAll(errf)
+			return fmt.Errorf("the master exited (%v): %s", err, strings.TrimSpace(string(msg)))
 		case <-time.After(100 * time.Millisecond):
 		}
 		r, err := ask(a, control.StatusGet)
 		if err == nil && r.Status.Ready {
 			fmt.Fprintf(a.stdout, "postern: the mail system is running (master pid %d)\n", r.Status.PID)
-			// The master runs on in its own session; stop reading its
-			// standard error.
-			cmd.Stderr = nil
 			return nil
 		}
 	}
@@ -130,22 +139,28 @@ func cmdStatus(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "postern: the mail system is %s (master pid %d, up %s, configuration %s)\n",
 		state, st.PID, time.Since(st.Started).Round(time.Second), st.Config)
-	fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-16s %s\n", "SERVICE", "COMMAND", "USER", "PROCESSES", "LISTEN")
+	fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-12s %-12s %s\n", "SERVICE", "COMMAND", "USER", "PROCESSES", "PIDS", "LISTEN")
 	for _, s := range st.Services {
-		var pids []string
+		var pids []int
 		ready := 0
 		for _, p := range s.Processes {
-			pids = append(pids, fmt.Sprint(p.PID))
+			pids = append(pids, p.PID)
 			if p.Ready {
 				ready++
 			}
 		}
-		sort.Strings(pids)
+		sort.Ints(pids)
 		procs := fmt.Sprintf("%d/%d ready", ready, len(s.Processes))
 		if !s.ThrottledUntil.IsZero() {
 			procs = "throttled"
 		}
-		fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-16s %s\n", s.Name, filepath.Base(s.Command), s.User, procs, strings.Join(s.Listen, ", "))
+		// The PIDs are what an admin needs to strace or kill one daemon.
+		list := "-"
+		if len(pids) > 0 {
+			list = strings.Trim(fmt.Sprint(pids), "[]")
+			list = strings.ReplaceAll(list, " ", ",")
+		}
+		fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-12s %-12s %s\n", s.Name, filepath.Base(s.Command), s.User, procs, list, strings.Join(s.Listen, ", "))
 	}
 	return nil
 }
