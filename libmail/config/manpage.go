@@ -99,9 +99,14 @@ Built-in services are
 (587) and
 .Cm submissions
 (465, implicit TLS; both ship disabled because they need a certificate),
-.Cm qmgr
+.Cm qmgr ,
+.Cm local
 and
-.Cm local .
+.Cm outbound
+(the SMTP client,
+.Xr smtp 8 ,
+on
+.Pa private/smtp ) .
 A table in the file changes only the keys it sets.
 .Sh PARAMETERS
 `)

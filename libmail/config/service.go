@@ -48,6 +48,9 @@ func builtinServices() map[string]builtinService {
 			overrides: "smtpd_tls_wrappermode = true\nsmtpd_sasl_auth_enable = true\n"},
 		"qmgr":  {Service: Service{Kind: "unix", Listen: []string{"public/qmgr"}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
 		"local": {Service: Service{Kind: "unix", Listen: []string{"private/local"}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
+		// The outbound SMTP client. Its name is not "smtp" (as in Postfix's
+		// master.cf), because that names the inbound server here.
+		"outbound": {Service: Service{Kind: "unix", Listen: []string{"private/smtp"}, Command: "smtp", ProcessLimit: 1, Enabled: true}},
 	}
 }
 

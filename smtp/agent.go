@@ -1,0 +1,262 @@
+package smtp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"postern.dev/postern/libmail/dns"
+	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/ipc/delivery"
+	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/queue"
+)
+
+// Options are the agent's collaborators. Nothing the agent uses is
+// global: tests give it a fake resolver, a fixed random source, their own
+// idea of which addresses are this machine, and a dialer that keeps every
+// connection on loopback.
+type Options struct {
+	Spool    *queue.Spool
+	Resolver dns.Resolver
+	Log      *maillog.Logger
+	Now      func() time.Time
+	Rand     *rand.Rand // shuffles MX records of equal preference
+	Self     *Self      // this machine, for loop detection; nil: none
+	// Roots are the trusted certificate authorities for verify and
+	// MTA-STS (the system's plus smtp_tls_CAfile; see LoadRoots).
+	Roots *x509.CertPool
+	// STS gives MTA-STS policies; nil turns MTA-STS off.
+	STS STSFetcher
+	// Dial opens TCP connections; nil means a net.Dialer.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Agent is the outbound SMTP delivery agent.
+type Agent struct {
+	cfg         Config
+	spool       *queue.Spool
+	res         dns.Resolver
+	log         *maillog.Logger
+	now         func() time.Time
+	self        *Self
+	roots       *x509.CertPool
+	sts         STSFetcher
+	dial        func(ctx context.Context, network, address string) (net.Conn, error)
+	tlsSessions tls.ClientSessionCache
+	cache       *connCache
+	sem         chan struct{}
+	bufs        sync.Pool // *[]byte of writeBufferSize: commands and message data
+
+	randMu sync.Mutex
+	rand   *rand.Rand
+}
+
+// NewAgent returns an agent. Close it to end its cached sessions.
+func NewAgent(cfg Config, o Options) (*Agent, error) {
+	if o.Spool == nil || o.Resolver == nil || o.Log == nil || o.Now == nil || o.Rand == nil {
+		return nil, errors.New("smtp: NewAgent needs a spool, resolver, logger, clock and random source")
+	}
+	roots := o.Roots
+	if roots == nil {
+		var err error
+		if roots, err = LoadRoots(cfg.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	dial := o.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	sts := o.STS
+	if !cfg.MTASTS {
+		sts = nil
+	}
+	a := &Agent{cfg: cfg, spool: o.Spool, res: o.Resolver, log: o.Log, now: o.Now, self: o.Self,
+		roots: roots, sts: sts, dial: dial, tlsSessions: tls.NewLRUClientSessionCache(1024),
+		cache: newConnCache(cfg.CacheTime, cfg.ReuseTime, cfg.Concurrency, o.Now),
+		sem:   make(chan struct{}, cfg.Concurrency), rand: o.Rand}
+	a.bufs.New = func() any {
+		b := make([]byte, writeBufferSize)
+		return &b
+	}
+	return a, nil
+}
+
+// Close ends the cached sessions with QUIT.
+func (a *Agent) Close() { a.cache.close() }
+
+func (a *Agent) buffer() *[]byte { return a.bufs.Get().(*[]byte) }
+
+// Serve accepts qmgr's connections on l until ctx ends.
+func (a *Agent) Serve(ctx context.Context, l net.Listener) {
+	var wg sync.WaitGroup
+	go func() { <-ctx.Done(); l.Close() }()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("accept: %v", err)
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.serveConn(ctx, c)
+		}()
+	}
+	wg.Wait()
+}
+
+// serveConn handles one qmgr connection. Requests are worked on
+// concurrently, up to smtp_delivery_concurrency over all connections, and
+// answered as they finish. When qmgr goes away its requests are
+// abandoned at the next safe point: a new qmgr schedules them again.
+func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
+	conn, err := ipc.Accept(c, delivery.Channel, delivery.Version)
+	if err != nil {
+		a.log.Warn("delivery socket: %v", err)
+		return
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Stopping closes the connection, which ends the Recv below.
+	go func() { <-cctx.Done(); conn.Close() }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		var req delivery.Request
+		if err := conn.Recv(&req); err != nil {
+			return
+		}
+		if err := req.Validate(); err != nil {
+			a.log.Warn("delivery socket: %v", err)
+			return
+		}
+		select {
+		case a.sem <- struct{}{}:
+		case <-cctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-a.sem }()
+			rep := a.handle(cctx, &req)
+			if rep == nil {
+				return
+			}
+			if err := conn.SendFlush(rep); err != nil {
+				cancel()
+			}
+		}()
+	}
+}
+
+// handle delivers the recipients of one request and records the results
+// in the entry (fsynced) before answering.
+func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
+	id := queue.ID(req.ID)
+	start := a.now()
+	f, err := a.spool.OpenEntry(queue.Active, id, true)
+	if err != nil {
+		a.log.Warn("%s: %v", id, err)
+		return a.failAll(req, "4.3.0", "cannot open queue entry: "+err.Error())
+	}
+	defer f.Close()
+	e, err := queue.Read(f, id)
+	if err != nil {
+		a.log.Warn("%s: %v", id, err)
+		return a.failAll(req, "4.3.0", "cannot read queue entry")
+	}
+	if req.Nexthop == "" {
+		a.log.Warn("%s: delivery request without nexthop", id)
+		return a.failAll(req, "4.3.5", "mail system configuration error: no nexthop")
+	}
+	j := &job{id: id, e: e, msg: message{env: &e.Envelope, body: e.Message(f), size: e.Size},
+		start: start, now: a.now}
+	for _, i := range req.Rcpts {
+		if i >= len(e.Recipients) {
+			a.log.Warn("%s: request for recipient %d of %d", id, i, len(e.Recipients))
+			return a.failAll(req, "4.3.0", "bad recipient index")
+		}
+		j.rcpts = append(j.rcpts, e.Recipients[i])
+	}
+	j.res = make([]outcome, len(j.rcpts))
+	unreachable := a.deliver(ctx, j, req.Nexthop)
+
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq, Unreachable: unreachable}
+	recs := make([]queue.Record, 0, len(j.res))
+	allSent := true
+	for k, o := range j.res {
+		o.Rcpt = req.Rcpts[k]
+		if ctx.Err() != nil && o.Status == queue.Deferred {
+			// qmgr is gone or the agent stops: a deferral caused by the
+			// interruption is no result. What was delivered is recorded
+			// below, so that it is not delivered twice.
+			continue
+		}
+		a.logResult(j, req, k, &o)
+		rep.Results = append(rep.Results, delivery.FromQueue(o.Result))
+		recs = append(recs, queue.ResultRecord{Result: o.Result})
+		if o.Status != queue.Sent {
+			allSent = false
+		}
+	}
+	if ctx.Err() != nil {
+		if err := queue.Append(f, recs...); err != nil {
+			a.log.Warn("%s: record results: %v", id, err)
+		}
+		return nil
+	}
+	if req.Last && allSent {
+		// Everything is delivered: removing the entry is the record.
+		if err := a.spool.RecycleOpen(f, queue.Active, id); err == nil {
+			rep.Removed = true
+			a.log.Info("%s: removed", id)
+			return rep
+		} else if !errors.Is(err, os.ErrNotExist) {
+			a.log.Warn("%s: remove: %v", id, err)
+		}
+	}
+	if err := queue.Append(f, recs...); err != nil {
+		// The results cannot be made durable: answering with them would
+		// let qmgr believe something a crash could undo. Deferring all is
+		// safe; a recipient already sent may get a duplicate.
+		a.log.Warn("%s: record results: %v", id, err)
+		return a.failAll(req, "4.3.0", "cannot record delivery results")
+	}
+	return rep
+}
+
+// failAll answers a request that could not be worked on at all.
+func (a *Agent) failAll(req *delivery.Request, dsn, reason string) *delivery.Reply {
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
+	for _, i := range req.Rcpts {
+		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: "none", Reply: reason})
+	}
+	return rep
+}
+
+// logResult writes the classic to= line.
+func (a *Agent) logResult(j *job, req *delivery.Request, k int, o *outcome) {
+	now := a.now()
+	activated := time.Unix(0, req.Activated)
+	dispatched := time.Unix(0, req.Dispatched)
+	status := string(o.Status)
+	if o.Status == queue.Failed {
+		status = "bounced"
+	}
+	d := maillog.Delivery{QueueID: string(j.id), To: j.rcpts[k].Addr, Relay: o.Relay,
+		Delay: now.Sub(j.e.Arrival), Delays: maillog.Delays{Before: activated.Sub(j.e.Arrival), InQmgr: dispatched.Sub(activated),
+			Setup: o.setup, Transmit: o.xmit}, DSN: o.DSN, Status: status, Reply: o.log}
+	a.log.Info("%s", d.Line())
+}

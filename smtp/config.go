@@ -1,0 +1,61 @@
+package smtp
+
+import (
+	"fmt"
+	"time"
+
+	"postern.dev/postern/libmail/config"
+)
+
+// Timeouts bound each phase of a session, as Postfix's smtp_*_timeout
+// parameters do: each is how long the agent waits for one reply (or, for
+// DataXfer, for the server to take one buffer of message data).
+type Timeouts struct {
+	Connect, Helo, Mail, Rcpt, DataInit, DataXfer, DataDone, Quit time.Duration
+}
+
+// Config is what the agent needs from the parameters.
+type Config struct {
+	HeloName    string // smtp_helo_name
+	Port        int    // smtp_tcp_port: for MX and A lookups without :port
+	Concurrency int    // smtp_delivery_concurrency: requests in progress at once
+	Timeouts    Timeouts
+
+	TLSLevel    string             // smtp_tls_security_level
+	TLSPolicies []config.TLSPolicy // smtp_tls_policy_maps
+	CAFile      string             // smtp_tls_CAfile
+	MTASTS      bool               // smtp_mta_sts_enable
+
+	CacheTime time.Duration // smtp_connection_cache_time_limit: idle time in the cache
+	ReuseTime time.Duration // smtp_connection_reuse_time_limit: age of a connection
+}
+
+// NewConfig converts the parameters, checking those whose syntax the
+// parameter table cannot.
+func NewConfig(p *config.Params) (Config, error) {
+	pol, err := config.ParseTLSPolicies(p.SMTPTLSPolicy)
+	if err != nil {
+		return Config{}, fmt.Errorf("smtp_tls_policy_maps: %w", err)
+	}
+	level := p.SMTPTLSSecLevel
+	if _, ok := tlsModes[level]; !ok {
+		return Config{}, fmt.Errorf("smtp_tls_security_level: unknown level %q", level)
+	}
+	c := Config{
+		HeloName: p.SMTPHeloName, Port: p.SMTPPort, Concurrency: max(p.SMTPConcurrency, 1),
+		Timeouts: Timeouts{
+			Connect: p.SMTPConnectTimeout.D(), Helo: p.SMTPHeloTimeout.D(), Mail: p.SMTPMailTimeout.D(),
+			Rcpt: p.SMTPRcptTimeout.D(), DataInit: p.SMTPDataInitTimeout.D(), DataXfer: p.SMTPDataXferTimeout.D(),
+			DataDone: p.SMTPDataDoneTimeout.D(), Quit: p.SMTPQuitTimeout.D(),
+		},
+		TLSLevel: level, TLSPolicies: pol, CAFile: p.SMTPTLSCAFile, MTASTS: p.SMTPMTASTS,
+		CacheTime: p.SMTPConnCacheTime.D(), ReuseTime: p.SMTPConnReuseTime.D(),
+	}
+	if c.HeloName == "" {
+		c.HeloName = p.MyHostname
+	}
+	if c.Port <= 0 || c.Port > 65535 {
+		return Config{}, fmt.Errorf("smtp_tcp_port: %d is not a port", c.Port)
+	}
+	return c, nil
+}

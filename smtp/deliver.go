@@ -1,0 +1,229 @@
+package smtp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"unicode/utf8"
+
+	"postern.dev/postern/libmail/queue"
+)
+
+// deliver sends the job's recipients to nexthop and reports whether no
+// server of it could be reached (delivery.Reply.Unreachable).
+//
+// A session cached from an earlier request to the same nexthop and TLS
+// level is used first. Then the servers of the nexthop are tried in
+// order, address by address: a server that cannot be reached, refuses to
+// talk or fails the TLS requirement gives way to the next; one that
+// holds a transaction decides each recipient, except that a temporary
+// refusal of a recipient leaves it to the next server, as in Postfix, so
+// a backup MX can take what a greylisting primary would not. At most
+// mxSessionLimit transactions are tried.
+func (a *Agent) deliver(ctx context.Context, j *job, nexthop string) (unreachable bool) {
+	d, err := parseNexthop(nexthop, a.cfg.Port)
+	if err != nil {
+		j.finish(deferred("4.3.5", "mail system configuration error: "+err.Error()))
+		return false
+	}
+	pol := a.policyFor(d)
+	key := d.nexthop + " " + pol.mode.String()
+	if c := a.cache.take(key); c != nil {
+		j.held = a.transactions(ctx, j, c, false)
+		a.release(key, c)
+		if len(j.pending()) == 0 {
+			return false
+		}
+	}
+	hosts, f := a.route(ctx, d)
+	if f != nil {
+		j.finish(f)
+		return f.unreachable && !j.held
+	}
+	sts := a.stsFor(ctx, d, pol)
+	var naddr int
+	for i := range hosts {
+		naddr += len(hosts[i].addrs)
+	}
+	var last *failure
+	tried, sessions := 0, 0
+hosts:
+	for i := range hosts {
+		h := &hosts[i]
+		plan, f := a.planHost(ctx, d, pol, h, sts)
+		if f != nil {
+			tried += len(h.addrs)
+			a.skipped(j, f, tried == naddr)
+			last = f
+			continue
+		}
+		for _, ip := range h.addrs {
+			tried++
+			if ctx.Err() != nil {
+				break hosts
+			}
+			addr := netip.AddrPortFrom(ip, uint16(d.port))
+			c, f := a.connect(ctx, h, addr, &plan)
+			if f != nil && f.plaintext {
+				a.log.Info("%s: %s: trying again without TLS", j.id, f.logText())
+				c, f = a.connect(ctx, h, addr, &tlsPlan{mode: tlsNone})
+			}
+			if f != nil {
+				a.skipped(j, f, tried == naddr)
+				last = f
+				continue
+			}
+			j.held = true
+			sessions++
+			a.transactions(ctx, j, c, tried == naddr || sessions == mxSessionLimit)
+			a.release(key, c)
+			if len(j.pending()) == 0 || sessions == mxSessionLimit {
+				break hosts
+			}
+		}
+	}
+	if len(j.pending()) > 0 {
+		if last == nil {
+			last = deferred("4.4.1", "no server of "+d.host+" accepted the mail")
+		}
+		j.finish(last)
+	}
+	return !j.held && last != nil && last.unreachable
+}
+
+// skipped logs why a server was passed over, as Postfix does, unless it
+// was the last one: then the reason is the recipients' result and shows
+// in their to= lines.
+func (a *Agent) skipped(j *job, f *failure, last bool) {
+	switch {
+	case last:
+	case f.connect:
+		a.log.Info("%s", f.logText())
+	default:
+		a.log.Info("%s: %s", j.id, f.logText())
+	}
+}
+
+// release puts a session back into the cache, or ends it.
+func (a *Agent) release(key string, c *client) {
+	if c.broken {
+		c.close()
+		return
+	}
+	a.cache.put(key, c)
+}
+
+// transactions sends the job's undecided recipients over session c and
+// decides them from the replies. A "452 too many recipients" leaves a
+// recipient for another transaction in the same session, as long as the
+// last one delivered something (RFC 5321 §4.5.3.1.10). final says
+// whether c is the last server to try. It reports false when the
+// session turned out dead before a transaction began (a cached session
+// whose RSET failed): then nothing was decided.
+func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool) (used bool) {
+	stop := context.AfterFunc(ctx, c.abort)
+	defer func() {
+		if !stop() {
+			c.broken = true
+		}
+	}()
+	ready := a.now()
+	idx := j.pending()
+	if j.msg.env.SMTPUTF8 && !c.ext.smtputf8 && needsSMTPUTF8(j, idx) {
+		for _, i := range idx {
+			j.decide(i, queue.Failed, "5.6.7", c.relay, "SMTPUTF8 is required, but was not offered by host "+c.relay, "", ready, true)
+		}
+		return true
+	}
+	if c.ext.sizeLimit > 0 && j.msg.size > c.ext.sizeLimit {
+		why := fmt.Sprintf("message size %d exceeds size limit %d of server %s", j.msg.size, c.ext.sizeLimit, c.relay)
+		for _, i := range idx {
+			j.decide(i, queue.Failed, "5.3.4", c.relay, why, "", ready, true)
+		}
+		return true
+	}
+	bp := a.buffer()
+	defer a.bufs.Put(bp)
+	rcpts := make([]queue.Recipient, 0, len(idx))
+	for len(idx) > 0 {
+		rcpts = rcpts[:0]
+		for _, i := range idx {
+			rcpts = append(rcpts, j.rcpts[i])
+		}
+		ans, err := c.transact(&j.msg, rcpts, *bp)
+		var again []int
+		delivered := false
+		for k, an := range ans {
+			i := idx[k]
+			if !an.set {
+				continue
+			}
+			r := &an.reply
+			text := r.String()
+			said := "host " + c.relay + " said: " + text + " (in reply to " + an.in + " command)"
+			switch r.Class() {
+			case 2:
+				delivered = true
+				j.decide(i, queue.Sent, r.DSN(), c.relay, text, text, ready, true)
+			case 5:
+				j.decide(i, queue.Failed, r.DSN(), c.relay, text, said, ready, true)
+			default:
+				if !final {
+					// Postfix's words when it keeps a recipient for the
+					// next server.
+					a.log.Info("%s: %s", j.id, said)
+				}
+				j.decide(i, queue.Deferred, r.DSN(), c.relay, text, said, ready, final)
+				if r.Code == 452 && an.in == "RCPT TO" {
+					again = append(again, i)
+				}
+			}
+		}
+		if err != nil {
+			ioe, _ := err.(*ioError)
+			if ioe != nil && ioe.phase == phaseRset {
+				return false
+			}
+			why := err.Error()
+			if ioe != nil {
+				why = c.reason(ioe)
+			}
+			for k, an := range ans {
+				if !an.set {
+					j.decide(idx[k], queue.Deferred, "4.4.2", c.relay, why, "", ready, final)
+				}
+			}
+			return true
+		}
+		if !delivered || c.broken || ctx.Err() != nil {
+			return true
+		}
+		idx = again
+	}
+	return true
+}
+
+// needsSMTPUTF8 reports whether the envelope of the recipients at idx
+// cannot be written in ASCII: then the server must support SMTPUTF8
+// (RFC 6531 §3.4). A message marked SMTPUTF8 only for its headers goes
+// to a server without it, as Postfix sends it.
+func needsSMTPUTF8(j *job, idx []int) bool {
+	if !isASCII(j.msg.env.Sender) {
+		return true
+	}
+	for _, i := range idx {
+		if !isASCII(j.rcpts[i].Addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,143 @@
+package smtp
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseReply(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		code     int
+		enhanced string
+		text     string // String()
+		err      bool
+	}{
+		{in: "250 2.0.0 Ok: queued as X\r\n", code: 250, enhanced: "2.0.0", text: "250 2.0.0 Ok: queued as X"},
+		{in: "250-mx.example\r\n250-PIPELINING\r\n250 SIZE 1000\r\n", code: 250, text: "250-mx.example 250-PIPELINING 250 SIZE 1000"},
+		{in: "550-5.1.1 No such user\r\n550 5.1.1 Try again\r\n", code: 550, enhanced: "5.1.1", text: "550-5.1.1 No such user 550 5.1.1 Try again"},
+		{in: "250\r\n", code: 250, text: "250"},
+		{in: "354 End data\n", code: 354, text: "354 End data"},                // bare LF tolerated
+		{in: "451 4.3.0\r\n", code: 451, enhanced: "4.3.0", text: "451 4.3.0"}, // code alone
+		{in: "550 4.1.1 class mismatch\r\n", code: 550, text: "550 4.1.1 class mismatch"},
+		{in: "550 5.1.1000 too long detail\r\n", code: 550, text: "550 5.1.1000 too long detail"},
+		{in: "550 5.1.1.2 four parts\r\n", code: 550, text: "550 5.1.1.2 four parts"},
+		{in: "250 2.0 short\r\n", code: 250, text: "250 2.0 short"},
+		{in: "220 123.45.6 not a code\r\n", code: 220, text: "220 123.45.6 not a code"},
+		{in: "25 short\r\n", err: true},
+		{in: "abc def\r\n", err: true},
+		{in: "650 out of range\r\n", err: true},
+		{in: "150 preliminary\r\n", err: true},
+		{in: "250_bad separator\r\n", err: true},
+		{in: "250-first\r\n251 other code\r\n", err: true},
+		{in: "250-unterminated\r\n", err: true},
+		{in: "250 ok", err: true},
+		{in: "250 ok\r\n250 trailing\r\n", err: true},
+		{in: "250 cr\rinside\r\n", err: true},
+		{in: "250 " + strings.Repeat("x", maxReplyLine) + "\r\n", err: true},
+		{in: strings.Repeat("250-x\r\n", maxReplyLines) + "250 x\r\n", err: true},
+	} {
+		r, err := parseReply([]byte(tc.in))
+		if tc.err {
+			if err == nil {
+				t.Errorf("parseReply(%q) = %+v, want an error", tc.in, r)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("parseReply(%q): %v", tc.in, err)
+			continue
+		}
+		if r.Code != tc.code || r.Enhanced != tc.enhanced || r.String() != tc.text {
+			t.Errorf("parseReply(%q) = %d %q %q, want %d %q %q", tc.in, r.Code, r.Enhanced, r.String(), tc.code, tc.enhanced, tc.text)
+		}
+	}
+}
+
+func TestReplyDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"250 ok\r\n":              "2.0.0",
+		"450 busy\r\n":            "4.0.0",
+		"550 no\r\n":              "5.0.0",
+		"550 5.7.1 denied\r\n":    "5.7.1",
+		"354 go ahead\r\n":        "2.0.0",
+		"452 4.5.3 too many\r\n":  "4.5.3",
+		"554 4.5.3 mismatch\r\n":  "5.0.0",
+		"250 2.1.5 Recipient\r\n": "2.1.5",
+	} {
+		r, err := parseReply([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.DSN(); got != want {
+			t.Errorf("DSN of %q = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// FuzzParseReply checks that the parser never panics and that what it
+// accepts is a well-formed reply.
+func FuzzParseReply(f *testing.F) {
+	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "550 5.1.1 x\r\n", "250\r\n", "4"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := parseReply(data)
+		if err != nil {
+			if !errors.Is(err, errReplySyntax) && !strings.Contains(err.Error(), "EOF") {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if r.Code < 200 || r.Code > 599 || len(r.Lines) == 0 || len(r.Lines) > maxReplyLines {
+			t.Fatalf("accepted %q as %+v", data, r)
+		}
+		for _, l := range r.Lines {
+			if !strings.HasPrefix(l, r.Lines[0][:3]) || strings.ContainsAny(l, "\r\n") {
+				t.Fatalf("bad line %q in %+v", l, r)
+			}
+		}
+		if e := r.Enhanced; e != "" {
+			if e[0] != r.Lines[0][0] || strings.Count(e, ".") != 2 || !strings.HasPrefix(r.Text(0), e) {
+				t.Fatalf("enhanced code %q of %+v", e, r)
+			}
+		}
+		// Rendering the lines again must give the same reply.
+		again, err := parseReply([]byte(strings.Join(r.Lines, "\r\n") + "\r\n"))
+		if err != nil || again.String() != r.String() || again.Enhanced != r.Enhanced {
+			t.Fatalf("round trip of %+v: %+v, %v", r, again, err)
+		}
+	})
+}
+
+func TestParseExtensions(t *testing.T) {
+	r, err := parseReply([]byte("250-mx.example.net Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250-smtputf8\r\n250-DSN\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := parseExtensions(&r)
+	want := extensions{pipelining: true, size: true, sizeLimit: 10240000, eightBitMIME: true,
+		smtputf8: true, dsn: true, startTLS: true, enhanced: true}
+	if x != want {
+		t.Errorf("extensions %+v, want %+v", x, want)
+	}
+	r, _ = parseReply([]byte("250-mx\r\n250 SIZE\r\n"))
+	if x := parseExtensions(&r); !x.size || x.sizeLimit != 0 {
+		t.Errorf("SIZE without a limit: %+v", x)
+	}
+}
+
+func TestXtext(t *testing.T) {
+	for in, want := range map[string]string{
+		"user@example.org":   "user@example.org",
+		"a+b=c@example.org":  "a+2Bb+3Dc@example.org",
+		"with space":         "with+20space",
+		"ünï":                "+C3+BCn+C3+AF",
+		"<id.123@host>\x7f~": "<id.123@host>+7F~",
+	} {
+		if got := string(appendXtext(nil, in)); got != want {
+			t.Errorf("xtext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
