@@ -1,6 +1,7 @@
 package qmgr
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strings"
@@ -64,7 +65,7 @@ func (b *bouncer) Notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int,
 		// A success or delay notice returns the headers only: the sender
 		// has the message, and it was (or will be) delivered.
 		Headers:   e.Ret == "HDRS" || kind != dsn.Failure,
-		SizeLimit: b.sizeLimit, UTF8: e.SMTPUTF8,
+		SizeLimit: b.sizeLimit, UTF8: needsUTF8(e, f),
 	}
 	for _, i := range rcpts {
 		rc := e.Recipients[i]
@@ -91,7 +92,7 @@ func (b *bouncer) Notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int,
 	r.QueueID = string(e.ID)
 	r.MessageID = fmt.Sprintf("%s.%s@%s", id, e.ID, b.hostname)
 	env := &queue.Envelope{Arrival: now, Sender: "", Recipients: []queue.Recipient{{Addr: to}},
-		Proto: "local", ClientName: "localhost", Bounce: true, DoubleBounce: double, SMTPUTF8: e.SMTPUTF8}
+		Proto: "local", ClientName: "localhost", Bounce: true, DoubleBounce: double, SMTPUTF8: r.UTF8}
 	w, err := b.spool.Create(id, env)
 	if err != nil {
 		return "", err
@@ -104,6 +105,49 @@ func (b *bouncer) Notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int,
 		return "", err
 	}
 	return id, nil
+}
+
+// needsUTF8 reports whether a report about e must use RFC 6533's
+// internationalized types: the client asked for SMTPUTF8 and the message
+// actually needs it, with a non-ASCII address in its envelope or 8-bit
+// text in its header. Many clients ask for SMTPUTF8 whenever the server
+// offers it (Go's net/smtp does), and most mail readers only understand
+// the classic message/delivery-status, so the flag alone is not enough,
+// as in Postfix.
+func needsUTF8(e *queue.Entry, f *os.File) bool {
+	if !e.SMTPUTF8 {
+		return false
+	}
+	if !ascii(e.Sender) {
+		return true
+	}
+	for _, r := range e.Recipients {
+		if !ascii(r.Addr) || !ascii(r.ORcpt) {
+			return true
+		}
+	}
+	br := bufio.NewReader(e.Message(f))
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) <= 2 && (string(line) == "\r\n" || string(line) == "\n") {
+			return false // end of the header
+		}
+		if !ascii(string(line)) {
+			return true
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return false
+		}
+	}
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // relayHost takes the host name out of a relay field "host[addr]:port".

@@ -11,13 +11,19 @@ import (
 // commented-out one ("#name = ...") is replaced by the new setting, and
 // otherwise the setting goes after the last top-level line, before the
 // first table. Comments and everything else stay as they were. The result
-// is checked by parsing it.
+// is checked by parsing it. A list may also be given as a TOML array
+// (["example.org smtp:[relay.example.org]", ...]), for items that hold
+// spaces or commas.
 func Set(text, name, value string, opt Options) (string, error) {
 	prm, ok := Lookup(name)
 	if !ok {
 		return "", fmt.Errorf("unknown parameter %q", name)
 	}
 	newLine := name + " = " + literal(prm.Kind, value)
+	if prm.Kind == List && strings.HasPrefix(strings.TrimSpace(value), "[") {
+		// Taken as written; checked below with the rest of the file.
+		newLine = name + " = " + strings.TrimSpace(value)
+	}
 	lines := strings.Split(text, "\n")
 	firstTable, lastTop, commented := len(lines), -1, -1
 	for i, l := range lines {

@@ -96,8 +96,15 @@ func TestSet(t *testing.T) {
 	if err != nil || !strings.Contains(got, "mydestination = [\"example.test\", \"localhost\"]") {
 		t.Errorf("list: %v\n%s", err, got)
 	}
+	got, err = Set(got, "transport_maps", `["example.org smtp:[relay.example.org]:587", ".corp.example local:"]`, testOpt)
+	if err != nil || !strings.Contains(got, `transport_maps = ["example.org smtp:[relay.example.org]:587", ".corp.example local:"]`) {
+		t.Errorf("list as a TOML array: %v\n%s", err, got)
+	}
+	if _, err := Set(got, "transport_maps", `["example.org nosuch:"]`, testOpt); err == nil {
+		t.Error("an invalid transport_maps entry was accepted")
+	}
 	c, err := Parse([]byte(got), "x", testOpt)
-	if err != nil || c.Service("smtp").Listen[0] != ":25" || c.RelayHost != "[smarthost.example]:587" {
+	if err != nil || c.Service("smtp").Listen[0] != ":25" || c.RelayHost != "[smarthost.example]:587" || len(c.TransportMaps) != 2 {
 		t.Errorf("result does not parse right: %v", err)
 	}
 	if _, err := Set(text, "message_size_limit", "lots", testOpt); err == nil {

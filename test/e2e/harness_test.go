@@ -77,7 +77,13 @@ type Options struct {
 // NewSystem writes a sandbox on a free port base and starts its master.
 func NewSystem(t *testing.T, o Options) *System {
 	t.Helper()
-	dir, err := os.MkdirTemp(workDir, strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	// Unix socket paths under the spool must stay within 108 bytes, so
+	// long test names are cut.
+	name := strings.ReplaceAll(t.Name(), "/", "_")
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	dir, err := os.MkdirTemp(workDir, name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +147,7 @@ func (s *System) Start() {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
+			s.master = nil // nothing left for Stop to stop
 			s.t.Fatalf("master exited: %v\n%s\n%s", err, s.out, s.Log())
 		default:
 		}

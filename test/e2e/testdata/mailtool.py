@@ -77,6 +77,38 @@ def read(maildir):
     json.dump(out, sys.stdout)
 
 
+def dsns(maildir):
+    """Every delivery status notification in maildir, as Python's email
+    package reads it: the report's per-message and per-recipient fields."""
+    out = []
+    newdir = os.path.join(maildir, "new")
+    for name in sorted(os.listdir(newdir)):
+        with open(os.path.join(newdir, name), "rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        if msg.get_content_type() != "multipart/report":
+            continue
+        parts = list(msg.iter_parts())
+        status = [p for p in parts if p.get_content_type() in ("message/delivery-status", "message/global-delivery-status")]
+        blocks = []
+        if status:
+            # The email package parses delivery-status into a list of
+            # header blocks: the per-message one, then one per recipient.
+            for block in status[0].get_payload():
+                blocks.append({k: str(v) for k, v in block.items()})
+        out.append({
+            "file": name,
+            "subject": str(msg["Subject"] or ""),
+            "to": str(msg["To"] or ""),
+            "from": str(msg["From"] or ""),
+            "report_type": msg.get_param("report-type") or "",
+            "parts": [p.get_content_type() for p in parts],
+            "per_message": blocks[0] if blocks else {},
+            "recipients": blocks[1:],
+            "defects": [repr(d) for d in msg.defects],
+        })
+    json.dump(out, sys.stdout)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"send": send, "read": read}[cmd](*args)
+    {"send": send, "read": read, "dsns": dsns}[cmd](*args)
