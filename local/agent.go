@@ -5,11 +5,9 @@ import (
 	"errors"
 	"net"
 	"os"
-	"sync"
 	"time"
 
 	"postern.dev/postern/libmail/daemon"
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maildir"
 	"postern.dev/postern/libmail/maillog"
@@ -45,70 +43,10 @@ func NewAgent(cfg Config, spool *queue.Spool, dir *recipient.Directory, vmail *d
 		log: log, now: now, vmail: vmail, self: self, sem: make(chan struct{}, cfg.Concurrency)}, nil
 }
 
-// Serve accepts qmgr's connections on l until ctx ends.
+// Serve accepts qmgr's connections on l until ctx ends, working on at
+// most local_delivery_concurrency requests at once.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) {
-	var wg sync.WaitGroup
-	go func() { <-ctx.Done(); l.Close() }()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("accept: %v", err)
-			}
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.serveConn(ctx, c)
-		}()
-	}
-	wg.Wait()
-}
-
-// serveConn handles one qmgr connection. Requests are worked on
-// concurrently, up to local_delivery_concurrency, and answered as they
-// finish. When qmgr goes away its requests are abandoned at the next
-// safe point: a new qmgr will schedule them again.
-func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
-	conn, err := ipc.Accept(c, delivery.Channel, delivery.Version)
-	if err != nil {
-		a.log.Warn("delivery socket: %v", err)
-		return
-	}
-	defer conn.Close()
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Stopping closes the connection, which ends the Recv below.
-	go func() { <-cctx.Done(); conn.Close() }()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		var req delivery.Request
-		if err := conn.Recv(&req); err != nil {
-			return
-		}
-		if err := req.Validate(); err != nil {
-			a.log.Warn("delivery socket: %v", err)
-			return
-		}
-		select {
-		case a.sem <- struct{}{}:
-		case <-cctx.Done():
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-a.sem }()
-			rep := a.handle(cctx, &req)
-			if rep != nil {
-				if err := conn.SendFlush(rep); err != nil {
-					cancel()
-				}
-			}
-		}()
-	}
+	delivery.Serve(ctx, l, a.handle, a.sem, a.log)
 }
 
 // handle delivers the recipients of one request and records the results

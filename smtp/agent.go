@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/dns"
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
@@ -94,71 +93,10 @@ func (a *Agent) Close() { a.cache.close() }
 
 func (a *Agent) buffer() *[]byte { return a.bufs.Get().(*[]byte) }
 
-// Serve accepts qmgr's connections on l until ctx ends.
+// Serve accepts qmgr's connections on l until ctx ends, working on at
+// most smtp_delivery_concurrency requests at once.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) {
-	var wg sync.WaitGroup
-	go func() { <-ctx.Done(); l.Close() }()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("accept: %v", err)
-			}
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.serveConn(ctx, c)
-		}()
-	}
-	wg.Wait()
-}
-
-// serveConn handles one qmgr connection. Requests are worked on
-// concurrently, up to smtp_delivery_concurrency over all connections, and
-// answered as they finish. When qmgr goes away its requests are
-// abandoned at the next safe point: a new qmgr schedules them again.
-func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
-	conn, err := ipc.Accept(c, delivery.Channel, delivery.Version)
-	if err != nil {
-		a.log.Warn("delivery socket: %v", err)
-		return
-	}
-	defer conn.Close()
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Stopping closes the connection, which ends the Recv below.
-	go func() { <-cctx.Done(); conn.Close() }()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		var req delivery.Request
-		if err := conn.Recv(&req); err != nil {
-			return
-		}
-		if err := req.Validate(); err != nil {
-			a.log.Warn("delivery socket: %v", err)
-			return
-		}
-		select {
-		case a.sem <- struct{}{}:
-		case <-cctx.Done():
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-a.sem }()
-			rep := a.handle(cctx, &req)
-			if rep == nil {
-				return
-			}
-			if err := conn.SendFlush(rep); err != nil {
-				cancel()
-			}
-		}()
-	}
+	delivery.Serve(ctx, l, a.handle, a.sem, a.log)
 }
 
 // handle delivers the recipients of one request and records the results

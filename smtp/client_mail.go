@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"postern.dev/postern/libmail/dsn"
 	"strconv"
 	"strings"
 
@@ -226,7 +227,7 @@ func (c *client) appendMail(b []byte, m *message) []byte {
 		}
 		if m.env.EnvID != "" {
 			b = append(b, " ENVID="...)
-			b = appendXtext(b, m.env.EnvID)
+			b = dsn.AppendXtext(b, m.env.EnvID)
 		}
 	}
 	return append(b, '\r', '\n')
@@ -247,7 +248,7 @@ func (c *client) appendRcpt(b []byte, r *queue.Recipient) []byte {
 			b = append(b, " ORCPT="...)
 			b = append(b, typ...)
 			b = append(b, ';')
-			b = appendXtext(b, addr)
+			b = dsn.AppendXtext(b, addr)
 		}
 	}
 	return append(b, '\r', '\n')

@@ -127,17 +127,3 @@ func TestParseExtensions(t *testing.T) {
 		t.Errorf("SIZE without a limit: %+v", x)
 	}
 }
-
-func TestXtext(t *testing.T) {
-	for in, want := range map[string]string{
-		"user@example.org":   "user@example.org",
-		"a+b=c@example.org":  "a+2Bb+3Dc@example.org",
-		"with space":         "with+20space",
-		"ünï":                "+C3+BCn+C3+AF",
-		"<id.123@host>\x7f~": "<id.123@host>+7F~",
-	} {
-		if got := string(appendXtext(nil, in)); got != want {
-			t.Errorf("xtext(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

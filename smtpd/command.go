@@ -143,37 +143,3 @@ func printable(s string) string {
 
 // quoted is an address as echoed in replies: printable and in wire form.
 func quoted(addr string) string { return printable(address.Quote(addr)) }
-
-// decodeXtext decodes an RFC 3461 §4 xtext value (ENVID, ORCPT).
-func decodeXtext(s string) (string, bool) {
-	if !strings.Contains(s, "+") {
-		return s, true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '+' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		hi, lo := unhex(s[i+1]), unhex(s[i+2])
-		if hi < 0 || lo < 0 {
-			return "", false
-		}
-		b.WriteByte(byte(hi<<4 | lo))
-		i += 2
-	}
-	return b.String(), true
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
-}

@@ -70,28 +70,6 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
-func TestDecodeXtext(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"abc", "abc", true},
-		{"abc+2Bdef", "abc+def", true},
-		{"rfc822;a+2B1@b", "rfc822;a+1@b", true},
-		{"+3D", "=", true},
-		{"+", "", false},
-		{"+2", "", false},
-		{"+2b", "", false}, // RFC 3461: upper-case hex only
-		{"+ZZ", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := decodeXtext(tt.in)
-		if ok != tt.ok || got != tt.want {
-			t.Errorf("decodeXtext(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestPrintable(t *testing.T) {
 	if got := printable("a\x00b\r\nc\x7fd"); got != "a?b??c?d" {
 		t.Errorf("printable = %q", got)

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"errors"
 	"fmt"
+	"postern.dev/postern/libmail/dsn"
 	"strconv"
 	"strings"
 
@@ -72,7 +73,7 @@ func (c *conn) mail(arg string) (err *Reply) {
 				return reply(501, "5.5.4", "Bad RET parameter syntax")
 			}
 		case "ENVID":
-			id, ok := decodeXtext(v)
+			id, ok := dsn.DecodeXtext(v)
 			if !ok || id == "" || len(id) > 100 || !address.IsASCII(id) {
 				return reply(501, "5.5.4", "Bad ENVID parameter syntax")
 			}
@@ -135,14 +136,14 @@ func (c *conn) rcpt(arg string) (err *Reply) {
 	for k, v := range p.params {
 		switch k {
 		case "NOTIFY":
-			n, ok := parseNotify(v)
+			n, ok := dsn.ParseNotify(v)
 			if !ok {
 				return reply(501, "5.5.4", "Error: Bad NOTIFY parameter syntax")
 			}
 			r.Notify = n
 		case "ORCPT":
 			typ, val, ok := strings.Cut(v, ";")
-			dec, ok2 := decodeXtext(val)
+			dec, ok2 := dsn.DecodeXtext(val)
 			if !ok || !ok2 || typ == "" || dec == "" {
 				return reply(501, "5.5.4", "Error: Bad ORCPT parameter syntax")
 			}
@@ -174,23 +175,6 @@ func (c *conn) rcpt(arg string) (err *Reply) {
 		c.srv.log.Info("%s", line)
 	}
 	return nil
-}
-
-// parseNotify checks an RFC 3461 NOTIFY value: NEVER alone, or a list of
-// SUCCESS, FAILURE and DELAY.
-func parseNotify(v string) (string, bool) {
-	v = strings.ToUpper(v)
-	if v == "NEVER" {
-		return v, true
-	}
-	seen := map[string]bool{}
-	for _, n := range strings.Split(v, ",") {
-		if (n != "SUCCESS" && n != "FAILURE" && n != "DELAY") || seen[n] {
-			return "", false
-		}
-		seen[n] = true
-	}
-	return v, true
 }
 
 func (c *conn) txFrom() string {

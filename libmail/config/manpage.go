@@ -119,7 +119,7 @@ A table in the file changes only the keys it sets.
 			section = p.Section
 			fmt.Fprintf(&b, ".Ss %s\n.Bl -tag -width Ds\n", sectionTitles[section])
 		}
-		fmt.Fprintf(&b, ".It Va %s No (%s, default %s)\n%s\n", p.Name, p.Kind, manEscape(p.DefaultTOML()), manEscape(p.Doc))
+		fmt.Fprintf(&b, ".It Va %s No (%s, default %s)\n%s\n", p.Name, p.Kind, manEscape(p.DefaultTOML()), sentences(p.Doc))
 	}
 	b.WriteString(`.El
 .Sh FILES
@@ -141,6 +141,33 @@ virtual accounts
 .Xr smtpd 8
 `)
 	return b.String()
+}
+
+// sentences puts each sentence of a parameter's documentation on a line
+// of its own, as mdoc wants (it sets the spacing after a full stop from
+// the line break), escaping each line.
+func sentences(doc string) string {
+	var lines []string
+	rest := doc
+	for {
+		i := strings.Index(rest, ". ")
+		// A sentence ends at ". " followed by a capital letter; "e.g. x"
+		// and "(see 1.2. x)" do not.
+		for i >= 0 && (i+2 >= len(rest) || rest[i+2] < 'A' || rest[i+2] > 'Z') {
+			j := strings.Index(rest[i+2:], ". ")
+			if j < 0 {
+				i = -1
+				break
+			}
+			i += 2 + j
+		}
+		if i < 0 {
+			lines = append(lines, manEscape(rest))
+			return strings.Join(lines, "\n")
+		}
+		lines = append(lines, manEscape(rest[:i+1]))
+		rest = rest[i+2:]
+	}
 }
 
 // manEscape protects text that mdoc would otherwise interpret: a leading

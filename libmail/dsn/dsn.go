@@ -150,7 +150,7 @@ func writeStatus(w *bufio.Writer, r *Report) {
 	fmt.Fprintf(w, "Reporting-MTA: dns; %s\r\n", clean(r.ReportingMTA))
 	fmt.Fprintf(w, "X-Postern-Queue-ID: %s\r\n", clean(r.QueueID))
 	if r.EnvID != "" {
-		fmt.Fprintf(w, "Original-Envelope-Id: %s\r\n", xtext(r.EnvID))
+		fmt.Fprintf(w, "Original-Envelope-Id: %s\r\n", Xtext(r.EnvID))
 	}
 	fmt.Fprintf(w, "X-Postern-Sender: rfc822; %s\r\n", clean(r.Sender))
 	fmt.Fprintf(w, "Arrival-Date: %s\r\n", message.Date(r.Arrival))
@@ -255,17 +255,3 @@ func clean(s string) string {
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-// xtext encodes ENVID as RFC 3461 §4 requires.
-func xtext(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '!' || c > '~' || c == '+' || c == '=' {
-			fmt.Fprintf(&b, "+%02X", c)
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}

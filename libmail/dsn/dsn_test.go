@@ -420,8 +420,8 @@ func TestXtext(t *testing.T) {
 		{"!~", "!~"},
 	}
 	for _, tt := range tests {
-		if got := xtext(tt.in); got != tt.want {
-			t.Errorf("xtext(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Xtext(tt.in); got != tt.want {
+			t.Errorf("Xtext(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

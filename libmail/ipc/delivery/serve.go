@@ -1,0 +1,83 @@
+package delivery
+
+import (
+	"context"
+	"net"
+	"sync"
+
+	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/maillog"
+)
+
+// Handler delivers one request and returns its reply, or nil when the
+// request was abandoned because ctx ended (qmgr went away or the agent
+// stops): a new qmgr schedules it again.
+type Handler func(ctx context.Context, req *Request) *Reply
+
+// Serve is the agent side of the channel, shared by every delivery agent:
+// it accepts qmgr's connections on l until ctx ends and works on requests
+// concurrently, at most cap(sem) at a time over all connections, answering
+// each as it finishes. It returns once every request it started has ended.
+func Serve(ctx context.Context, l net.Listener, h Handler, sem chan struct{}, log *maillog.Logger) {
+	var wg sync.WaitGroup
+	go func() { <-ctx.Done(); l.Close() }()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("accept: %v", err)
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			serveConn(ctx, c, h, sem, log)
+		}()
+	}
+	wg.Wait()
+}
+
+// serveConn handles one qmgr connection. When qmgr goes away its requests
+// are abandoned at the next safe point of the handler.
+func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, log *maillog.Logger) {
+	conn, err := ipc.Accept(c, Channel, Version)
+	if err != nil {
+		log.Warn("delivery socket: %v", err)
+		return
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Stopping closes the connection, which ends the Recv below.
+	go func() { <-cctx.Done(); conn.Close() }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		var req Request
+		if err := conn.Recv(&req); err != nil {
+			return
+		}
+		if err := req.Validate(); err != nil {
+			log.Warn("delivery socket: %v", err)
+			return
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-cctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rep := h(cctx, &req)
+			if rep == nil {
+				return
+			}
+			if err := conn.SendFlush(rep); err != nil {
+				cancel()
+			}
+		}()
+	}
+}
