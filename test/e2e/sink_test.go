@@ -23,7 +23,7 @@ type Sink struct {
 	// Rcpt answers RCPT TO for addr; nil accepts everything.
 	Rcpt func(addr string) string
 	// Data answers the end of a message; nil accepts it.
-	Data func(tx *SinkTx) string
+	Data      func(tx *SinkTx) string
 	dataDelay time.Duration // see SetDataDelay
 
 	mu    sync.Mutex
