@@ -208,10 +208,10 @@ func TestOutboundFiftyRecipients(t *testing.T) {
 		rcpts = append(rcpts, fmt.Sprintf("u%d@remote.test", i))
 	}
 	submit(t, s, "demo@example.test", rcpts, "fifty")
-	txs := sink.Wait(1, 20*time.Second)
+	sink.Wait(1, 20*time.Second)
 	s.WaitMessages("demo@example.test", 1, 20*time.Second)
 	s.WaitQueueEmpty(10 * time.Second)
-	txs = sink.Txs()
+	txs := sink.Txs()
 	if len(txs) != 1 || len(txs[0].Rcpts) != 40 {
 		t.Fatalf("%d transactions; first with %d recipients, want one with 40", len(txs), len(txs[0].Rcpts))
 	}

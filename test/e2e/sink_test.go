@@ -184,10 +184,7 @@ func (s *Sink) session(c net.Conn) {
 				if l == ".\r\n" {
 					break
 				}
-				if strings.HasPrefix(l, ".") {
-					l = l[1:]
-				}
-				data.WriteString(l)
+				data.WriteString(strings.TrimPrefix(l, "."))
 			}
 			tx.Data = data.Bytes()
 			reply := "250 2.0.0 ok: queued"
