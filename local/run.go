@@ -38,7 +38,9 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		stop()
 		<-wakeDone
 	}()
-	a, err := NewAgent(NewConfig(p), spool, recipient.New(p, env.Log, env.Now), vmail, waker, env.Log, env.Now)
+	dir := recipient.New(p, env.Log, env.Now)
+	dir.CheckEvery(0) // see CheckEvery: local's answer is final
+	a, err := NewAgent(NewConfig(p), spool, dir, vmail, waker, env.Log, env.Now)
 	if err != nil {
 		return err
 	}

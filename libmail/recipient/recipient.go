@@ -5,7 +5,7 @@
 // asks again at delivery, with the same answers.
 //
 // The aliases and accounts files are plain text, read into memory and
-// reread when they change (checked at most once a second), so that
+// reread when they change (checked at most once a second by default), so that
 // `newaliases` is a syntax check, not a required step.
 package recipient
 
@@ -60,6 +60,7 @@ type Directory struct {
 	passwd     bool
 	log        *maillog.Logger
 	now        func() time.Time
+	every      time.Duration // how often the files are stat'ed for changes
 
 	mu        sync.Mutex
 	checked   time.Time
@@ -87,7 +88,8 @@ type loaded[T any] struct {
 // New returns a Directory for the configuration in p.
 func New(p *config.Params, log *maillog.Logger, now func() time.Time) *Directory {
 	d := &Directory{domains: map[string]bool{}, delim: p.RecipientDelim, aliasPaths: p.AliasMaps,
-		acctPath: p.AccountsFile, passwd: p.LocalSystemUsers, log: log, now: now, userCache: map[string]userEntry{}}
+		acctPath: p.AccountsFile, passwd: p.LocalSystemUsers, log: log, now: now, userCache: map[string]userEntry{},
+		every: time.Second}
 	for _, dom := range p.MyDestination {
 		d.domains[strings.ToLower(dom)] = true
 	}
@@ -95,6 +97,17 @@ func New(p *config.Params, log *maillog.Logger, now func() time.Time) *Directory
 	// load, or it would call a real recipient unknown.
 	d.load()
 	return d
+}
+
+// CheckEvery sets how often lookups look for changed files: a second by
+// default, which is what smtpd wants (RCPT is only a first filter, and a
+// busy server need not stat the files per command). local passes 0: its
+// answer is final, so it must see an edit that was finished before the
+// delivery, not one from up to a second before.
+func (d *Directory) CheckEvery(iv time.Duration) {
+	d.mu.Lock()
+	d.every = iv
+	d.mu.Unlock()
 }
 
 // SystemUsers reports whether system users receive mail (local_system_users).
@@ -215,12 +228,12 @@ func (d *Directory) user(name string) (*daemon.User, error) {
 	return u, nil
 }
 
-// refresh rereads the aliases and accounts files if they changed, at most
-// once a second. Lookups meanwhile use the previous tables.
+// refresh rereads the aliases and accounts files if they changed, looking
+// at most once per CheckEvery. Lookups meanwhile use the previous tables.
 func (d *Directory) refresh() {
 	d.mu.Lock()
 	now := d.now()
-	if now.Sub(d.checked) < time.Second {
+	if d.every > 0 && now.Sub(d.checked) < d.every {
 		d.mu.Unlock()
 		return
 	}

@@ -713,3 +713,30 @@ func TestAuthenticate(t *testing.T) {
 		t.Errorf("Authenticate without accounts = %v, true", a)
 	}
 }
+
+// TestCheckEvery: by default a change is seen at most a second late;
+// with CheckEvery(0), as local uses, at the next lookup.
+func TestCheckEvery(t *testing.T) {
+	dir := t.TempDir()
+	aliases := filepath.Join(dir, "aliases")
+	writeFile(t, aliases, "a: one@remote.example\n")
+	clk := newClock()
+	d := New(params([]string{aliases}, "", false), maillog.Discard(), clk.Now)
+	target := func() string {
+		t.Helper()
+		m, err := d.Lookup("a@example.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return targets(m)
+	}
+	target()
+	writeFile(t, aliases, "a: second@remote.example\n")
+	if got := target(); got != "one@remote.example" {
+		t.Errorf("default: within the second a = %q, want the old target", got)
+	}
+	d.CheckEvery(0)
+	if got := target(); got != "second@remote.example" {
+		t.Errorf("CheckEvery(0): a = %q, want the new target at once", got)
+	}
+}
