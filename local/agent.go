@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"time"
@@ -67,7 +66,6 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 	start := a.now()
 	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
 	var recs []queue.Record
-	allSent := true
 	for _, i := range req.Rcpts {
 		if i >= len(e.Recipients) {
 			a.log.Warn("%s: request for recipient %d of %d", id, i, len(e.Recipients))
@@ -85,33 +83,13 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		a.logResult(e, req, i, to, res, start)
 		rep.Results = append(rep.Results, delivery.FromQueue(res))
 		recs = append(recs, queue.ResultRecord{Result: res})
-		if res.Status != queue.Sent {
-			allSent = false
-		}
 	}
-	if req.Last && allSent {
-		// Everything is delivered: removing the entry is the record.
-		if err := a.spool.RecycleOpen(f, queue.Active, id); err == nil {
-			rep.Removed = true
-			a.log.Info("%s: removed", id)
-			return rep
-		} else if !errors.Is(err, os.ErrNotExist) {
-			a.log.Warn("%s: remove: %v", id, err)
-		}
-	}
-	if err := queue.Append(f, recs...); err != nil {
-		a.log.Warn("%s: record results: %v", id, err)
-	}
-	return rep
+	return delivery.Record(a.spool, f, req, rep, recs, a.log, "local")
 }
 
 // failAll answers a request that could not be worked on at all.
 func (a *Agent) failAll(req *delivery.Request, dsn, reason string) *delivery.Reply {
-	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
-	for _, i := range req.Rcpts {
-		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: "local", Reply: reason})
-	}
-	return rep
+	return delivery.DeferAll(req, dsn, "local", reason)
 }
 
 // logResult writes the classic to= line.

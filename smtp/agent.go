@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -133,7 +132,6 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 
 	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq, Unreachable: unreachable}
 	recs := make([]queue.Record, 0, len(j.res))
-	allSent := true
 	for k, o := range j.res {
 		o.Rcpt = req.Rcpts[k]
 		if ctx.Err() != nil && o.Status == queue.Deferred {
@@ -145,9 +143,6 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		a.logResult(j, req, k, &o)
 		rep.Results = append(rep.Results, delivery.FromQueue(o.Result))
 		recs = append(recs, queue.ResultRecord{Result: o.Result})
-		if o.Status != queue.Sent {
-			allSent = false
-		}
 	}
 	if ctx.Err() != nil {
 		if err := queue.Append(f, recs...); err != nil {
@@ -155,33 +150,12 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		}
 		return nil
 	}
-	if req.Last && allSent {
-		// Everything is delivered: removing the entry is the record.
-		if err := a.spool.RecycleOpen(f, queue.Active, id); err == nil {
-			rep.Removed = true
-			a.log.Info("%s: removed", id)
-			return rep
-		} else if !errors.Is(err, os.ErrNotExist) {
-			a.log.Warn("%s: remove: %v", id, err)
-		}
-	}
-	if err := queue.Append(f, recs...); err != nil {
-		// The results cannot be made durable: answering with them would
-		// let qmgr believe something a crash could undo. Deferring all is
-		// safe; a recipient already sent may get a duplicate.
-		a.log.Warn("%s: record results: %v", id, err)
-		return a.failAll(req, "4.3.0", "cannot record delivery results")
-	}
-	return rep
+	return delivery.Record(a.spool, f, req, rep, recs, a.log, "none")
 }
 
 // failAll answers a request that could not be worked on at all.
 func (a *Agent) failAll(req *delivery.Request, dsn, reason string) *delivery.Reply {
-	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
-	for _, i := range req.Rcpts {
-		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: "none", Reply: reason})
-	}
-	return rep
+	return delivery.DeferAll(req, dsn, "none", reason)
 }
 
 // logResult writes the classic to= line.

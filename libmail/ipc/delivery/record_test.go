@@ -1,0 +1,96 @@
+package delivery
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/queue"
+)
+
+func activeEntry(t *testing.T) (*queue.Spool, queue.ID) {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range queue.Layout {
+		if err := os.MkdirAll(filepath.Join(root, d.Name), d.Mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spool := queue.Open(root, time.Now)
+	t.Cleanup(func() { spool.Close() })
+	id := spool.NewID()
+	w, err := spool.Create(id, &queue.Envelope{Arrival: time.Now(), Sender: "s@example.org",
+		Recipients: []queue.Recipient{{Addr: "a@example.test"}, {Addr: "b@example.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "Subject: x\r\n\r\nbody\r\n")
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := spool.Move(id, queue.Incoming, queue.Active); err != nil {
+		t.Fatal(err)
+	}
+	return spool, id
+}
+
+func results(req *Request, st queue.Status) (*Reply, []queue.Record) {
+	rep := &Reply{Type: ReplyType, Seq: req.Seq}
+	var recs []queue.Record
+	for _, i := range req.Rcpts {
+		r := queue.Result{Rcpt: i, Status: st, DSN: "2.0.0", Relay: "local", Reply: "ok"}
+		rep.Results = append(rep.Results, FromQueue(r))
+		recs = append(recs, queue.ResultRecord{Result: r})
+	}
+	return rep, recs
+}
+
+func TestRecord(t *testing.T) {
+	log := maillog.Discard()
+	t.Run("last and all sent removes", func(t *testing.T) {
+		spool, id := activeEntry(t)
+		f, _ := spool.OpenEntry(queue.Active, id, true)
+		defer f.Close()
+		req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}, Last: true}
+		rep, recs := results(req, queue.Sent)
+		if got := Record(spool, f, req, rep, recs, log, "local"); !got.Removed {
+			t.Errorf("reply %+v, want Removed", got)
+		}
+		if _, err := os.Stat(spool.Path(queue.Active, id)); !os.IsNotExist(err) {
+			t.Errorf("entry still in active/: %v", err)
+		}
+	})
+	t.Run("not last records", func(t *testing.T) {
+		spool, id := activeEntry(t)
+		f, _ := spool.OpenEntry(queue.Active, id, true)
+		defer f.Close()
+		req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{1}}
+		rep, recs := results(req, queue.Sent)
+		if got := Record(spool, f, req, rep, recs, log, "local"); got.Removed || got.Results[0].Status != "sent" {
+			t.Errorf("reply %+v", got)
+		}
+		e, err := queue.Read(f, id)
+		if err != nil || e.State[1].Status != queue.Sent || e.State[0].Status == queue.Sent {
+			t.Errorf("recorded state %+v, %v", e.State, err)
+		}
+	})
+	t.Run("unrecordable results are deferred", func(t *testing.T) {
+		spool, id := activeEntry(t)
+		f, err := os.Open(spool.Path(queue.Active, id)) // read-only: appends fail
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}}
+		rep, recs := results(req, queue.Sent)
+		got := Record(spool, f, req, rep, recs, log, "local")
+		for _, r := range got.Results {
+			if r.Status != "deferred" || r.DSN != "4.3.0" {
+				t.Errorf("result %+v, want deferred 4.3.0", r)
+			}
+		}
+	})
+}
