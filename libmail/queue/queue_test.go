@@ -312,8 +312,8 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-// A finished entry's file is reused by the next entry, truncated, and
-// the new entry reads back as itself.
+// A finished entry's file is reused by the next entry, cut to its new
+// length, and the new entry reads back as itself.
 func TestSpareRecycling(t *testing.T) {
 	s := testSpool(t)
 	big := strings.Repeat("old message line\r\n", 1000)
@@ -334,6 +334,11 @@ func TestSpareRecycling(t *testing.T) {
 	_, msg := readEntry(t, s, Incoming, id2)
 	if msg != "new\r\n" {
 		t.Errorf("reused file holds %q", msg)
+	}
+	// The new entry overwrote the old one in place: nothing of the old
+	// message may be left past its end.
+	if raw, _ := os.ReadFile(s.Path(Incoming, id2)); strings.Contains(string(raw), "old message") {
+		t.Errorf("the reused file still holds the old message after the new entry")
 	}
 	if names, _ := os.ReadDir(filepath.Join(s.Root(), Spare)); len(names) != 0 {
 		t.Errorf("spare/ still holds %d files", len(names))

@@ -19,6 +19,9 @@ type Writer struct {
 	flushed int64 // bytes already written to the file
 	head    int   // length of the envelope part
 	err     error
+	// reused says f is a recycled spare file that still holds an old
+	// entry's bytes past what this one writes (see claimSpare).
+	reused bool
 }
 
 // Create starts entry id in tmp/ with env. The caller writes the message
@@ -28,6 +31,7 @@ func (s *Spool) Create(id ID, env *Envelope) (*Writer, error) {
 		return nil, fmt.Errorf("create queue entry: bad ID %q", id)
 	}
 	f := s.claimSpare(id)
+	reused := f != nil
 	if f == nil {
 		var err error
 		f, err = os.OpenFile(s.Path(Tmp, id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -35,7 +39,7 @@ func (s *Spool) Create(id ID, env *Envelope) (*Writer, error) {
 			return nil, fmt.Errorf("create queue entry: %w", err)
 		}
 	}
-	w := &Writer{s: s, id: id, f: f, bufp: s.bufs.Get().(*[]byte)}
+	w := &Writer{s: s, id: id, f: f, reused: reused, bufp: s.bufs.Get().(*[]byte)}
 	w.buf = appendEnvelope((*w.bufp)[:0], env, 0)
 	w.head = len(w.buf)
 	return w, nil
@@ -125,6 +129,12 @@ func (w *Writer) finish() error {
 	if !patched {
 		if _, err := w.f.WriteAt(digits, int64(sizeOffset)); err != nil {
 			return fmt.Errorf("write queue entry %s size: %w", w.id, err)
+		}
+	}
+	if w.reused {
+		// Cut what is left of the old entry, before the fsync.
+		if err := w.f.Truncate(w.flushed); err != nil {
+			return fmt.Errorf("truncate queue entry %s: %w", w.id, err)
 		}
 	}
 	if err := w.s.syncPolicy().File(w.f); err != nil {
