@@ -187,6 +187,8 @@ func (s *System) Status() (*control.Status, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	// A master that accepts but never answers must not hang the test.
+	conn.Peer().SetDeadline(time.Now().Add(5 * time.Second))
 	if err := conn.SendFlush(control.Request{Type: control.StatusGet}); err != nil {
 		return nil, err
 	}

@@ -229,10 +229,16 @@ func TestOutboundFiftyRecipients(t *testing.T) {
 	}
 }
 
-// TestOutboundCrashNoResend: smtp is killed while one destination is
-// still in DATA; the recipients another destination already accepted
-// are not sent again after the restart.
+// TestOutboundCrashNoResend: smtp, or qmgr, is killed while one
+// destination is still in DATA; the recipients another destination
+// already accepted are not sent again after the restart.
 func TestOutboundCrashNoResend(t *testing.T) {
+	for _, victim := range []string{"outbound", "qmgr"} {
+		t.Run(victim, func(t *testing.T) { crashNoResend(t, victim) })
+	}
+}
+
+func crashNoResend(t *testing.T, victim string) {
 	fast, slow := NewSink(t), NewSink(t)
 	slow.SetDataDelay(3 * time.Second)
 	// Both sinks listen on 127.0.0.1 with different ports, and MX
@@ -248,16 +254,16 @@ func TestOutboundCrashNoResend(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	submit(t, s, "alice@example.org", []string{"a@fast.test", "b@slow.test"}, "crash")
 	fast.Wait(1, 20*time.Second)
-	// Wait for the slow sink to have the message, then kill smtp before
-	// it can answer.
+	// Wait for the slow sink to have the message, then kill the victim
+	// before the sink answers.
 	deadline := time.Now().Add(20 * time.Second)
 	for slow.Conns() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
-	pids := s.PIDs("outbound")
+	pids := s.PIDs(victim)
 	if len(pids) == 0 {
-		t.Fatal("no smtp process to kill")
+		t.Fatalf("no %s process to kill", victim)
 	}
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGKILL)
