@@ -52,25 +52,15 @@ func (a *Agent) Serve(ctx context.Context, l net.Listener) {
 // in the entry before answering.
 func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
 	id := queue.ID(req.ID)
-	f, err := a.spool.OpenEntry(queue.Active, id, true)
-	if err != nil {
-		a.log.Warn("%s: %v", id, err)
-		return a.failAll(req, "4.3.0", "cannot open queue entry: "+err.Error())
+	f, e, fail := delivery.Open(a.spool, req, a.log, "local")
+	if fail != nil {
+		return fail
 	}
 	defer f.Close()
-	e, err := queue.Read(f, id)
-	if err != nil {
-		a.log.Warn("%s: %v", id, err)
-		return a.failAll(req, "4.3.0", "cannot read queue entry")
-	}
 	start := a.now()
 	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
 	var recs []queue.Record
 	for _, i := range req.Rcpts {
-		if i >= len(e.Recipients) {
-			a.log.Warn("%s: request for recipient %d of %d", id, i, len(e.Recipients))
-			return a.failAll(req, "4.3.0", "bad recipient index")
-		}
 		if ctx.Err() != nil {
 			// qmgr is gone; its successor schedules the rest again. What
 			// was delivered is recorded, so that it is not delivered twice.
@@ -85,11 +75,6 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		recs = append(recs, queue.ResultRecord{Result: res})
 	}
 	return delivery.Record(a.spool, f, req, rep, recs, a.log, "local")
-}
-
-// failAll answers a request that could not be worked on at all.
-func (a *Agent) failAll(req *delivery.Request, dsn, reason string) *delivery.Reply {
-	return delivery.DeferAll(req, dsn, "local", reason)
 }
 
 // logResult writes the classic to= line.

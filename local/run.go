@@ -26,18 +26,9 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	spool := queue.Open(p.QueueDirectory, env.Now)
 	defer spool.Close()
 	waker := wake.NewClient(filepath.Join(p.QueueDirectory, "public", "qmgr"), env.Log)
-	wctx, stop := context.WithCancel(context.Background())
-	wakeDone := make(chan struct{})
-	go func() {
-		defer close(wakeDone)
-		waker.Run(wctx)
-	}()
 	// The wake-ups for the last bounces and forwards go out before the
 	// process exits.
-	defer func() {
-		stop()
-		<-wakeDone
-	}()
+	defer waker.Start()()
 	dir := recipient.New(p, env.Log, env.Now)
 	dir.CheckEvery(0) // see CheckEvery: local's answer is final
 	a, err := NewAgent(NewConfig(p), spool, dir, vmail, waker, env.Log, env.Now)

@@ -103,17 +103,11 @@ func (a *Agent) Serve(ctx context.Context, l net.Listener) {
 func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
 	id := queue.ID(req.ID)
 	start := a.now()
-	f, err := a.spool.OpenEntry(queue.Active, id, true)
-	if err != nil {
-		a.log.Warn("%s: %v", id, err)
-		return a.failAll(req, "4.3.0", "cannot open queue entry: "+err.Error())
+	f, e, fail := delivery.Open(a.spool, req, a.log, "none")
+	if fail != nil {
+		return fail
 	}
 	defer f.Close()
-	e, err := queue.Read(f, id)
-	if err != nil {
-		a.log.Warn("%s: %v", id, err)
-		return a.failAll(req, "4.3.0", "cannot read queue entry")
-	}
 	if req.Nexthop == "" {
 		a.log.Warn("%s: delivery request without nexthop", id)
 		return a.failAll(req, "4.3.5", "mail system configuration error: no nexthop")
@@ -121,10 +115,6 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 	j := &job{id: id, e: e, msg: message{env: &e.Envelope, body: e.Message(f), size: e.Size},
 		start: start, now: a.now}
 	for _, i := range req.Rcpts {
-		if i >= len(e.Recipients) {
-			a.log.Warn("%s: request for recipient %d of %d", id, i, len(e.Recipients))
-			return a.failAll(req, "4.3.0", "bad recipient index")
-		}
 		j.rcpts = append(j.rcpts, e.Recipients[i])
 	}
 	j.res = make([]outcome, len(j.rcpts))

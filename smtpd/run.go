@@ -27,17 +27,8 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	spool := queue.Open(env.Params.QueueDirectory, env.Now)
 	defer spool.Close()
 	waker := wake.NewClient(filepath.Join(env.Params.QueueDirectory, "public", "qmgr"), env.Log)
-	wctx, stopWake := context.WithCancel(context.Background())
-	wakeDone := make(chan struct{})
-	go func() {
-		defer close(wakeDone)
-		waker.Run(wctx)
-	}()
 	// The wake-ups of the last messages go out before the process exits.
-	defer func() {
-		stopWake()
-		<-wakeDone
-	}()
+	defer waker.Start()()
 
 	servers, err := config.ParseDNSServers(env.Params.DNSServers)
 	if err != nil {

@@ -8,6 +8,32 @@ import (
 	"postern.dev/postern/libmail/queue"
 )
 
+// Open opens and reads the entry a request names, shared-locked against
+// recycling, for an agent. If that fails it logs why and returns the reply
+// to send instead: every recipient deferred.
+func Open(spool *queue.Spool, req *Request, log *maillog.Logger, relay string) (*os.File, *queue.Entry, *Reply) {
+	id := queue.ID(req.ID)
+	f, err := spool.OpenEntry(queue.Active, id, true)
+	if err != nil {
+		log.Warn("%s: %v", id, err)
+		return nil, nil, DeferAll(req, "4.3.0", relay, "cannot open queue entry: "+err.Error())
+	}
+	e, err := queue.Read(f, id)
+	if err != nil {
+		f.Close()
+		log.Warn("%s: %v", id, err)
+		return nil, nil, DeferAll(req, "4.3.0", relay, "cannot read queue entry")
+	}
+	for _, i := range req.Rcpts {
+		if i >= len(e.Recipients) {
+			f.Close()
+			log.Warn("%s: request for recipient %d of %d", id, i, len(e.Recipients))
+			return nil, nil, DeferAll(req, "4.3.0", relay, "bad recipient index")
+		}
+	}
+	return f, e, nil
+}
+
 // Record makes an agent's results durable before qmgr hears them, as the
 // protocol requires, and returns the reply to send. When the request was
 // Last and everything was sent, the entry is removed instead: the removal

@@ -94,3 +94,22 @@ func TestRecord(t *testing.T) {
 		}
 	})
 }
+
+func TestOpen(t *testing.T) {
+	log := maillog.Discard()
+	spool, id := activeEntry(t)
+	req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}}
+	f, e, fail := Open(spool, req, log, "local")
+	if fail != nil || len(e.Recipients) != 2 {
+		t.Fatalf("Open: %+v, %+v", e, fail)
+	}
+	f.Close()
+	for name, r := range map[string]*Request{
+		"bad index":     {Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{2}},
+		"missing entry": {Type: RequestType, ID: string(spool.NewID()), Queue: queue.Active, Rcpts: []int{0}},
+	} {
+		if _, _, fail := Open(spool, r, log, "local"); fail == nil || fail.Results[0].Status != "deferred" {
+			t.Errorf("%s: reply %+v, want every recipient deferred", name, fail)
+		}
+	}
+}

@@ -87,6 +87,26 @@ const lastCall = time.Second
 // reload) would otherwise leave them to qmgr's timer scan. A daemon waits
 // for Run to return before it exits.
 func (c *Client) Run(ctx context.Context) {
+	c.run(ctx)
+}
+
+// Start runs the client in the background and returns the function that
+// stops it, which returns once the last wake-ups went out (or lastCall
+// passed). A daemon defers it, so that it exits only after that.
+func (c *Client) Start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func (c *Client) run(ctx context.Context) {
 	var conn *ipc.Conn
 	defer func() {
 		if conn != nil {
