@@ -17,7 +17,8 @@ import (
 type (
 	wakeEvent struct {
 		ids  []queue.ID
-		scan bool
+		scan bool   // postern flush
+		site string // postern flush -s SITE
 	}
 )
 
@@ -40,7 +41,7 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 	m.recover()
 	ready()
 	m.scan(ctx, queue.Incoming)
-	m.scanDeferred(ctx, false)
+	m.scanDeferred(ctx, false, nil)
 	// Dispatch what the scans left: DSNs they queued, redos.
 	m.catchUp(ctx)
 	inc := time.NewTicker(m.cfg.ScanInterval)
@@ -56,7 +57,7 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 			m.scan(ctx, queue.Incoming)
 			m.spool.TrimSpare(m.now())
 		case <-def.C:
-			m.scanDeferred(ctx, false)
+			m.scanDeferred(ctx, false, nil)
 			m.spool.TrimSpare(m.now())
 		case ev := <-m.events:
 			m.handle(ctx, ev)
@@ -82,9 +83,7 @@ func (m *Manager) handle(ctx context.Context, ev any) {
 			m.take(ctx, id, queue.Incoming)
 		}
 		if e.scan {
-			// postern flush: retry deferred mail now, due or not.
-			m.scan(ctx, queue.Incoming)
-			m.scanDeferred(ctx, true)
+			m.flush(ctx, e.site)
 		}
 	case agentReply:
 		if e.a.conn == e.conn {
@@ -152,8 +151,9 @@ func (m *Manager) scan(ctx context.Context, q string) {
 }
 
 // scanDeferred takes the deferred entries whose next attempt is due, or
-// all of them when force is set.
-func (m *Manager) scanDeferred(ctx context.Context, force bool) {
+// all of them when force is set; only those for which want says yes when
+// it is not nil.
+func (m *Manager) scanDeferred(ctx context.Context, force bool, want func(queue.ID) bool) {
 	ids, err := m.spool.List(queue.DeferredQueue)
 	if err != nil {
 		m.log.Warn("%v", err)
@@ -163,7 +163,7 @@ func (m *Manager) scanDeferred(ctx context.Context, force bool) {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		st, err := os.Stat(m.spool.Path(queue.DeferredQueue, id))
-		if err != nil || !force && st.ModTime().After(now) {
+		if err != nil || !force && st.ModTime().After(now) || want != nil && !want(id) {
 			continue
 		}
 		if len(m.active) >= m.cfg.ActiveLimit {
@@ -233,7 +233,7 @@ func (m *Manager) serveWakes(c net.Conn) {
 			m.log.Warn("wake socket: %v", err)
 			return
 		}
-		ev := wakeEvent{scan: f.Scan}
+		ev := wakeEvent{scan: f.Scan, site: f.Site}
 		for _, id := range f.IDs {
 			ev.ids = append(ev.ids, queue.ID(id))
 		}

@@ -9,10 +9,10 @@ package wake
 import (
 	"context"
 	"fmt"
-	"postern.dev/postern/libmail/maillog"
 	"time"
 
 	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -26,12 +26,17 @@ const (
 const Type = "qmgr-entry-wake"
 
 // Frame is one wake-up: new entries by ID, or a request to rescan every
-// queue now (postern flush).
+// queue now (postern flush), for every destination or, with Site, for
+// one (postern flush -s, Postfix's postqueue -s).
 type Frame struct {
 	Type string   `json:"type"`
 	IDs  []string `json:"ids,omitempty"`
 	Scan bool     `json:"scan,omitempty"`
+	Site string   `json:"site,omitempty"`
 }
+
+// maxSite bounds a flush site: a domain name or an address literal.
+const maxSite = 255
 
 // Validate checks a received frame.
 func (f *Frame) Validate() error {
@@ -43,7 +48,28 @@ func (f *Frame) Validate() error {
 			return fmt.Errorf("wake frame with bad queue ID %q", id)
 		}
 	}
+	if f.Site != "" && !ValidSite(f.Site) {
+		return fmt.Errorf("wake frame with bad site %q", f.Site)
+	}
+	if f.Site != "" && !f.Scan {
+		return fmt.Errorf("wake frame with a site but no scan")
+	}
 	return nil
+}
+
+// ValidSite reports whether s can name a flush site: a domain or an
+// address literal ([192.0.2.1], [host]:port as a next hop), printable
+// ASCII without spaces, at most 255 bytes.
+func ValidSite(s string) bool {
+	if s == "" || len(s) > maxSite {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Client sends wake-ups to qmgr over one long-lived connection, batching
