@@ -6,10 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"postern.dev/postern/libmail/ipc/control"
 )
 
 // lockSpool takes the spool lock, waiting up to wait for the daemons of a
@@ -32,7 +33,7 @@ func lockSpool(root string, wait time.Duration, logf func(string, ...any)) (*os.
 			f.Close()
 			return nil, fmt.Errorf("lock spool: %w", err)
 		}
-		if pid := readPID(root); pid > 0 && processExists(pid) {
+		if pid := control.ReadPID(root); control.IsMaster(pid) {
 			f.Close()
 			return nil, fmt.Errorf("the mail system is already running (master pid %d)", pid)
 		}
@@ -47,30 +48,9 @@ func lockSpool(root string, wait time.Duration, logf func(string, ...any)) (*os.
 		time.Sleep(100 * time.Millisecond)
 	}
 	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
-	if err := os.WriteFile(filepath.Join(dir, "master.pid"), pid, 0o644); err != nil {
+	if err := os.WriteFile(control.PIDPath(root), pid, 0o644); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write pid file: %w", err)
 	}
 	return f, nil
-}
-
-// readPID returns the PID in the spool's pid file, or 0.
-func readPID(root string) int {
-	b, err := os.ReadFile(filepath.Join(root, "pid", "master.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
-// processExists reports whether a process with pid runs and is a master
-// (the pid file may be stale and the PID reused by something else).
-func processExists(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	argv0, _, _ := strings.Cut(string(b), "\x00")
-	return filepath.Base(argv0) == "master"
 }

@@ -378,5 +378,5 @@ func (m *Master) closeAll() {
 		m.ctl.Close()
 	}
 	os.Remove(control.Path(m.cfg.QueueDirectory))
-	os.Remove(filepath.Join(m.cfg.QueueDirectory, "pid", "master.pid"))
+	os.Remove(control.PIDPath(m.cfg.QueueDirectory))
 }

@@ -6,18 +6,30 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"postern.dev/postern/libmail/account"
 	"postern.dev/postern/libmail/alias"
+	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/recipient"
 )
 
 // cmdCheck is postfix check: the configuration loads (main did that), the
 // users exist, the files it names can be read, the spool has the right
 // owners and modes. Problems are listed; any makes the exit status 1.
 func cmdCheck(a *app, args []string) error {
+	fs := a.flags("check", "[-c FILE]", "Check the configuration, the users it names, the files it needs and the spool's owners and modes.")
+	if _, err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := a.load(); err != nil {
+		return err
+	}
 	c := a.cfg
 	var problems []string
 	warn := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -45,8 +57,11 @@ func cmdCheck(a *app, args []string) error {
 			if _, err := tls.LoadX509KeyPair(s.Params.SMTPDTLSCertFile, s.Params.SMTPDTLSKeyFile); err != nil {
 				warn("service %s: TLS certificate: %v", s.Name, err)
 			}
+			checkSecret(warn, s.Params.SMTPDTLSKeyFile)
 		}
 	}
+	checkSecret(warn, c.AccountsFile)
+	checkPostmaster(warn, &c.Params)
 	for _, p := range c.AliasMaps {
 		if _, errs := alias.Load(p); len(errs) > 0 {
 			for _, e := range errs {
@@ -84,6 +99,32 @@ func cmdCheck(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "postern: %s: no problems found\n", a.cfgPath)
 	return nil
+}
+
+// checkSecret warns about a secret (a private key, password hashes) that
+// every local user may read.
+func checkSecret(warn func(string, ...any), path string) {
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o004 != 0 {
+		warn("%s is readable by every user (mode %o); make it 0600, or 0640 to the group that must read it", path, st.Mode().Perm())
+	}
+}
+
+// checkPostmaster warns when mail to the postmaster, double bounces among
+// it, would not stay on this host or would find nobody to read it.
+func checkPostmaster(warn func(string, ...any), p *config.Params) {
+	addr := "postmaster@" + p.MyHostname
+	local := false
+	for _, d := range p.MyDestination {
+		local = local || strings.EqualFold(d, p.MyHostname)
+	}
+	if !local {
+		warn("myhostname %s is not in mydestination: mail to %s, double bounces among it, leaves this host", p.MyHostname, addr)
+		return
+	}
+	dir := recipient.New(p, maillog.Discard(), time.Now)
+	if m, err := dir.Lookup(addr); err == nil && m.Kind == recipient.Unknown {
+		warn("%s reaches nobody: add \"postmaster: someone\" to the aliases file", addr)
+	}
 }
 
 func commandPath(cmd, dir string) string {

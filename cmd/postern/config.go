@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -9,24 +8,46 @@ import (
 	"postern.dev/postern/libmail/config"
 )
 
+const configHelp = "Check, show or edit the configuration file."
+
 func cmdConfig(a *app, args []string) error {
+	// -c may stand between "config" and its subcommand.
+	for len(args) > 1 && args[0] == "-c" {
+		a.cfgPath, args = args[1], args[2:]
+	}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-c=") {
+		a.cfgPath, args = strings.TrimPrefix(args[0], "-c="), args[1:]
+	}
 	if len(args) == 0 {
 		return usageError("missing subcommand")
 	}
 	switch args[0] {
 	case "check":
-		c, err := config.Load(a.cfgPath, config.Options{})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "postern: %s is valid (%d services enabled)\n", a.cfgPath, enabled(c))
-		return nil
+		return configCheck(a, args[1:])
 	case "show":
 		return configShow(a, args[1:])
 	case "set":
 		return configSet(a, args[1:])
+	case "-h", "-help", "--help":
+		fs := a.flags("config", "[-c FILE] check | show [-d|-n] [NAME...] | set NAME=VALUE...", configHelp)
+		_, err := a.parse(fs, args, 0)
+		return err
 	}
 	return usageError("unknown subcommand " + args[0])
+}
+
+// configCheck parses the file strictly, as every daemon will.
+func configCheck(a *app, args []string) error {
+	fs := a.flags("config check", "[-c FILE]", "Parse the configuration strictly; report the file, line and key of each problem.")
+	if _, err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	c, err := config.Load(a.cfgPath, config.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "postern: %s is valid (%d services enabled)\n", a.cfgPath, enabled(c))
+	return nil
 }
 
 func enabled(c *config.Config) int {
@@ -42,12 +63,12 @@ func enabled(c *config.Config) int {
 // configShow prints parameters as postconf does: all effective values,
 // only defaults (-d) or only what differs from the defaults (-n).
 func configShow(a *app, args []string) error {
-	fs := flag.NewFlagSet("config show", flag.ContinueOnError)
+	fs := a.flags("config show", "[-c FILE] [-d|-n] [NAME...]", "Print the effective value of every parameter, or of those named, as TOML.")
 	defaults := fs.Bool("d", false, "show the defaults")
 	changed := fs.Bool("n", false, "show only parameters that differ from the defaults")
-	fs.SetOutput(a.stderr)
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
+	names, err := a.parse(fs, args, -1)
+	if err != nil {
+		return err
 	}
 	def := config.Default(config.Options{})
 	var cfg *config.Config
@@ -65,7 +86,6 @@ func configShow(a *app, args []string) error {
 		base = &def.Params
 	}
 	config.WriteParams(&b, &cfg.Params, base)
-	names := fs.Args()
 	if len(names) > 0 {
 		var out strings.Builder
 		for _, n := range names {
@@ -92,6 +112,11 @@ func configShow(a *app, args []string) error {
 // configSet edits the file in place, keeping its comments, and refuses
 // an edit that would make it invalid.
 func configSet(a *app, args []string) error {
+	fs := a.flags("config set", "[-c FILE] NAME=VALUE...", "Edit the configuration file in place, keeping its comments; the result is checked before it is written.")
+	args, err := a.parse(fs, args, -1)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError("missing NAME=VALUE")
 	}
@@ -117,5 +142,10 @@ func configSet(a *app, args []string) error {
 	if err := os.WriteFile(tmp, []byte(s), mode); err != nil {
 		return err
 	}
-	return os.Rename(tmp, a.cfgPath)
+	if err := os.Rename(tmp, a.cfgPath); err != nil {
+		return err
+	}
+	// As postconf -e: the file changed, the running system did not.
+	fmt.Fprintf(a.stdout, "postern: %s updated; run \"postern reload\" to make a running mail system use it\n", a.cfgPath)
+	return nil
 }

@@ -13,16 +13,19 @@ import (
 	"syscall"
 	"time"
 
+	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/control"
-	"postern.dev/postern/libmail/ipc/wake"
 )
 
-// ask sends one request to the master.
-func ask(a *app, typ string) (*control.Reply, error) {
+// errNotRunning is what the commands that need a master say without one.
+var errNotRunning = errors.New("the mail system is not running")
+
+// ask sends one request to the master of the spool at root.
+func ask(root, typ string) (*control.Reply, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := ipc.Dial(ctx, control.Path(a.cfg.QueueDirectory), ipc.Hello{Channel: control.Channel, Version: control.Version})
+	conn, err := ipc.Dial(ctx, control.Path(root), ipc.Hello{Channel: control.Channel, Version: control.Version})
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +48,32 @@ func notRunning(err error) bool {
 	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT)
 }
 
-func cmdStart(a *app, args []string) error {
-	if len(args) > 0 {
-		return usageError("no arguments expected")
+// controlParams reads the configuration for a command that only talks to
+// a running master (status, stop). A file that does not load is reported
+// as a warning, and the command goes on with the queue directory that
+// config.Salvage could read: a typo made while the system runs must
+// never leave it impossible to inspect or stop.
+func (a *app) controlParams() *config.Params {
+	cfg, err := config.Load(a.cfgPath, config.Options{})
+	if err == nil {
+		a.cfg = cfg
+		return &cfg.Params
 	}
-	if r, err := ask(a, control.StatusGet); err == nil {
+	p := config.Salvage(a.cfgPath, config.Options{})
+	fmt.Fprintf(a.stderr, "postern: warning: %v\npostern: warning: the configuration does not load; looking for the master in %s\n", err, p.QueueDirectory)
+	return p
+}
+
+func cmdStart(a *app, args []string) error {
+	fs := a.flags("start", "[-c FILE]", "Start the mail system; return once every service is ready.")
+	if _, err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := a.load(); err != nil {
+		return err
+	}
+	root := a.cfg.QueueDirectory
+	if r, err := ask(root, control.StatusGet); err == nil {
 		return fmt.Errorf("the mail system is already running (master pid %d)", r.Status.PID)
 	}
 	master := filepath.Join(a.cfg.DaemonDirectory, "master")
@@ -81,7 +105,7 @@ func cmdStart(a *app, args []string) error {
 			return fmt.Errorf("the master exited (%v): %s", err, strings.TrimSpace(string(msg)))
 		case <-time.After(100 * time.Millisecond):
 		}
-		r, err := ask(a, control.StatusGet)
+		r, err := ask(root, control.StatusGet)
 		if err == nil && r.Status.Ready {
 			fmt.Fprintf(a.stdout, "postern: the mail system is running (master pid %d)\n", r.Status.PID)
 			return nil
@@ -90,19 +114,37 @@ func cmdStart(a *app, args []string) error {
 	return fmt.Errorf("the mail system did not become ready in time; see the mail log")
 }
 
+// cmdStop asks the master to stop through its control socket. When the
+// socket does not answer but the pid file names a live master, the master
+// gets SIGTERM, which means the same to it (as `postfix stop` signals the
+// pid in master.pid).
 func cmdStop(a *app, args []string) error {
-	r, err := ask(a, control.StatusGet)
+	fs := a.flags("stop", "[-c FILE]", "Stop the mail system gracefully; return once the master has exited.")
+	if _, err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	p := a.controlParams()
+	root := p.QueueDirectory
+	var pid int
+	r, err := ask(root, control.StatusGet)
+	if err == nil {
+		pid = r.Status.PID
+		_, err = ask(root, control.SystemStop)
+	}
 	if err != nil {
-		if notRunning(err) {
-			return errors.New("the mail system is not running")
+		pid = control.ReadPID(root)
+		if !control.IsMaster(pid) {
+			if notRunning(err) {
+				return errNotRunning
+			}
+			return err
 		}
-		return err
+		fmt.Fprintf(a.stderr, "postern: warning: the control socket does not answer (%v); sending SIGTERM to the master (pid %d)\n", err, pid)
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("signal the master (pid %d): %w", pid, err)
+		}
 	}
-	pid := r.Status.PID
-	if _, err := ask(a, control.SystemStop); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(a.cfg.StopTimeout.D() + 10*time.Second)
+	deadline := time.Now().Add(p.StopTimeout.D() + 10*time.Second)
 	for time.Now().Before(deadline) {
 		if syscall.Kill(pid, 0) != nil {
 			fmt.Fprintln(a.stdout, "postern: the mail system is stopped")
@@ -114,9 +156,18 @@ func cmdStop(a *app, args []string) error {
 }
 
 func cmdReload(a *app, args []string) error {
-	if _, err := ask(a, control.ConfigReload); err != nil {
+	fs := a.flags("reload", "[-c FILE]", "Make the master reread the configuration; services whose definition changed restart.")
+	if _, err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	// Strict: reloading a file that does not load would only make the
+	// master refuse it; saying why here is more useful.
+	if err := a.load(); err != nil {
+		return err
+	}
+	if _, err := ask(a.cfg.QueueDirectory, control.ConfigReload); err != nil {
 		if notRunning(err) {
-			return errors.New("the mail system is not running")
+			return errNotRunning
 		}
 		return fmt.Errorf("reload: %w", err)
 	}
@@ -125,10 +176,18 @@ func cmdReload(a *app, args []string) error {
 }
 
 func cmdStatus(a *app, args []string) error {
-	r, err := ask(a, control.StatusGet)
+	fs := a.flags("status", "[-c FILE]", "Say whether the mail system runs, and list its services and processes.")
+	if _, err := a.parse(fs, args, 0); err != nil {
+		return err
+	}
+	root := a.controlParams().QueueDirectory
+	r, err := ask(root, control.StatusGet)
 	if err != nil {
+		if pid := control.ReadPID(root); control.IsMaster(pid) {
+			return fmt.Errorf("the master runs (pid %d), but its control socket does not answer: %v", pid, err)
+		}
 		if notRunning(err) {
-			return errors.New("the mail system is not running")
+			return errNotRunning
 		}
 		return err
 	}
@@ -163,15 +222,4 @@ func cmdStatus(a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-12s %-12s %s\n", s.Name, filepath.Base(s.Command), s.User, procs, list, strings.Join(s.Listen, ", "))
 	}
 	return nil
-}
-
-func cmdFlush(a *app, args []string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := ipc.Dial(ctx, filepath.Join(a.cfg.QueueDirectory, "public", "qmgr"), ipc.Hello{Channel: wake.Channel, Version: wake.Version})
-	if err != nil {
-		return fmt.Errorf("the queue manager is not reachable: %w", err)
-	}
-	defer conn.Close()
-	return conn.SendFlush(wake.Frame{Type: wake.Type, Scan: true})
 }
