@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"math/big"
 	"net"
@@ -37,27 +36,21 @@ var sandboxPorts = []struct {
 // no privilege; started as root it makes the postern and vmail users if
 // they are missing, since a root master runs its daemons as them.
 func cmdSandbox(a *app, args []string) error {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	fs := a.flags("sandbox", "DIR [-port-base N] [-f]", "Write a self-contained, unprivileged mail system under DIR, listening on loopback.")
 	base := fs.Int("port-base", 10000, "listeners sit on 127.0.0.1 at `N` plus the standard port")
 	force := fs.Bool("f", false, "overwrite an existing sandbox configuration")
-	// Accept the directory before or after the flags.
-	var dir string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		dir, args = args[0], args[1:]
+	pos, err := a.parse(fs, args, 1)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageError(err.Error())
-	}
-	if dir == "" && fs.NArg() == 1 {
-		dir = fs.Arg(0)
-	} else if dir == "" || fs.NArg() > 0 {
+	if len(pos) != 1 {
 		return usageError("one directory expected")
 	}
+	dir := pos[0]
 	if *base < 1 || *base+995 > 65535 {
 		return usageError(fmt.Sprintf("port base %d out of range", *base))
 	}
-	dir, err := filepath.Abs(dir)
+	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
@@ -87,16 +80,21 @@ func cmdSandbox(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	files := map[string]string{
-		"aliases": "# aliases(5) for the sandbox; changes take effect without newaliases.\n" +
-			"postmaster: demo@example.test\nroot: postmaster\nabuse: postmaster\nMAILER-DAEMON: postmaster\n",
-		// Readable by the daemons, which run as other users under a root
-		// master; a real installation keeps this file 0640 root:postern.
-		"accounts":     "# Virtual accounts (Dovecot passwd-file format). demo's password is demo.\ndemo@example.test:" + hash + "\n",
-		"postern.toml": sandboxConfig(dir, bin, *base),
+	files := []struct {
+		name, text string
+		secret     bool
+	}{
+		{"aliases", "# aliases(5) for the sandbox; changes take effect without newaliases.\n" +
+			"postmaster: demo@example.test\nroot: postmaster\nabuse: postmaster\nMAILER-DAEMON: postmaster\n", false},
+		{"accounts", "# Virtual accounts (Dovecot passwd-file format). demo's password is demo.\ndemo@example.test:" + hash + "\n", true},
+		{"postern.toml", sandboxConfig(dir, bin, *base), false},
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+	for _, f := range files {
+		write := os.WriteFile
+		if f.secret {
+			write = writeSecret
+		}
+		if err := write(filepath.Join(dir, f.name), []byte(f.text), 0o644); err != nil {
 			return err
 		}
 	}
@@ -109,7 +107,9 @@ func cmdSandbox(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "  account      demo@example.test (password demo), Maildir %s\n", filepath.Join(dir, "mail", "example.test", "demo"))
 	fmt.Fprintf(a.stdout, "  mail log     %s\n", filepath.Join(dir, "log", "maillog"))
+	fmt.Fprintf(a.stdout, "  certificate  %s (self-signed: clients that verify need it as their CA file)\n", filepath.Join(dir, "tls", "cert.pem"))
 	fmt.Fprintf(a.stdout, "run it with: %s -c %s\n", filepath.Join(bin, "master"), cfgPath)
+	fmt.Fprintf(a.stdout, "and give the admin commands the same file: %s -c %s status\n", filepath.Join(bin, "postern"), cfgPath)
 	return nil
 }
 
@@ -121,7 +121,9 @@ func sandboxConfig(dir, bin string, base int) string {
 # See conf/postern.toml or postern.toml(5) for every parameter.
 
 myhostname = "mail.example.test"
-mydestination = ["example.test", "localhost"]
+# $myhostname and localhost are local as in Postfix's default, so that
+# mail to postmaster@$myhostname (double bounces among it) stays here.
+mydestination = ["example.test", "$myhostname", "localhost"]
 queue_directory = %s
 daemon_directory = %s
 virtual_mailbox_base = %s
@@ -212,7 +214,5 @@ func writeCert(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return err
 	}
-	// The key must be readable by smtpd, which runs as postern under a
-	// root master; the sandbox's key protects nothing real.
-	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o644)
+	return writeSecret(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0)
 }

@@ -120,7 +120,24 @@ func (d *Directory) IsLocal(domain string) bool { return d.domains[strings.ToLow
 // aliases for the full address and for the bare local part, then
 // accounts, then system users, each first with the extension and then
 // without it, as Postfix's local(8) does.
+//
+// RFC 5321 §4.5.1 requires a postmaster in every domain. Where nothing
+// answers for postmaster, it resolves as root does, as the aliases file
+// of every Unix system says (postmaster: root): bounces and notices to
+// the postmaster must never go unread for want of an alias.
 func (d *Directory) Lookup(addr string) (Match, error) {
+	m, err := d.lookup(addr)
+	if err != nil || m.Kind != Unknown {
+		return m, err
+	}
+	local, domain := address.Split(addr)
+	if base, _ := address.StripExtension(strings.ToLower(local), d.delim); base == "postmaster" {
+		return d.lookup("root@" + domain)
+	}
+	return m, nil
+}
+
+func (d *Directory) lookup(addr string) (Match, error) {
 	d.refresh()
 	local, domain := address.Split(addr)
 	local = strings.ToLower(local)

@@ -740,3 +740,32 @@ func TestCheckEvery(t *testing.T) {
 		t.Errorf("CheckEvery(0): a = %q, want the new target at once", got)
 	}
 }
+
+// TestPostmasterFallsBackToRoot: RFC 5321 §4.5.1 requires postmaster in
+// every domain; without an alias or account of its own, it is root's.
+func TestPostmasterFallsBackToRoot(t *testing.T) {
+	dir := t.TempDir()
+	aliases := filepath.Join(dir, "aliases")
+	accounts := filepath.Join(dir, "accounts")
+	writeFile(t, accounts, "admin@example.test:{PLAIN}x\n")
+	writeFile(t, aliases, "root: admin@example.test\n")
+	d := New(params([]string{aliases}, accounts, false), maillog.Discard(), newClock().Now)
+	for _, addr := range []string{"postmaster@example.test", "PostMaster+x@Other.Example.Test"} {
+		m, err := d.Lookup(addr)
+		if err != nil || m.Kind != Alias || m.Key != "root" {
+			t.Errorf("Lookup(%q) = %+v, %v; want root's alias", addr, m, err)
+		}
+	}
+	// An alias of its own wins.
+	writeFile(t, aliases, "root: admin@example.test\npostmaster: other@example.test\n")
+	d = New(params([]string{aliases}, accounts, false), maillog.Discard(), newClock().Now)
+	if m, _ := d.Lookup("postmaster@example.test"); m.Key != "postmaster" {
+		t.Errorf("postmaster resolved through %q, want its own alias", m.Key)
+	}
+	// Nobody at all: still unknown, never a loop.
+	writeFile(t, aliases, "")
+	d = New(params([]string{aliases}, accounts, false), maillog.Discard(), newClock().Now)
+	if m, err := d.Lookup("postmaster@example.test"); err != nil || m.Kind != Unknown {
+		t.Errorf("Lookup without root = %+v, %v", m, err)
+	}
+}
