@@ -121,6 +121,9 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 				return nil, decodeError(where, err)
 			}
 		}
+		if _, ok := builtin[n]; !ok && doc.Kind == "" && doc.Command == "" {
+			return nil, fmt.Errorf("%s:%d: %w", where, keyLine(text, toml.Key{"services", n}), unknownService(n, builtin))
+		}
 		svc := doc.Service
 		svc.Name = n
 		svc.Params = fd.Params.clone()

@@ -49,6 +49,34 @@ func TestUnknownServiceKeyNamesLine(t *testing.T) {
 	}
 }
 
+// TestMisspelledService: a service table that names no built-in service
+// and defines no new one is a typo, and the message says so and names
+// the service it resembles (it used to say `kind ""`).
+func TestMisspelledService(t *testing.T) {
+	text := "myhostname = \"a.example\"\n\n[services.submision]\nenabled = true\n"
+	_, err := Parse([]byte(text), "f.toml", testOpt)
+	if err == nil {
+		t.Fatal("a misspelled service table loaded")
+	}
+	for _, want := range []string{"f.toml:3:", `unknown service "submision"`, `did you mean "submission"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), `kind ""`) {
+		t.Errorf("err = %v still blames the kind", err)
+	}
+	// Far from every built-in name: no guess, but the list.
+	_, err = Parse([]byte("[services.pop3]\nenabled = true\n"), "f.toml", testOpt)
+	if err == nil || strings.Contains(err.Error(), "did you mean") || !strings.Contains(err.Error(), "submissions") {
+		t.Errorf("err = %v", err)
+	}
+	// A new service with kind and command is not a typo.
+	if _, err := Parse([]byte("[services.relay]\nkind = \"unix\"\ncommand = \"smtp\"\nlisten = [\"private/relay\"]\n"), "f.toml", testOpt); err != nil {
+		t.Errorf("a new service: %v", err)
+	}
+}
+
 func TestMistypedValue(t *testing.T) {
 	for _, text := range []string{
 		"message_size_limit = \"big\"\n",

@@ -90,3 +90,45 @@ func (s *Service) validate() error {
 func sortServices(ss []*Service) {
 	sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
 }
+
+// unknownService explains a [services.NAME] table that names no built-in
+// service and does not define a new one (no kind, no command): most
+// likely a misspelling, so the closest built-in name is suggested.
+func unknownService(name string, builtin map[string]builtinService) error {
+	var names []string
+	best, bestDist := "", 3 // suggest only names at most two edits away
+	for n := range builtin {
+		names = append(names, n)
+		if d := editDistance(strings.ToLower(name), n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	sort.Strings(names)
+	hint := ""
+	if best != "" {
+		hint = fmt.Sprintf("did you mean %q? ", best)
+	}
+	return fmt.Errorf("unknown service %q: %sthe built-in services are %s; a new service needs kind and command",
+		name, hint, strings.Join(names, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

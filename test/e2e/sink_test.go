@@ -44,7 +44,13 @@ type SinkTx struct {
 // NewSink starts a sink on 127.0.0.1 and a free port.
 func NewSink(t *testing.T) *Sink {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return NewSinkAt(t, "127.0.0.1:0")
+}
+
+// NewSinkAt starts a sink listening on addr.
+func NewSinkAt(t *testing.T, addr string) *Sink {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
