@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -135,41 +136,57 @@ func CanSwitchUsers() bool {
 
 // AsUser runs fn with the calling thread's file-system identity switched
 // to uid:gid, so the files fn creates belong to that user and its access
-// checks are that user's. Go cannot switch a whole process's user safely,
-// but fsuid and fsgid are per thread: the goroutine is locked to its
-// thread for the duration, and the Go runtime never clones a locked
-// thread into a new one. If the identity cannot be restored, the thread
-// stays locked and dies with the goroutine instead of returning to the
-// pool with the wrong identity.
+// checks are that user's. The thread's supplementary groups become gid
+// alone, as Postfix's set_eugid does: otherwise the checks would still
+// let in the groups of the process (mail_owner's, which may read the
+// accounts file and TLS keys), not the user's. Go cannot switch a whole
+// process's user safely, but fsuid, fsgid and the group list are per
+// thread: the goroutine is locked to its thread for the duration, and
+// the Go runtime never clones a locked thread into a new one. If the
+// identity cannot be restored, the thread stays locked and dies with the
+// goroutine instead of returning to the pool with the wrong identity.
 func AsUser(uid, gid int, fn func() error) error {
 	if uid == os.Geteuid() && gid == os.Getegid() {
 		return fn()
 	}
 	runtime.LockOSThread()
 	ownUID, ownGID := os.Geteuid(), os.Getegid()
+	ownGroups, err := unix.Getgroups()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("act as uid %d gid %d: %w", uid, gid, err)
+	}
+	// x/sys/unix's Setgroups is the raw system call, which changes only
+	// the calling thread (unlike syscall.Setgroups, which changes all of
+	// them); TestAsUserGroupsPerThread holds it to that. The groups go
+	// first, while the thread still has its own identity.
+	gerr := unix.Setgroups([]int{gid})
 	unix.Setfsgid(gid)
 	unix.Setfsuid(uid)
 	// setfsuid(2) reports failure only by leaving the value unchanged.
 	curUID, _ := unix.SetfsuidRetUid(-1)
 	curGID, _ := unix.SetfsgidRetGid(-1)
-	if curUID != uid || curGID != gid {
-		restored := restoreFS(ownUID, ownGID)
-		if restored {
+	if gerr != nil || curUID != uid || curGID != gid {
+		if restoreFS(ownUID, ownGID, ownGroups) {
 			runtime.UnlockOSThread()
 		}
 		return fmt.Errorf("act as uid %d gid %d: not permitted (need root or CAP_SETUID/CAP_SETGID)", uid, gid)
 	}
-	err := fn()
-	if restoreFS(ownUID, ownGID) {
+	err = fn()
+	if restoreFS(ownUID, ownGID, ownGroups) {
 		runtime.UnlockOSThread()
 	}
 	return err
 }
 
-func restoreFS(uid, gid int) bool {
+// restoreFS gives the calling thread its own identity back and reports
+// whether that worked.
+func restoreFS(uid, gid int, groups []int) bool {
 	unix.Setfsuid(uid)
 	unix.Setfsgid(gid)
+	gerr := unix.Setgroups(groups)
 	u, _ := unix.SetfsuidRetUid(-1)
 	g, _ := unix.SetfsgidRetGid(-1)
-	return u == uid && g == gid
+	now, err := unix.Getgroups()
+	return gerr == nil && err == nil && u == uid && g == gid && slices.Equal(now, groups)
 }
