@@ -125,7 +125,7 @@ func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
 			x.mailbox(addr, u, m.Extension)
 			continue
 		}
-		if err := x.value(addr, t, depth+1, "forward", u, m.Extension); err != nil {
+		if err := x.value(addr, t, depth+1, "forward", rights{user: u}, m.Extension); err != nil {
 			return err
 		}
 	}
@@ -138,7 +138,7 @@ func (x *expander) mailbox(addr string, u *daemon.User, ext string) {
 }
 
 func (x *expander) expandAlias(addr string, m recipient.Match, depth int) error {
-	owner, err := x.a.fileOwner(m.AliasFile)
+	owner, err := x.a.aliasRights(m.AliasFile)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (x *expander) notAlias(name, orig string) error {
 }
 
 // value handles one alias, include or .forward value on behalf of owner.
-func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner *daemon.User, ext string) error {
+func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner rights, ext string) error {
 	switch t.Kind {
 	case alias.Address:
 		dest := t.Value
@@ -191,75 +191,26 @@ func (x *expander) value(addr string, t alias.Target, depth int, origin string, 
 		}
 		_, d := address.Split(dest)
 		if x.a.dir.IsLocal(d) {
-			return x.expand(dest, depth, origin, owner)
+			return x.expand(dest, depth, origin, owner.user)
 		}
 		x.targets = append(x.targets, target{kind: toRemote, addr: dest, origin: origin})
 		return nil
 	case alias.Include:
-		return x.include(addr, t.Value, depth, ext)
+		return x.include(addr, t.Value, depth, ext, owner)
 	case alias.Command:
 		if !x.a.cfg.AllowCommands[origin] {
 			return permanent("5.7.1", "mail to commands is not allowed in %s (allow_mail_to_commands)", origin)
 		}
-		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner, ext: ext, origin: origin})
+		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner.user, ext: ext, origin: origin})
 		return nil
 	case alias.File:
 		if !x.a.cfg.AllowFiles[origin] {
 			return permanent("5.7.1", "mail to files is not allowed in %s (allow_mail_to_files)", origin)
 		}
-		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner, ext: ext, origin: origin})
+		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner.user, ext: ext, origin: origin})
 		return nil
 	}
 	return permanent("5.3.5", "bad alias value %q", t.String())
-}
-
-// include reads a :include: file; commands and files in it run as the
-// file's owner.
-func (x *expander) include(addr, path string, depth int, ext string) error {
-	if depth > maxDepth {
-		return permanent("5.4.6", ":include: files nest too deep at %s (a loop?)", path)
-	}
-	owner, err := x.a.fileOwner(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return permanent("5.3.5", ":include: file %s does not exist", path)
-		}
-		return temporary("4.3.0", "cannot read :include: file %s: %v", path, err)
-	}
-	targets, errs := alias.LoadList(path)
-	for _, e := range errs {
-		x.a.log.Warn("%v", e)
-	}
-	for _, t := range targets {
-		if err := x.value(addr, t, depth+1, "include", owner, ext); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// fileOwner is whom commands and files listed in path run as: its owner,
-// the user who could have written them there, unless that is root, in
-// which case default_privs (a root-owned /etc/aliases must not make
-// commands run as root).
-func (a *Agent) fileOwner(path string) (*daemon.User, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	uid := int(st.Sys().(*syscall.Stat_t).Uid)
-	if uid == 0 {
-		u, err := daemon.LookupUser(a.cfg.DefaultPrivs)
-		if err != nil {
-			return nil, temporary("4.3.0", "default_privs: %v", err)
-		}
-		return u, nil
-	}
-	u, err := daemon.LookupUID(uid)
-	if err != nil {
-		return nil, temporary("4.3.0", "owner of %s: %v", path, err)
-	}
-	return u, nil
 }
 
 // readForward reads a system user's .forward as that user, so a user
@@ -288,8 +239,9 @@ func (a *Agent) readForward(u *daemon.User) ([]alias.Target, error) {
 		if err != nil {
 			return nil, temporary("4.3.0", "cannot read %s: %v", path, err)
 		}
-		for _, e := range errs {
-			a.log.Warn("%v", e)
+		if err := a.logListErrors(errs); err != nil {
+			a.log.Warn("read %s: %v", path, err)
+			return nil, temporary("4.3.0", "cannot read %s", path)
 		}
 		if exists {
 			return targets, nil

@@ -525,8 +525,8 @@ func TestRootSystemUserMaildir(t *testing.T) {
 }
 
 // TestRootAliasCommandsAndFiles checks as whom |command and /file
-// deliveries from aliases files run (local/doc.go, local/expand.go
-// fileOwner): as the aliases file's owner, or as default_privs (nobody)
+// deliveries from aliases files run (local/doc.go, local/include.go
+// aliasRights): as the aliases file's owner, or as default_privs (nobody)
 // when root owns it; never as root or as the mail system. The aliases are
 // edited while the system runs: they are reread when they change, so no
 // newaliases step exists.
@@ -739,4 +739,118 @@ func TestRootPerDeliveryChild(t *testing.T) {
 	if !strings.Contains(s.Log(), "status=sent (delivered to command: sleep 2; id -u > "+out+"; delivered to file: "+mbox+")") {
 		t.Errorf("log lacks the sent line\n%s", tail(s.Log(), 10))
 	}
+}
+
+// rootForward gives u a ~/.forward holding text, owned by u.
+func rootForward(t *testing.T, u rootUser, text string) {
+	t.Helper()
+	path := filepath.Join(u.Home, ".forward")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, u.UID, u.GID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRootIncludeAsNamer: an :include: file is opened with the rights of
+// whoever named it, a system user's ~/.forward or a root-owned aliases
+// file (as default_privs), never with local's own (mail_owner's, whose
+// group may read the accounts file). So a user cannot have local read a
+// file only postern may read and read its addresses back from the bounce
+// or the forwarded copy; and the bounce says the same for a file that is
+// there and one that is not.
+func TestRootIncludeAsNamer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	postern := rootLookup(t, "postern")
+	s := NewSystem(t, Options{NoStart: true, Set: []string{"local_system_users=true"}})
+	inc := filepath.Join(s.Dir, "inc")
+	if err := os.Mkdir(inc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const leak = "leaked-secret@remote.example"
+	secret := filepath.Join(inc, "secret")
+	if err := os.WriteFile(secret, []byte(leak+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(secret, postern.UID, postern.GID); err != nil {
+		t.Fatal(err)
+	}
+	// The accounts file as a real installation keeps it: the daemons read
+	// it through their group, which a user's rights must not include.
+	accounts := filepath.Join(s.Dir, "accounts")
+	if err := os.Chown(accounts, 0, postern.GID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(accounts, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, h, ok := strings.Cut(line, "demo@example.test:"); ok {
+			hash = strings.SplitN(h, ":", 2)[0]
+		}
+	}
+	if hash == "" {
+		t.Fatalf("no hash for demo in %s:\n%s", accounts, b)
+	}
+	missing := filepath.Join(inc, "missing")
+
+	includes := map[string]string{} // recipient -> the file it includes
+	for _, path := range []string{secret, accounts, missing} {
+		u := rootAddUser(t)
+		rootForward(t, u, ":include:"+path+"\n")
+		includes[u.Name+"@localhost"] = path
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, "aliases"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "rinc: :include:%s\n", secret)
+	f.Close()
+	includes["rinc@example.test"] = secret
+	s.Start()
+
+	var rcpts []string
+	for r := range includes {
+		rcpts = append(rcpts, r)
+	}
+	id := rootSend(t, s, "alice@example.org", rcpts, "include", "as the user")
+	for _, r := range rcpts {
+		s.WaitLog(id+": to=<"+r+">", 15*time.Second)
+	}
+	log := s.Log()
+	for r, path := range includes {
+		want := "to=<" + r + ">, relay=local"
+		i := strings.Index(log, want)
+		if i < 0 {
+			t.Errorf("log lacks %q", want)
+			continue
+		}
+		line, _, _ := strings.Cut(log[i:], "\n")
+		if !strings.HasSuffix(line, "dsn=5.3.5, status=bounced (cannot open :include: file "+path+")") {
+			t.Errorf("%s: %s", r, line)
+		}
+	}
+	// Nothing of what the files hold reaches the log, a forwarded copy or
+	// a bounce.
+	if strings.Contains(log, leak) || strings.Contains(log, hash) || strings.Contains(log, "forwarded") {
+		t.Errorf("the log shows what the include files hold:\n%s", tail(log, 30))
+	}
+	filepath.WalkDir(filepath.Join(s.Dir, "spool"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && (strings.Contains(string(b), leak) || strings.Contains(string(b), hash)) {
+			t.Errorf("queue file %s holds what an include file held", path)
+		}
+		return nil
+	})
 }
