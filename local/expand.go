@@ -213,31 +213,56 @@ func (x *expander) value(addr string, t alias.Target, depth int, origin string, 
 	return permanent("5.3.5", "bad alias value %q", t.String())
 }
 
-// readForward reads a system user's .forward as that user, so a user
-// cannot make local read a file they may not read themselves.
+// readForward reads a system user's .forward as that user (its file
+// system uid, gid and groups), so a user cannot make local read a file
+// they may not read themselves. As Postfix's local/dotforward.c, the first
+// forward_path file that exists is the one, and it is ignored, with a
+// warning, unless it is a regular file (not a symbolic link) owned by the
+// user or root that not everyone may write: a .forward says what runs
+// with the user's rights. An ignored or empty .forward means the mailbox.
 func (a *Agent) readForward(u *daemon.User) ([]alias.Target, error) {
 	for _, pattern := range a.cfg.ForwardPath {
 		path := strings.NewReplacer("$home", u.Home, "${home}", u.Home, "$user", u.Name, "${user}", u.Name).Replace(pattern)
 		var targets []alias.Target
 		var errs []error
 		var exists bool
+		var problem string
 		err := daemon.AsUser(u.UID, u.GID, func() error {
-			st, err := os.Stat(path)
-			if err != nil {
-				if os.IsNotExist(err) || errors.Is(err, syscall.EACCES) {
+			var st syscall.Stat_t
+			if err := syscall.Lstat(path, &st); err != nil {
+				if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOTDIR) {
 					return nil
 				}
 				return err
 			}
-			if !st.Mode().IsRegular() {
+			exists = true
+			if problem = forwardProblem(&st, u); problem != "" {
 				return nil
 			}
-			exists = true
-			targets, errs = alias.LoadList(path)
+			// O_NOFOLLOW and O_NONBLOCK: what was checked is what is read,
+			// even if the name was replaced in between.
+			f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+				return err
+			}
+			if problem = forwardProblem(&st, u); problem != "" {
+				return nil
+			}
+			targets, errs = alias.ParseList(f, path)
 			return nil
 		})
 		if err != nil {
+			// The user's own file, looked at as the user: the error
+			// tells nobody anything they could not see.
 			return nil, temporary("4.3.0", "cannot read %s: %v", path, err)
+		}
+		if problem != "" {
+			a.log.Warn("%s %s: ignored", path, problem)
+			return nil, nil
 		}
 		if err := a.logListErrors(errs); err != nil {
 			a.log.Warn("read %s: %v", path, err)
@@ -248,6 +273,19 @@ func (a *Agent) readForward(u *daemon.User) ([]alias.Target, error) {
 		}
 	}
 	return nil, nil
+}
+
+// forwardProblem says why a .forward is not to be used, or "".
+func forwardProblem(st *syscall.Stat_t, u *daemon.User) string {
+	switch {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return "is not a regular file"
+	case st.Uid != 0 && int(st.Uid) != u.UID:
+		return fmt.Sprintf("has bad owner uid %d", st.Uid)
+	case st.Mode&0o002 != 0:
+		return "is writable by everyone"
+	}
+	return ""
 }
 
 func localPart(addr string) string {
