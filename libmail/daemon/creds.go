@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -106,6 +107,42 @@ func dropAmbientCapabilities() error {
 		return errors.New("clear ambient capabilities: not possible on every thread in a cgo build; build with CGO_ENABLED=0")
 	}
 	return fmt.Errorf("clear ambient capabilities: %w", errno)
+}
+
+// dropInheritableCapabilities empties the inheritable set, keeping the
+// permitted and effective ones. To raise ambient capabilities the master
+// (Go's os/exec) must first put them in the inheritable set, and they stay
+// there after the ambient set is cleared. The inheritable set survives
+// execve, also into a process that changed its user: every |command and
+// per-delivery child would start with CAP_SETUID and CAP_SETGID there, and
+// a program with those bits in its file inheritable set would get them as
+// real capabilities (capabilities(7), "Transformation of capabilities
+// during execve()"). A daemon never needs them itself.
+//
+// Like the ambient set, the inheritable set belongs to each thread, so it
+// is cleared on every thread. capset(2) with pid 0 in the header applies
+// to the calling thread; the permitted and effective sets it writes are the
+// ones every thread shares at this point (no thread has switched identity
+// yet).
+func dropInheritableCapabilities() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	if data[0].Inheritable == 0 && data[1].Inheritable == 0 {
+		return nil
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	hdr.Pid = 0
+	_, _, errno := syscall.AllThreadsSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	switch errno {
+	case 0:
+		return nil
+	case unix.ENOTSUP:
+		return errors.New("clear inheritable capabilities: not possible on every thread in a cgo build; build with CGO_ENABLED=0")
+	}
+	return fmt.Errorf("clear inheritable capabilities: %w", errno)
 }
 
 // hasAmbientCapabilities reports whether the calling thread has any of

@@ -33,8 +33,8 @@ const rootLocalCaps = uint64(1)<<unix.CAP_SETUID | uint64(1)<<unix.CAP_SETGID
 // all four uids and gids (real, effective, saved, file system) switched
 // and no root group; smtpd, qmgr and every other daemon but local hold
 // no capabilities; local holds CAP_SETUID and CAP_SETGID and nothing
-// else, and, on none of its threads, ambient ones that its own children
-// would inherit.
+// else (permitted and effective), and, on none of its threads, ambient
+// or inheritable ones that its own children would inherit.
 func TestRootPrivilegeSeparation(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -85,8 +85,8 @@ func TestRootPrivilegeSeparation(t *testing.T) {
 			// thread must be clean, not just the main one.
 			for _, tid := range rootThreads(t, p.PID) {
 				ts := rootProcStatus(t, tid)
-				if ts.CapAmb != 0 {
-					t.Errorf("%s thread %d: ambient capabilities %#x, want none (its children would inherit them)", what, tid, ts.CapAmb)
+				if ts.CapAmb != 0 || ts.CapInh != 0 {
+					t.Errorf("%s thread %d: ambient capabilities %#x, inheritable %#x, want none (its children would inherit them)", what, tid, ts.CapAmb, ts.CapInh)
 				}
 				if ts.UID != ps.UID || ts.GID != ps.GID || ts.CapEff != ps.CapEff || ts.CapPrm != ps.CapPrm {
 					t.Errorf("%s thread %d: uids %v gids %v caps %#x/%#x differ from the main thread's", what, tid, ts.UID, ts.GID, ts.CapPrm, ts.CapEff)
@@ -97,8 +97,8 @@ func TestRootPrivilegeSeparation(t *testing.T) {
 				if ps.CapPrm != rootLocalCaps || ps.CapEff != rootLocalCaps {
 					t.Errorf("%s: permitted %#x effective %#x, want exactly CAP_SETUID|CAP_SETGID %#x", what, ps.CapPrm, ps.CapEff, rootLocalCaps)
 				}
-				if ps.CapInh&^rootLocalCaps != 0 {
-					t.Errorf("%s: inheritable %#x beyond CAP_SETUID|CAP_SETGID", what, ps.CapInh)
+				if ps.CapInh != 0 {
+					t.Errorf("%s: inheritable %#x, want none (they survive execve into a user's command)", what, ps.CapInh)
 				}
 			default:
 				if ps.CapPrm != 0 || ps.CapEff != 0 || ps.CapInh != 0 {
@@ -699,8 +699,8 @@ func TestRootPerDeliveryChild(t *testing.T) {
 			if slices.Contains(p.Groups, 0) || slices.Contains(p.Groups, postern.GID) {
 				t.Errorf("%s: groups %v include root's or postern's", what, p.Groups)
 			}
-			if p.CapPrm != 0 || p.CapEff != 0 || p.CapAmb != 0 {
-				t.Errorf("%s: capabilities permitted %#x effective %#x ambient %#x, want none", what, p.CapPrm, p.CapEff, p.CapAmb)
+			if p.CapInh != 0 || p.CapPrm != 0 || p.CapEff != 0 || p.CapAmb != 0 {
+				t.Errorf("%s: capabilities inheritable %#x permitted %#x effective %#x ambient %#x, want none", what, p.CapInh, p.CapPrm, p.CapEff, p.CapAmb)
 			}
 			switch {
 			case p.PPID == locals[0] && len(p.Cmdline) == 2 && p.Cmdline[0] == self && p.Cmdline[1] == "-child":
@@ -853,4 +853,63 @@ func TestRootIncludeAsNamer(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// rootCaps reads the capability sets from a copy of /proc/PID/status and
+// checks that a process local started for a user held none: inheritable,
+// permitted, effective and ambient all empty. (The bounding set is left
+// as it is for any login process.)
+func rootCaps(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v", err)
+		return
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(k, "Cap") || k == "CapBnd" {
+			continue
+		}
+		n++
+		if c, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err != nil || c != 0 {
+			t.Errorf("%s: %s %s, want 0", path, k, strings.TrimSpace(v))
+		}
+	}
+	if n != 4 {
+		t.Errorf("%s: %d capability sets besides CapBnd, want 4:\n%s", path, n, b)
+	}
+}
+
+// TestRootCommandCapabilities: a |command from a .forward or an aliases
+// file runs with no capabilities at all. local keeps CAP_SETUID and
+// CAP_SETGID to start them as their users; before, it left both in its
+// inheritable set (CapInh 0xc0), which survives execve into another user.
+func TestRootCommandCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	u := rootAddUser(t)
+	s := NewSystem(t, Options{NoStart: true, Set: []string{"local_system_users=true"}})
+	drop := filepath.Join(s.Dir, "drop")
+	if err := os.Mkdir(drop, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(drop, 0o1777)
+	fwdOut := filepath.Join(u.Home, "status")
+	rootForward(t, u, fmt.Sprintf("\"|cat /proc/self/status > %s\"\n", fwdOut))
+	aliasOut := filepath.Join(drop, "alias-status")
+	f, err := os.OpenFile(filepath.Join(s.Dir, "aliases"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "caps: \"|cat /proc/self/status > %s\"\n", aliasOut)
+	f.Close()
+	s.Start()
+
+	id := rootSend(t, s, "alice@example.org", []string{u.Name + "@localhost", "caps@example.test"}, "capabilities", "none")
+	s.WaitLog(id+": removed", 15*time.Second)
+	rootCaps(t, fwdOut)
+	rootCaps(t, aliasOut)
 }
