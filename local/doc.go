@@ -25,8 +25,12 @@
 // mail_owner. Under a root master it keeps CAP_SETUID and CAP_SETGID and
 // nothing else: it uses them to write virtual mailboxes as vmail_user
 // (switching only its delivering thread's file-system identity) and to
-// start per-delivery children as system users. Commands from an aliases
-// file run as the file's owner, or as default_privs if that is root.
+// start per-delivery children as system users, and to read ~/.forward and
+// :include: files as the user who named them (see include.go). Commands
+// from an aliases file run as the file's owner, or as default_privs if
+// that is root. The processes it starts for users hold no capabilities:
+// the daemon package empties the inheritable set as well as the ambient
+// one at start.
 //
 // # Talks to
 //

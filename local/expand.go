@@ -125,7 +125,7 @@ func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
 			x.mailbox(addr, u, m.Extension)
 			continue
 		}
-		if err := x.value(addr, t, depth+1, "forward", u, m.Extension); err != nil {
+		if err := x.value(addr, t, depth+1, "forward", rights{user: u}, m.Extension); err != nil {
 			return err
 		}
 	}
@@ -138,7 +138,7 @@ func (x *expander) mailbox(addr string, u *daemon.User, ext string) {
 }
 
 func (x *expander) expandAlias(addr string, m recipient.Match, depth int) error {
-	owner, err := x.a.fileOwner(m.AliasFile)
+	owner, err := x.a.aliasRights(m.AliasFile)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (x *expander) notAlias(name, orig string) error {
 }
 
 // value handles one alias, include or .forward value on behalf of owner.
-func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner *daemon.User, ext string) error {
+func (x *expander) value(addr string, t alias.Target, depth int, origin string, owner rights, ext string) error {
 	switch t.Kind {
 	case alias.Address:
 		dest := t.Value
@@ -191,111 +191,101 @@ func (x *expander) value(addr string, t alias.Target, depth int, origin string, 
 		}
 		_, d := address.Split(dest)
 		if x.a.dir.IsLocal(d) {
-			return x.expand(dest, depth, origin, owner)
+			return x.expand(dest, depth, origin, owner.user)
 		}
 		x.targets = append(x.targets, target{kind: toRemote, addr: dest, origin: origin})
 		return nil
 	case alias.Include:
-		return x.include(addr, t.Value, depth, ext)
+		return x.include(addr, t.Value, depth, ext, owner)
 	case alias.Command:
 		if !x.a.cfg.AllowCommands[origin] {
 			return permanent("5.7.1", "mail to commands is not allowed in %s (allow_mail_to_commands)", origin)
 		}
-		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner, ext: ext, origin: origin})
+		x.targets = append(x.targets, target{kind: toCommand, addr: addr, value: t.Value, user: owner.user, ext: ext, origin: origin})
 		return nil
 	case alias.File:
 		if !x.a.cfg.AllowFiles[origin] {
 			return permanent("5.7.1", "mail to files is not allowed in %s (allow_mail_to_files)", origin)
 		}
-		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner, ext: ext, origin: origin})
+		x.targets = append(x.targets, target{kind: toFile, addr: addr, value: t.Value, user: owner.user, ext: ext, origin: origin})
 		return nil
 	}
 	return permanent("5.3.5", "bad alias value %q", t.String())
 }
 
-// include reads a :include: file; commands and files in it run as the
-// file's owner.
-func (x *expander) include(addr, path string, depth int, ext string) error {
-	if depth > maxDepth {
-		return permanent("5.4.6", ":include: files nest too deep at %s (a loop?)", path)
-	}
-	owner, err := x.a.fileOwner(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return permanent("5.3.5", ":include: file %s does not exist", path)
-		}
-		return temporary("4.3.0", "cannot read :include: file %s: %v", path, err)
-	}
-	targets, errs := alias.LoadList(path)
-	for _, e := range errs {
-		x.a.log.Warn("%v", e)
-	}
-	for _, t := range targets {
-		if err := x.value(addr, t, depth+1, "include", owner, ext); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// fileOwner is whom commands and files listed in path run as: its owner,
-// the user who could have written them there, unless that is root, in
-// which case default_privs (a root-owned /etc/aliases must not make
-// commands run as root).
-func (a *Agent) fileOwner(path string) (*daemon.User, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	uid := int(st.Sys().(*syscall.Stat_t).Uid)
-	if uid == 0 {
-		u, err := daemon.LookupUser(a.cfg.DefaultPrivs)
-		if err != nil {
-			return nil, temporary("4.3.0", "default_privs: %v", err)
-		}
-		return u, nil
-	}
-	u, err := daemon.LookupUID(uid)
-	if err != nil {
-		return nil, temporary("4.3.0", "owner of %s: %v", path, err)
-	}
-	return u, nil
-}
-
-// readForward reads a system user's .forward as that user, so a user
-// cannot make local read a file they may not read themselves.
+// readForward reads a system user's .forward as that user (its file
+// system uid, gid and groups), so a user cannot make local read a file
+// they may not read themselves. As Postfix's local/dotforward.c, the first
+// forward_path file that exists is the one, and it is ignored, with a
+// warning, unless it is a regular file (not a symbolic link) owned by the
+// user or root that not everyone may write: a .forward says what runs
+// with the user's rights. An ignored or empty .forward means the mailbox.
 func (a *Agent) readForward(u *daemon.User) ([]alias.Target, error) {
 	for _, pattern := range a.cfg.ForwardPath {
 		path := strings.NewReplacer("$home", u.Home, "${home}", u.Home, "$user", u.Name, "${user}", u.Name).Replace(pattern)
 		var targets []alias.Target
 		var errs []error
 		var exists bool
+		var problem string
 		err := daemon.AsUser(u.UID, u.GID, func() error {
-			st, err := os.Stat(path)
-			if err != nil {
-				if os.IsNotExist(err) || errors.Is(err, syscall.EACCES) {
+			var st syscall.Stat_t
+			if err := syscall.Lstat(path, &st); err != nil {
+				if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOTDIR) {
 					return nil
 				}
 				return err
 			}
-			if !st.Mode().IsRegular() {
+			exists = true
+			if problem = forwardProblem(&st, u); problem != "" {
 				return nil
 			}
-			exists = true
-			targets, errs = alias.LoadList(path)
+			// O_NOFOLLOW and O_NONBLOCK: what was checked is what is read,
+			// even if the name was replaced in between.
+			f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+				return err
+			}
+			if problem = forwardProblem(&st, u); problem != "" {
+				return nil
+			}
+			targets, errs = alias.ParseList(f, path)
 			return nil
 		})
 		if err != nil {
+			// The user's own file, looked at as the user: the error
+			// tells nobody anything they could not see.
 			return nil, temporary("4.3.0", "cannot read %s: %v", path, err)
 		}
-		for _, e := range errs {
-			a.log.Warn("%v", e)
+		if problem != "" {
+			a.log.Warn("%s %s: ignored", path, problem)
+			return nil, nil
+		}
+		if err := a.logListErrors(errs); err != nil {
+			a.log.Warn("read %s: %v", path, err)
+			return nil, temporary("4.3.0", "cannot read %s", path)
 		}
 		if exists {
 			return targets, nil
 		}
 	}
 	return nil, nil
+}
+
+// forwardProblem says why a .forward is not to be used, or "".
+func forwardProblem(st *syscall.Stat_t, u *daemon.User) string {
+	switch {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return "is not a regular file"
+	case st.Uid != 0 && int(st.Uid) != u.UID:
+		return fmt.Sprintf("has bad owner uid %d", st.Uid)
+	case st.Mode&0o002 != 0:
+		return "is writable by everyone"
+	}
+	return ""
 }
 
 func localPart(addr string) string {

@@ -168,7 +168,7 @@ func TestExpand(t *testing.T) {
 			aliases:  "staff: :include:$D/nope\n",
 			rcpt:     "staff@example.test",
 			wantErr:  "5.3.5",
-			wantText: "does not exist",
+			wantText: "cannot open :include: file",
 		},
 		{
 			name:    "command in alias",

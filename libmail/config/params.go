@@ -27,7 +27,7 @@ type General struct {
 	MailName          string   `toml:"mail_name" default:"postern" doc:"The name of the mail system, shown in the SMTP greeting and Received: headers."`
 	MailOwner         string   `toml:"mail_owner" default:"postern" doc:"The unprivileged user that owns the queue and runs the daemons."`
 	VmailUser         string   `toml:"vmail_user" default:"vmail" doc:"The unprivileged user that owns the virtual accounts' mailboxes."`
-	DefaultPrivs      string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root."`
+	DefaultPrivs      string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root, and opens the :include: files it names."`
 	RecipientDelim    string   `toml:"recipient_delimiter" default:"+" doc:"Separates a local part from its extension (user+ext@domain is delivered to user); empty disables extensions."`
 	MessageSizeLimit  int64    `toml:"message_size_limit" default:"10240000" doc:"The largest message accepted, in bytes, including the headers postern adds."`
 	AliasMaps         []string `toml:"alias_maps" default:"/etc/aliases" doc:"Aliases files in the aliases(5) format, searched in order; local parts in every local domain are looked up."`

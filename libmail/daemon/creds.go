@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -107,6 +109,42 @@ func dropAmbientCapabilities() error {
 	return fmt.Errorf("clear ambient capabilities: %w", errno)
 }
 
+// dropInheritableCapabilities empties the inheritable set, keeping the
+// permitted and effective ones. To raise ambient capabilities the master
+// (Go's os/exec) must first put them in the inheritable set, and they stay
+// there after the ambient set is cleared. The inheritable set survives
+// execve, also into a process that changed its user: every |command and
+// per-delivery child would start with CAP_SETUID and CAP_SETGID there, and
+// a program with those bits in its file inheritable set would get them as
+// real capabilities (capabilities(7), "Transformation of capabilities
+// during execve()"). A daemon never needs them itself.
+//
+// Like the ambient set, the inheritable set belongs to each thread, so it
+// is cleared on every thread. capset(2) with pid 0 in the header applies
+// to the calling thread; the permitted and effective sets it writes are the
+// ones every thread shares at this point (no thread has switched identity
+// yet).
+func dropInheritableCapabilities() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	if data[0].Inheritable == 0 && data[1].Inheritable == 0 {
+		return nil
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	hdr.Pid = 0
+	_, _, errno := syscall.AllThreadsSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	switch errno {
+	case 0:
+		return nil
+	case unix.ENOTSUP:
+		return errors.New("clear inheritable capabilities: not possible on every thread in a cgo build; build with CGO_ENABLED=0")
+	}
+	return fmt.Errorf("clear inheritable capabilities: %w", errno)
+}
+
 // hasAmbientCapabilities reports whether the calling thread has any of
 // the capabilities a service may keep in its ambient set.
 func hasAmbientCapabilities() bool {
@@ -135,41 +173,57 @@ func CanSwitchUsers() bool {
 
 // AsUser runs fn with the calling thread's file-system identity switched
 // to uid:gid, so the files fn creates belong to that user and its access
-// checks are that user's. Go cannot switch a whole process's user safely,
-// but fsuid and fsgid are per thread: the goroutine is locked to its
-// thread for the duration, and the Go runtime never clones a locked
-// thread into a new one. If the identity cannot be restored, the thread
-// stays locked and dies with the goroutine instead of returning to the
-// pool with the wrong identity.
+// checks are that user's. The thread's supplementary groups become gid
+// alone, as Postfix's set_eugid does: otherwise the checks would still
+// let in the groups of the process (mail_owner's, which may read the
+// accounts file and TLS keys), not the user's. Go cannot switch a whole
+// process's user safely, but fsuid, fsgid and the group list are per
+// thread: the goroutine is locked to its thread for the duration, and
+// the Go runtime never clones a locked thread into a new one. If the
+// identity cannot be restored, the thread stays locked and dies with the
+// goroutine instead of returning to the pool with the wrong identity.
 func AsUser(uid, gid int, fn func() error) error {
 	if uid == os.Geteuid() && gid == os.Getegid() {
 		return fn()
 	}
 	runtime.LockOSThread()
 	ownUID, ownGID := os.Geteuid(), os.Getegid()
+	ownGroups, err := unix.Getgroups()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("act as uid %d gid %d: %w", uid, gid, err)
+	}
+	// x/sys/unix's Setgroups is the raw system call, which changes only
+	// the calling thread (unlike syscall.Setgroups, which changes all of
+	// them); TestAsUserGroupsPerThread holds it to that. The groups go
+	// first, while the thread still has its own identity.
+	gerr := unix.Setgroups([]int{gid})
 	unix.Setfsgid(gid)
 	unix.Setfsuid(uid)
 	// setfsuid(2) reports failure only by leaving the value unchanged.
 	curUID, _ := unix.SetfsuidRetUid(-1)
 	curGID, _ := unix.SetfsgidRetGid(-1)
-	if curUID != uid || curGID != gid {
-		restored := restoreFS(ownUID, ownGID)
-		if restored {
+	if gerr != nil || curUID != uid || curGID != gid {
+		if restoreFS(ownUID, ownGID, ownGroups) {
 			runtime.UnlockOSThread()
 		}
 		return fmt.Errorf("act as uid %d gid %d: not permitted (need root or CAP_SETUID/CAP_SETGID)", uid, gid)
 	}
-	err := fn()
-	if restoreFS(ownUID, ownGID) {
+	err = fn()
+	if restoreFS(ownUID, ownGID, ownGroups) {
 		runtime.UnlockOSThread()
 	}
 	return err
 }
 
-func restoreFS(uid, gid int) bool {
+// restoreFS gives the calling thread its own identity back and reports
+// whether that worked.
+func restoreFS(uid, gid int, groups []int) bool {
 	unix.Setfsuid(uid)
 	unix.Setfsgid(gid)
+	gerr := unix.Setgroups(groups)
 	u, _ := unix.SetfsuidRetUid(-1)
 	g, _ := unix.SetfsgidRetGid(-1)
-	return u == uid && g == gid
+	now, err := unix.Getgroups()
+	return gerr == nil && err == nil && u == uid && g == gid && slices.Equal(now, groups)
 }

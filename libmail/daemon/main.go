@@ -106,6 +106,9 @@ func setup(program, cfgPath, svcName string, verbose bool) (*Env, func(), error)
 	if err := dropAmbientCapabilities(); err != nil {
 		return nil, nil, err
 	}
+	if err := dropInheritableCapabilities(); err != nil {
+		return nil, nil, err
+	}
 	ls, err := inherited()
 	if err != nil {
 		return nil, nil, err

@@ -33,8 +33,8 @@ const rootLocalCaps = uint64(1)<<unix.CAP_SETUID | uint64(1)<<unix.CAP_SETGID
 // all four uids and gids (real, effective, saved, file system) switched
 // and no root group; smtpd, qmgr and every other daemon but local hold
 // no capabilities; local holds CAP_SETUID and CAP_SETGID and nothing
-// else, and, on none of its threads, ambient ones that its own children
-// would inherit.
+// else (permitted and effective), and, on none of its threads, ambient
+// or inheritable ones that its own children would inherit.
 func TestRootPrivilegeSeparation(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -85,8 +85,8 @@ func TestRootPrivilegeSeparation(t *testing.T) {
 			// thread must be clean, not just the main one.
 			for _, tid := range rootThreads(t, p.PID) {
 				ts := rootProcStatus(t, tid)
-				if ts.CapAmb != 0 {
-					t.Errorf("%s thread %d: ambient capabilities %#x, want none (its children would inherit them)", what, tid, ts.CapAmb)
+				if ts.CapAmb != 0 || ts.CapInh != 0 {
+					t.Errorf("%s thread %d: ambient capabilities %#x, inheritable %#x, want none (its children would inherit them)", what, tid, ts.CapAmb, ts.CapInh)
 				}
 				if ts.UID != ps.UID || ts.GID != ps.GID || ts.CapEff != ps.CapEff || ts.CapPrm != ps.CapPrm {
 					t.Errorf("%s thread %d: uids %v gids %v caps %#x/%#x differ from the main thread's", what, tid, ts.UID, ts.GID, ts.CapPrm, ts.CapEff)
@@ -97,8 +97,8 @@ func TestRootPrivilegeSeparation(t *testing.T) {
 				if ps.CapPrm != rootLocalCaps || ps.CapEff != rootLocalCaps {
 					t.Errorf("%s: permitted %#x effective %#x, want exactly CAP_SETUID|CAP_SETGID %#x", what, ps.CapPrm, ps.CapEff, rootLocalCaps)
 				}
-				if ps.CapInh&^rootLocalCaps != 0 {
-					t.Errorf("%s: inheritable %#x beyond CAP_SETUID|CAP_SETGID", what, ps.CapInh)
+				if ps.CapInh != 0 {
+					t.Errorf("%s: inheritable %#x, want none (they survive execve into a user's command)", what, ps.CapInh)
 				}
 			default:
 				if ps.CapPrm != 0 || ps.CapEff != 0 || ps.CapInh != 0 {
@@ -525,8 +525,8 @@ func TestRootSystemUserMaildir(t *testing.T) {
 }
 
 // TestRootAliasCommandsAndFiles checks as whom |command and /file
-// deliveries from aliases files run (local/doc.go, local/expand.go
-// fileOwner): as the aliases file's owner, or as default_privs (nobody)
+// deliveries from aliases files run (local/doc.go, local/include.go
+// aliasRights): as the aliases file's owner, or as default_privs (nobody)
 // when root owns it; never as root or as the mail system. The aliases are
 // edited while the system runs: they are reread when they change, so no
 // newaliases step exists.
@@ -699,8 +699,8 @@ func TestRootPerDeliveryChild(t *testing.T) {
 			if slices.Contains(p.Groups, 0) || slices.Contains(p.Groups, postern.GID) {
 				t.Errorf("%s: groups %v include root's or postern's", what, p.Groups)
 			}
-			if p.CapPrm != 0 || p.CapEff != 0 || p.CapAmb != 0 {
-				t.Errorf("%s: capabilities permitted %#x effective %#x ambient %#x, want none", what, p.CapPrm, p.CapEff, p.CapAmb)
+			if p.CapInh != 0 || p.CapPrm != 0 || p.CapEff != 0 || p.CapAmb != 0 {
+				t.Errorf("%s: capabilities inheritable %#x permitted %#x effective %#x ambient %#x, want none", what, p.CapInh, p.CapPrm, p.CapEff, p.CapAmb)
 			}
 			switch {
 			case p.PPID == locals[0] && len(p.Cmdline) == 2 && p.Cmdline[0] == self && p.Cmdline[1] == "-child":
@@ -739,4 +739,177 @@ func TestRootPerDeliveryChild(t *testing.T) {
 	if !strings.Contains(s.Log(), "status=sent (delivered to command: sleep 2; id -u > "+out+"; delivered to file: "+mbox+")") {
 		t.Errorf("log lacks the sent line\n%s", tail(s.Log(), 10))
 	}
+}
+
+// rootForward gives u a ~/.forward holding text, owned by u.
+func rootForward(t *testing.T, u rootUser, text string) {
+	t.Helper()
+	path := filepath.Join(u.Home, ".forward")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, u.UID, u.GID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRootIncludeAsNamer: an :include: file is opened with the rights of
+// whoever named it, a system user's ~/.forward or a root-owned aliases
+// file (as default_privs), never with local's own (mail_owner's, whose
+// group may read the accounts file). So a user cannot have local read a
+// file only postern may read and read its addresses back from the bounce
+// or the forwarded copy; and the bounce says the same for a file that is
+// there and one that is not.
+func TestRootIncludeAsNamer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	postern := rootLookup(t, "postern")
+	s := NewSystem(t, Options{NoStart: true, Set: []string{"local_system_users=true"}})
+	inc := filepath.Join(s.Dir, "inc")
+	if err := os.Mkdir(inc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const leak = "leaked-secret@remote.example"
+	secret := filepath.Join(inc, "secret")
+	if err := os.WriteFile(secret, []byte(leak+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(secret, postern.UID, postern.GID); err != nil {
+		t.Fatal(err)
+	}
+	// The accounts file as a real installation keeps it: the daemons read
+	// it through their group, which a user's rights must not include.
+	accounts := filepath.Join(s.Dir, "accounts")
+	if err := os.Chown(accounts, 0, postern.GID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(accounts, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, h, ok := strings.Cut(line, "demo@example.test:"); ok {
+			hash = strings.SplitN(h, ":", 2)[0]
+		}
+	}
+	if hash == "" {
+		t.Fatalf("no hash for demo in %s:\n%s", accounts, b)
+	}
+	missing := filepath.Join(inc, "missing")
+
+	includes := map[string]string{} // recipient -> the file it includes
+	for _, path := range []string{secret, accounts, missing} {
+		u := rootAddUser(t)
+		rootForward(t, u, ":include:"+path+"\n")
+		includes[u.Name+"@localhost"] = path
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, "aliases"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "rinc: :include:%s\n", secret)
+	f.Close()
+	includes["rinc@example.test"] = secret
+	s.Start()
+
+	var rcpts []string
+	for r := range includes {
+		rcpts = append(rcpts, r)
+	}
+	id := rootSend(t, s, "alice@example.org", rcpts, "include", "as the user")
+	for _, r := range rcpts {
+		s.WaitLog(id+": to=<"+r+">", 15*time.Second)
+	}
+	log := s.Log()
+	for r, path := range includes {
+		want := "to=<" + r + ">, relay=local"
+		i := strings.Index(log, want)
+		if i < 0 {
+			t.Errorf("log lacks %q", want)
+			continue
+		}
+		line, _, _ := strings.Cut(log[i:], "\n")
+		if !strings.HasSuffix(line, "dsn=5.3.5, status=bounced (cannot open :include: file "+path+")") {
+			t.Errorf("%s: %s", r, line)
+		}
+	}
+	// Nothing of what the files hold reaches the log, a forwarded copy or
+	// a bounce.
+	if strings.Contains(log, leak) || strings.Contains(log, hash) || strings.Contains(log, "forwarded") {
+		t.Errorf("the log shows what the include files hold:\n%s", tail(log, 30))
+	}
+	filepath.WalkDir(filepath.Join(s.Dir, "spool"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && (strings.Contains(string(b), leak) || strings.Contains(string(b), hash)) {
+			t.Errorf("queue file %s holds what an include file held", path)
+		}
+		return nil
+	})
+}
+
+// rootCaps reads the capability sets from a copy of /proc/PID/status and
+// checks that a process local started for a user held none: inheritable,
+// permitted, effective and ambient all empty. (The bounding set is left
+// as it is for any login process.)
+func rootCaps(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%v", err)
+		return
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(k, "Cap") || k == "CapBnd" {
+			continue
+		}
+		n++
+		if c, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err != nil || c != 0 {
+			t.Errorf("%s: %s %s, want 0", path, k, strings.TrimSpace(v))
+		}
+	}
+	if n != 4 {
+		t.Errorf("%s: %d capability sets besides CapBnd, want 4:\n%s", path, n, b)
+	}
+}
+
+// TestRootCommandCapabilities: a |command from a .forward or an aliases
+// file runs with no capabilities at all. local keeps CAP_SETUID and
+// CAP_SETGID to start them as their users; before, it left both in its
+// inheritable set (CapInh 0xc0), which survives execve into another user.
+func TestRootCommandCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	u := rootAddUser(t)
+	s := NewSystem(t, Options{NoStart: true, Set: []string{"local_system_users=true"}})
+	drop := filepath.Join(s.Dir, "drop")
+	if err := os.Mkdir(drop, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(drop, 0o1777)
+	fwdOut := filepath.Join(u.Home, "status")
+	rootForward(t, u, fmt.Sprintf("\"|cat /proc/self/status > %s\"\n", fwdOut))
+	aliasOut := filepath.Join(drop, "alias-status")
+	f, err := os.OpenFile(filepath.Join(s.Dir, "aliases"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "caps: \"|cat /proc/self/status > %s\"\n", aliasOut)
+	f.Close()
+	s.Start()
+
+	id := rootSend(t, s, "alice@example.org", []string{u.Name + "@localhost", "caps@example.test"}, "capabilities", "none")
+	s.WaitLog(id+": removed", 15*time.Second)
+	rootCaps(t, fwdOut)
+	rootCaps(t, aliasOut)
 }
