@@ -11,6 +11,7 @@ COMMANDS  := postern
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOIMPORTS   := golang.org/x/tools/cmd/goimports@v0.52.0
 
 .PHONY: help build run test bench lint install generate check clean fuzz
 
@@ -30,11 +31,13 @@ test: build ## unit, fuzz-corpus, golden and end-to-end tests
 bench: build ## postern against Debian's Postfix, side by side (needs root for Postfix)
 	test/bench/run.sh
 
-lint: ## gofmt, go vet, staticcheck, mandoc -Tlint on the man pages
+lint: ## gofmt, goimports grouping, go vet, staticcheck, mandoc -Tlint on the man pages
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
+	@imp=$$($(GO) run $(GOIMPORTS) -local postern.dev/postern -l $$(git ls-files '*.go')); if [ -n "$$imp" ]; then echo "goimports -local postern.dev/postern needed (standard library, other modules, postern: three groups):"; echo "$$imp"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	@if command -v mandoc >/dev/null; then mandoc -Tlint -W warning man/man*/*.[1-8]; else echo "mandoc not installed: man pages not checked"; fi
+	@command -v mandoc >/dev/null || { echo "mandoc is needed to check the man pages (apt-get install mandoc)"; exit 1; }
+	mandoc -Tlint -W warning man/man*/*.[1-8]
 
 generate: ## regenerate conf/postern.toml and the parameter man page from the parameter table
 	UPDATE_GENERATED=1 $(GO) test -count=1 -run TestGeneratedFilesAreCurrent ./libmail/config/

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -26,8 +27,10 @@ import (
 // per-delivery child instead of the daemon.
 const ChildFlag = "-child"
 
-// job is what the daemon asks of a per-delivery child, sent on its
-// descriptor 3; the message (CRLF form) comes on its standard input.
+// job is what the daemon asks of a per-delivery child: one JSON line on
+// its standard input, followed by the message (CRLF form). One stream
+// carries both, so no descriptor is passed beyond the three standard
+// ones (only libmail/daemon and the master pass descriptors).
 type job struct {
 	Kind     string `json:"kind"` // "maildir" or "file"
 	Path     string `json:"path"`
@@ -66,22 +69,16 @@ func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t targ
 	cmd := daemon.CommandAs(u, a.self, ChildFlag)
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	jobR, jobW, err := os.Pipe()
+	line, err := json.Marshal(j)
 	if err != nil {
-		return "", temporary("4.3.0", "pipe: %v", err)
+		return "", temporary("4.3.0", "encode job: %v", err)
 	}
-	cmd.ExtraFiles = []*os.File{jobR}
-	cmd.Stdin = e.Message(f)
+	cmd.Stdin = io.MultiReader(bytes.NewReader(append(line, '\n')), e.Message(f))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &limited{b: &errb, n: 4096}
 	if err := cmd.Start(); err != nil {
-		jobR.Close()
-		jobW.Close()
 		return "", temporary("4.3.0", "start delivery as %s: %v", u.Name, err)
 	}
-	jobR.Close()
-	json.NewEncoder(jobW).Encode(j)
-	jobW.Close()
 	werr := cmd.Wait()
 	var r childResult
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
@@ -193,8 +190,8 @@ func (l *limited) Write(p []byte) (int, error) {
 }
 
 // ChildMain is the per-delivery child: it runs as the recipient's user,
-// reads its job from descriptor 3 and the message from standard input,
-// delivers, and reports on standard output.
+// reads its job and then the message from standard input, delivers, and
+// reports on standard output.
 func ChildMain() {
 	r := childResult{OK: true}
 	if err := child(); err != nil {
@@ -209,8 +206,13 @@ func ChildMain() {
 }
 
 func child() error {
+	in := bufio.NewReaderSize(os.Stdin, 64<<10)
+	line, err := in.ReadBytes('\n')
+	if err != nil {
+		return temporary("4.3.0", "read job: %v", err)
+	}
 	var j job
-	if err := json.NewDecoder(os.NewFile(3, "job")).Decode(&j); err != nil {
+	if err := json.Unmarshal(line, &j); err != nil {
 		return temporary("4.3.0", "read job: %v", err)
 	}
 	if os.Geteuid() == 0 {
@@ -223,12 +225,12 @@ func child() error {
 		}
 		w := maildir.NewWriter(j.Hostname, os.Getpid(), time.Now)
 		defer w.Close()
-		if _, err := w.Deliver(context.Background(), j.Path, []byte(j.Header), os.Stdin); err != nil {
+		if _, err := w.Deliver(context.Background(), j.Path, []byte(j.Header), in); err != nil {
 			return mailboxError(j.Path, err)
 		}
 		return nil
 	case "file":
-		return appendFile(j)
+		return appendFile(j, in)
 	}
 	return permanent("5.3.0", "unknown job %q", j.Kind)
 }
@@ -236,7 +238,7 @@ func child() error {
 // appendFile appends the message to a file in mbox format: a From_ line,
 // the message with Unix line ends and ">From " quoting, an empty line.
 // The file is locked with flock(2), which mail readers honour.
-func appendFile(j job) error {
+func appendFile(j job, msg io.Reader) error {
 	f, err := os.OpenFile(j.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return mailboxError(j.Path, err)
@@ -253,7 +255,7 @@ func appendFile(j job) error {
 	lw := message.NewLFWriter(w)
 	fmt.Fprintf(f, "From %s %s\n", sender, time.Now().Format("Mon Jan _2 15:04:05 2006"))
 	lw.Write([]byte(j.Header))
-	if _, err := io.Copy(lw, os.Stdin); err != nil {
+	if _, err := io.Copy(lw, msg); err != nil {
 		return temporary("4.3.0", "read message: %v", err)
 	}
 	if err := lw.Close(); err != nil {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"postern.dev/postern/libmail/dsn"
 	"strconv"
 	"strings"
 
+	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/queue"
 )
 

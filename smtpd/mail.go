@@ -3,11 +3,11 @@ package smtpd
 import (
 	"errors"
 	"fmt"
-	"postern.dev/postern/libmail/dsn"
 	"strconv"
 	"strings"
 
 	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/recipient"
 )
 

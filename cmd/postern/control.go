@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/control"
 )
@@ -78,8 +78,7 @@ func cmdStart(a *app, args []string) error {
 	}
 	master := filepath.Join(a.cfg.DaemonDirectory, "master")
 	cfgPath, _ := filepath.Abs(a.cfgPath)
-	cmd := exec.Command(master, "-c", cfgPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd := daemon.Detached(master, "-c", cfgPath)
 	// The master's standard error goes to an unlinked file, not a pipe:
 	// it outlives this command, and a write to a pipe nobody reads any
 	// more would kill it with SIGPIPE. The file shows why a failed start

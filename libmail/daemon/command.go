@@ -19,3 +19,12 @@ func CommandAs(u *User, name string, args ...string) *exec.Cmd {
 	}
 	return cmd
 }
+
+// Detached prepares a command that outlives its caller: it starts in its
+// own session, away from the caller's terminal and its signals. postern
+// start uses it for the master.
+func Detached(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd
+}

@@ -14,4 +14,10 @@
 // bodies are streamed through a pooled 64 KiB buffer while their SMTP
 // CRLF line endings are converted to LF, so memory use does not grow with
 // message size.
+//
+// # Why in libmail
+//
+// Only local writes Maildirs today; imapd and pop3d, which read and
+// change the same Maildirs, will share this package (it grows into the
+// mailbox store then), so it lives with the shared code from the start.
 package maildir
