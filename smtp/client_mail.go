@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"postern.dev/postern/libmail/dsn"
 	"strconv"
 	"strings"
 
+	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -202,12 +203,22 @@ func setUnset(out []answer, r Reply, in string) {
 	}
 }
 
+// appendPath appends a command's verb and its path: the address in
+// angle brackets, its local part quoted where RFC 5321 §4.1.2 wants it
+// (address.AppendPath). The queue keeps addresses unquoted, so writing
+// one as it is would let a sender such as "x> RET=FULL"@example.org end
+// the path early and add parameters of its own choosing.
+func appendPath(b []byte, verb, addr string) []byte {
+	b = append(b, verb...)
+	b = append(b, '<')
+	b = address.AppendPath(b, addr)
+	return append(b, '>')
+}
+
 // appendMail appends the MAIL FROM command with the parameters the
 // server supports and the message needs.
 func (c *client) appendMail(b []byte, m *message) []byte {
-	b = append(b, "MAIL FROM:<"...)
-	b = append(b, m.env.Sender...)
-	b = append(b, '>')
+	b = appendPath(b, "MAIL FROM:", m.env.Sender)
 	if c.ext.size {
 		b = append(b, " SIZE="...)
 		b = strconv.AppendInt(b, m.size, 10)
@@ -236,9 +247,7 @@ func (c *client) appendMail(b []byte, m *message) []byte {
 // appendRcpt appends the RCPT TO command; the DSN parameters go only to
 // a server that announced DSN (RFC 3461 §5.2).
 func (c *client) appendRcpt(b []byte, r *queue.Recipient) []byte {
-	b = append(b, "RCPT TO:<"...)
-	b = append(b, r.Addr...)
-	b = append(b, '>')
+	b = appendPath(b, "RCPT TO:", r.Addr)
 	if c.ext.dsn {
 		if r.Notify != "" {
 			b = append(b, " NOTIFY="...)
