@@ -15,9 +15,11 @@ import (
 // message is what one transaction sends: the envelope and a reader on
 // the message bytes in the queue file.
 type message struct {
-	env  *queue.Envelope
-	body *io.SectionReader
-	size int64
+	env    *queue.Envelope
+	body   *io.SectionReader
+	size   int64
+	folded bool // a line was broken for smtp_line_length_limit
+	noted  bool // and the log said so (once per message, as Postfix)
 }
 
 // answer is the reply that decided a recipient in a transaction, and the
@@ -180,9 +182,17 @@ func (c *client) body(m *message, out []answer, buf []byte) error {
 		// DATA and cannot be saved.
 		return c.fail(phaseBody, err)
 	}
-	if err := writeDotStuffed(c.bw, m.body, buf); err != nil {
+	d := newDataWriter(c.bw, c.data.LineLimit)
+	// The struct hides dataWriter's methods from io.CopyBuffer, which
+	// would otherwise look for a ReaderFrom; none is there, but the
+	// buffer is what keeps a large message out of memory.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{d}, m.body, buf); err != nil {
 		return c.fail(phaseBody, err)
 	}
+	if err := d.Close(); err != nil {
+		return c.fail(phaseBody, err)
+	}
+	m.folded = m.folded || d.folded
 	if err := c.bw.Flush(); err != nil {
 		return c.fail(phaseDataEnd, err)
 	}

@@ -151,6 +151,10 @@ func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool)
 			rcpts = append(rcpts, j.rcpts[i])
 		}
 		ans, err := c.transact(&j.msg, rcpts, *bp)
+		if j.msg.folded && !j.msg.noted {
+			j.msg.noted = true
+			a.log.Info("%s: breaking line > %d bytes with <CR><LF>SPACE", j.id, c.data.LineLimit)
+		}
 		var again []int
 		delivered := false
 		for k, an := range ans {
