@@ -10,6 +10,7 @@ import (
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/smtp/downgrade"
 )
 
 // message is what one transaction sends: the envelope and a reader on
@@ -20,6 +21,21 @@ type message struct {
 	size   int64
 	folded bool // a line was broken for smtp_line_length_limit
 	noted  bool // and the log said so (once per message, as Postfix)
+
+	// For servers without 8BITMIME: the conversion planned (once per
+	// message, on first need), and whether this transaction converts.
+	plan    *downgrade.Plan
+	planErr error
+	convert bool
+}
+
+// downgradePlan reads the message once to plan its conversion to 7-bit
+// MIME (package downgrade), and remembers the plan.
+func (m *message) downgradePlan() (*downgrade.Plan, error) {
+	if m.plan == nil && m.planErr == nil {
+		m.plan, m.planErr = downgrade.Scan(io.NewSectionReader(m.body, 0, m.body.Size()))
+	}
+	return m.plan, m.planErr
 }
 
 // answer is the reply that decided a recipient in a transaction, and the
@@ -183,10 +199,16 @@ func (c *client) body(m *message, out []answer, buf []byte) error {
 		return c.fail(phaseBody, err)
 	}
 	d := newDataWriter(c.bw, c.data.LineLimit)
-	// The struct hides dataWriter's methods from io.CopyBuffer, which
-	// would otherwise look for a ReaderFrom; none is there, but the
-	// buffer is what keeps a large message out of memory.
-	if _, err := io.CopyBuffer(struct{ io.Writer }{d}, m.body, buf); err != nil {
+	var err error
+	if m.convert {
+		err = downgrade.Write(d, m.body, m.plan)
+	} else {
+		// The struct hides dataWriter's methods from io.CopyBuffer,
+		// which would otherwise look for a ReaderFrom; none is there,
+		// but the buffer is what keeps a large message out of memory.
+		_, err = io.CopyBuffer(struct{ io.Writer }{d}, m.body, buf)
+	}
+	if err != nil {
 		return c.fail(phaseBody, err)
 	}
 	if err := d.Close(); err != nil {
@@ -229,7 +251,9 @@ func appendPath(b []byte, verb, addr string) []byte {
 // server supports and the message needs.
 func (c *client) appendMail(b []byte, m *message) []byte {
 	b = appendPath(b, "MAIL FROM:", m.env.Sender)
-	if c.ext.size {
+	if c.ext.size && !m.convert {
+		// Converted, the message is larger than the queue file says;
+		// Postfix leaves SIZE out then too (RFC 1870 makes it optional).
 		b = append(b, " SIZE="...)
 		b = strconv.AppendInt(b, m.size, 10)
 	}

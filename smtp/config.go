@@ -34,7 +34,8 @@ type Config struct {
 
 // Content says how message data is adapted to what a server takes.
 type Content struct {
-	LineLimit int // smtp_line_length_limit: longer lines are broken; 0: no limit
+	LineLimit int  // smtp_line_length_limit: longer lines are broken; 0: no limit
+	Downgrade bool // not disable_mime_output_conversion: 8-bit MIME to quoted-printable for servers without 8BITMIME
 }
 
 // NewConfig converts the parameters, checking those whose syntax the
@@ -57,7 +58,7 @@ func NewConfig(p *config.Params) (Config, error) {
 		},
 		TLSLevel: level, TLSPolicies: pol, CAFile: p.SMTPTLSCAFile, MTASTS: p.SMTPMTASTS,
 		CacheTime: p.SMTPConnCacheTime.D(), ReuseTime: p.SMTPConnReuseTime.D(),
-		Content: Content{LineLimit: p.SMTPLineLimit},
+		Content: Content{LineLimit: p.SMTPLineLimit, Downgrade: !p.DisableMIMEOConv},
 	}
 	if n := c.Content.LineLimit; n < 0 || n > 0 && n < 80 {
 		// RFC 5321 §4.5.3.1.6 servers take 998; a limit far below it
