@@ -106,7 +106,7 @@ func TestDowngradeWithout8BITMIME(t *testing.T) {
 func TestDowngradeNotNeeded(t *testing.T) {
 	for _, tc := range []struct {
 		name, msg, mail string
-		ext           []string
+		ext             []string
 	}{
 		{"7-bit", testMessage, fmt.Sprintf("C: MAIL FROM:<s@example.org> SIZE=%d", len(testMessage)), []string{"SIZE"}},
 		{"8BITMIME", eightBitMessage, "C: MAIL FROM:<s@example.org> BODY=8BITMIME", []string{"8BITMIME"}},
