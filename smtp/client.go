@@ -40,6 +40,7 @@ type client struct {
 	relay string         // "host[ip]:port", for logs and results
 	to    Timeouts
 	helo  string
+	data  Content // how message data is adapted to the server
 
 	ext     extensions
 	tls     *tls.ConnectionState // nil: plaintext

@@ -7,16 +7,35 @@ import (
 	"strconv"
 	"strings"
 
+	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/smtp/downgrade"
 )
 
 // message is what one transaction sends: the envelope and a reader on
 // the message bytes in the queue file.
 type message struct {
-	env  *queue.Envelope
-	body *io.SectionReader
-	size int64
+	env    *queue.Envelope
+	body   *io.SectionReader
+	size   int64
+	folded bool // a line was broken for smtp_line_length_limit
+	noted  bool // and the log said so (once per message, as Postfix)
+
+	// For servers without 8BITMIME: the conversion planned (once per
+	// message, on first need), and whether this transaction converts.
+	plan    *downgrade.Plan
+	planErr error
+	convert bool
+}
+
+// downgradePlan reads the message once to plan its conversion to 7-bit
+// MIME (package downgrade), and remembers the plan.
+func (m *message) downgradePlan() (*downgrade.Plan, error) {
+	if m.plan == nil && m.planErr == nil {
+		m.plan, m.planErr = downgrade.Scan(io.NewSectionReader(m.body, 0, m.body.Size()))
+	}
+	return m.plan, m.planErr
 }
 
 // answer is the reply that decided a recipient in a transaction, and the
@@ -179,9 +198,23 @@ func (c *client) body(m *message, out []answer, buf []byte) error {
 		// DATA and cannot be saved.
 		return c.fail(phaseBody, err)
 	}
-	if err := writeDotStuffed(c.bw, m.body, buf); err != nil {
+	d := newDataWriter(c.bw, c.data.LineLimit)
+	var err error
+	if m.convert {
+		err = downgrade.Write(d, m.body, m.plan)
+	} else {
+		// The struct hides dataWriter's methods from io.CopyBuffer,
+		// which would otherwise look for a ReaderFrom; none is there,
+		// but the buffer is what keeps a large message out of memory.
+		_, err = io.CopyBuffer(struct{ io.Writer }{d}, m.body, buf)
+	}
+	if err != nil {
 		return c.fail(phaseBody, err)
 	}
+	if err := d.Close(); err != nil {
+		return c.fail(phaseBody, err)
+	}
+	m.folded = m.folded || d.folded
 	if err := c.bw.Flush(); err != nil {
 		return c.fail(phaseDataEnd, err)
 	}
@@ -202,13 +235,25 @@ func setUnset(out []answer, r Reply, in string) {
 	}
 }
 
+// appendPath appends a command's verb and its path: the address in
+// angle brackets, its local part quoted where RFC 5321 §4.1.2 wants it
+// (address.AppendPath). The queue keeps addresses unquoted, so writing
+// one as it is would let a sender such as "x> RET=FULL"@example.org end
+// the path early and add parameters of its own choosing.
+func appendPath(b []byte, verb, addr string) []byte {
+	b = append(b, verb...)
+	b = append(b, '<')
+	b = address.AppendPath(b, addr)
+	return append(b, '>')
+}
+
 // appendMail appends the MAIL FROM command with the parameters the
 // server supports and the message needs.
 func (c *client) appendMail(b []byte, m *message) []byte {
-	b = append(b, "MAIL FROM:<"...)
-	b = append(b, m.env.Sender...)
-	b = append(b, '>')
-	if c.ext.size {
+	b = appendPath(b, "MAIL FROM:", m.env.Sender)
+	if c.ext.size && !m.convert {
+		// Converted, the message is larger than the queue file says;
+		// Postfix leaves SIZE out then too (RFC 1870 makes it optional).
 		b = append(b, " SIZE="...)
 		b = strconv.AppendInt(b, m.size, 10)
 	}
@@ -236,9 +281,7 @@ func (c *client) appendMail(b []byte, m *message) []byte {
 // appendRcpt appends the RCPT TO command; the DSN parameters go only to
 // a server that announced DSN (RFC 3461 §5.2).
 func (c *client) appendRcpt(b []byte, r *queue.Recipient) []byte {
-	b = append(b, "RCPT TO:<"...)
-	b = append(b, r.Addr...)
-	b = append(b, '>')
+	b = appendPath(b, "RCPT TO:", r.Addr)
 	if c.ext.dsn {
 		if r.Notify != "" {
 			b = append(b, " NOTIFY="...)

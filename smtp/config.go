@@ -28,6 +28,14 @@ type Config struct {
 
 	CacheTime time.Duration // smtp_connection_cache_time_limit: idle time in the cache
 	ReuseTime time.Duration // smtp_connection_reuse_time_limit: age of a connection
+
+	Content Content
+}
+
+// Content says how message data is adapted to what a server takes.
+type Content struct {
+	LineLimit int  // smtp_line_length_limit: longer lines are broken; 0: no limit
+	Downgrade bool // not disable_mime_output_conversion: 8-bit MIME to quoted-printable for servers without 8BITMIME
 }
 
 // NewConfig converts the parameters, checking those whose syntax the
@@ -50,6 +58,12 @@ func NewConfig(p *config.Params) (Config, error) {
 		},
 		TLSLevel: level, TLSPolicies: pol, CAFile: p.SMTPTLSCAFile, MTASTS: p.SMTPMTASTS,
 		CacheTime: p.SMTPConnCacheTime.D(), ReuseTime: p.SMTPConnReuseTime.D(),
+		Content: Content{LineLimit: p.SMTPLineLimit, Downgrade: !p.DisableMIMEOConv},
+	}
+	if n := c.Content.LineLimit; n < 0 || n > 0 && n < 80 {
+		// RFC 5321 §4.5.3.1.6 servers take 998; a limit far below it
+		// would break every line of quoted-printable text too.
+		return Config{}, fmt.Errorf("smtp_line_length_limit: %d is neither 0 (no limit) nor at least 80", n)
 	}
 	if c.HeloName == "" {
 		c.HeloName = p.MyHostname

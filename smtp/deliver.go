@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 	"unicode/utf8"
 
 	"postern.dev/postern/libmail/queue"
@@ -142,6 +143,9 @@ func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool)
 		}
 		return true
 	}
+	if !a.eightBitOK(j, c, idx, ready) {
+		return true
+	}
 	bp := a.buffer()
 	defer a.bufs.Put(bp)
 	rcpts := make([]queue.Recipient, 0, len(idx))
@@ -151,6 +155,10 @@ func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool)
 			rcpts = append(rcpts, j.rcpts[i])
 		}
 		ans, err := c.transact(&j.msg, rcpts, *bp)
+		if j.msg.folded && !j.msg.noted {
+			j.msg.noted = true
+			a.log.Info("%s: breaking line > %d bytes with <CR><LF>SPACE", j.id, c.data.LineLimit)
+		}
 		var again []int
 		delivered := false
 		for k, an := range ans {
@@ -200,6 +208,38 @@ func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool)
 		}
 		idx = again
 	}
+	return true
+}
+
+// eightBitOK decides how the message goes to a server that did not
+// announce 8BITMIME, to which RFC 6152 §3 forbids sending 8-bit data:
+// as it is when it has no 8-bit octets (whatever BODY= the client
+// declared) or when disable_mime_output_conversion is set, as Postfix
+// does; converted to 7-bit MIME otherwise (package downgrade); and
+// returned with 5.6.3 when it cannot be converted. It reports false
+// when it decided the recipients at idx.
+func (a *Agent) eightBitOK(j *job, c *client, idx []int, ready time.Time) bool {
+	j.msg.convert = false
+	if c.ext.eightBitMIME || !c.data.Downgrade {
+		return true
+	}
+	p, err := j.msg.downgradePlan()
+	switch {
+	case err != nil:
+		for _, i := range idx {
+			j.decide(i, queue.Deferred, "4.3.0", c.relay, "cannot read the message from the queue file: "+err.Error(), "", ready, true)
+		}
+		return false
+	case !p.EightBit:
+		return true
+	case p.Reason != "":
+		why := fmt.Sprintf("host %s does not announce 8BITMIME, and the message cannot be converted to 7-bit MIME: %s", c.relay, p.Reason)
+		for _, i := range idx {
+			j.decide(i, queue.Failed, "5.6.3", c.relay, why, "", ready, true)
+		}
+		return false
+	}
+	j.msg.convert = true
 	return true
 }
 

@@ -24,6 +24,7 @@ func (a *Agent) connect(ctx context.Context, h *mxHost, addr netip.AddrPort, pla
 		return nil, f
 	}
 	c := newClient(conn, h.name, addr, a.cfg.HeloName, a.cfg.Timeouts, a.now())
+	c.data = a.cfg.Content
 	stop := context.AfterFunc(ctx, c.abort)
 	defer stop()
 	if err := c.greet(); err != nil {

@@ -153,23 +153,57 @@ func StripExtension(local, delimiters string) (base, ext string) {
 }
 
 // Quote returns addr in RFC 5321 wire form: the local part is quoted when
-// it is not a dot-string.
+// it is not a dot-string (see AppendPath).
 func Quote(addr string) string {
-	local, domain := Split(addr)
-	if domain == "" || isDotString(local) {
+	if !needsQuote(addr) {
 		return addr
 	}
-	var b strings.Builder
-	b.WriteByte('"')
+	return string(AppendPath(make([]byte, 0, len(addr)+4), addr))
+}
+
+// AppendPath appends addr, kept in postern's unquoted form, to b as the
+// mailbox of an RFC 5321 §4.1.2 path, the text between < and >: the
+// local part as a Dot-string when it is one, else as a Quoted-string with
+// `"` and `\` escaped by a backslash; the domain as it is. Every writer of
+// MAIL FROM and RCPT TO uses it: an unquoted local part such as
+// `x> RET=FULL` would end the path early and smuggle parameters into the
+// command. The null sender stays empty, and an address without @ (RCPT
+// TO:<postmaster>) is a local part alone. UTF-8 needs no quoting
+// (RFC 6531 §3.3 extends atext and qtextSMTP with it).
+//
+// Control characters cannot be written in a Quoted-string (qtextSMTP and
+// quoted-pairSMTP are %d32-126); Check refuses them at the door, so none
+// should get here, and they are written as they are.
+func AppendPath(b []byte, addr string) []byte {
+	if !needsQuote(addr) {
+		return append(b, addr...)
+	}
+	local, domain := addr, ""
+	at := strings.LastIndexByte(addr, '@')
+	if at >= 0 {
+		local, domain = addr[:at], addr[at:]
+	}
+	b = append(b, '"')
 	for i := 0; i < len(local); i++ {
 		if c := local[i]; c == '"' || c == '\\' {
-			b.WriteByte('\\')
+			b = append(b, '\\')
 		}
-		b.WriteByte(local[i])
+		b = append(b, local[i])
 	}
-	b.WriteString(`"@`)
-	b.WriteString(domain)
-	return b.String()
+	b = append(b, '"')
+	return append(b, domain...)
+}
+
+// needsQuote reports whether the local part of addr must be quoted.
+func needsQuote(addr string) bool {
+	if addr == "" {
+		return false // the null sender, <>
+	}
+	local := addr
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		local = addr[:at]
+	}
+	return !isDotString(local)
 }
 
 // isDotString reports whether s is an RFC 5321 Dot-string: atoms of atext

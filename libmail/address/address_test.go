@@ -40,18 +40,43 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"user@example.test":      "user@example.test",
-		"john doe@example.test":  `"john doe"@example.test`,
-		`a"b@example.test`:       `"a\"b"@example.test`,
-		"a@b@example.test":       `"a@b"@example.test`,
-		".lead@example.test":     `".lead"@example.test`,
-		"δοκιμή@example.test":    "δοκιμή@example.test",
-		"o'brien+x@example.test": "o'brien+x@example.test",
+// TestAppendPath: the wire form of an address in MAIL FROM and RCPT TO
+// (RFC 5321 §4.1.2). The local parts that are not Dot-strings are the
+// ones an unquoted writer mangles or lets inject parameters through.
+func TestAppendPath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""}, // the null sender
+		{"user@example.test", "user@example.test"},
+		{"first.last@example.test", "first.last@example.test"},
+		{"o'brien+x@example.test", "o'brien+x@example.test"},
+		{"a=b@example.test", "a=b@example.test"}, // '=' is atext
+		{"!#$%&'*+-/=?^_`{|}~@example.test", "!#$%&'*+-/=?^_`{|}~@example.test"},
+		{"postmaster", "postmaster"},
+		{"john doe@example.test", `"john doe"@example.test`},
+		{"john doe", `"john doe"`},
+		{`a"b@example.test`, `"a\"b"@example.test`},
+		{`a\b@example.test`, `"a\\b"@example.test`},
+		{`\"@example.test`, `"\\\""@example.test`},
+		{"x> RET=FULL ENVID=Y@evil.test", `"x> RET=FULL ENVID=Y"@evil.test`},
+		{"x>@evil.test", `"x>"@evil.test`},
+		{"a@b@example.test", `"a@b"@example.test`},
+		{".lead@example.test", `".lead"@example.test`},
+		{"trail.@example.test", `"trail."@example.test`},
+		{"two..dots@example.test", `"two..dots"@example.test`},
+		{"a,b@example.test", `"a,b"@example.test`},
+		{"a:b@example.test", `"a:b"@example.test`},
+		{"(c)@example.test", `"(c)"@example.test`},
+		{"@example.test", `""@example.test`}, // empty local part
+		{"δοκιμή@παράδειγμα.δοκιμή", "δοκιμή@παράδειγμα.δοκιμή"},
+		{"δοκ ιμή@example.test", `"δοκ ιμή"@example.test`},
+		{"user@[IPv6:2001:db8::1]", "user@[IPv6:2001:db8::1]"},
+		{"john doe@[192.0.2.1]", `"john doe"@[192.0.2.1]`},
 	} {
-		if got := Quote(in); got != want {
-			t.Errorf("Quote(%q) = %q, want %q", in, got, want)
+		if got := string(AppendPath([]byte("<"), tc.in)); got != "<"+tc.want {
+			t.Errorf("AppendPath(%q) = %q, want %q", tc.in, got, "<"+tc.want)
+		}
+		if got := Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

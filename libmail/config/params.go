@@ -95,6 +95,8 @@ type SMTP struct {
 	SMTPMTASTS          bool     `toml:"smtp_mta_sts_enable" default:"false" doc:"Look up MTA-STS policies (RFC 8461) for destinations that have no TLS policy of their own, and enforce them."`
 	SMTPConnCacheTime   Duration `toml:"smtp_connection_cache_time_limit" default:"2s" doc:"How long an idle outbound connection is kept open for more mail to the same destination."`
 	SMTPConnReuseTime   Duration `toml:"smtp_connection_reuse_time_limit" default:"300s" doc:"How long one outbound connection is reused before it is closed."`
+	SMTPLineLimit       int      `toml:"smtp_line_length_limit" default:"998" doc:"The longest line of message data the SMTP client sends, in bytes, without its CRLF (RFC 5321 allows 998); a longer line is broken by inserting CRLF and a space, as Postfix does. 0 means no limit; otherwise at least 80."`
+	DisableMIMEOConv    bool     `toml:"disable_mime_output_conversion" default:"false" doc:"Send 8-bit message content as it is to a server that does not announce 8BITMIME, instead of converting 8-bit MIME parts to quoted-printable (RFC 6152)."`
 }
 
 // Local is about the local delivery agent.
