@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/message"
 )
 
@@ -70,7 +71,9 @@ func Write(w io.Writer, r *Report, orig io.Reader, size int64, now time.Time) er
 	hdr("Date", message.Date(now))
 	hdr("From", r.From+" (Mail Delivery System)")
 	hdr("Subject", subject)
-	hdr("To", "<"+r.To+">")
+	// The address is kept unquoted; a local part such as `x> y` must be
+	// quoted again, or the header would end the address early.
+	hdr("To", "<"+address.Quote(r.To)+">")
 	hdr("Auto-Submitted", "auto-replied")
 	hdr("Message-Id", "<"+r.MessageID+">")
 	hdr("MIME-Version", "1.0")
@@ -152,13 +155,13 @@ func writeStatus(w *bufio.Writer, r *Report) {
 	if r.EnvID != "" {
 		fmt.Fprintf(w, "Original-Envelope-Id: %s\r\n", Xtext(r.EnvID))
 	}
-	fmt.Fprintf(w, "X-Postern-Sender: rfc822; %s\r\n", clean(r.Sender))
+	fmt.Fprintf(w, "X-Postern-Sender: rfc822; %s\r\n", clean(address.Quote(r.Sender)))
 	fmt.Fprintf(w, "Arrival-Date: %s\r\n", message.Date(r.Arrival))
 	action := map[Kind]string{Failure: "failed", Delay: "delayed", Success: "delivered"}[r.Kind]
 	// Per-recipient fields (RFC 3464 §2.3), each block after an empty line.
 	for _, rc := range r.Recipients {
 		w.WriteString("\r\n")
-		fmt.Fprintf(w, "Final-Recipient: %s; %s\r\n", addrType(rc.Final, r.UTF8), clean(rc.Final))
+		fmt.Fprintf(w, "Final-Recipient: %s; %s\r\n", addrType(rc.Final, r.UTF8), clean(address.Quote(rc.Final)))
 		if rc.Original != "" {
 			typ, addr, ok := strings.Cut(rc.Original, ";")
 			if ok {

@@ -524,3 +524,32 @@ func TestWriteReadError(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotedAddresses: addresses are kept unquoted in the queue, so a
+// local part such as `x> RET=FULL` is quoted again wherever a report
+// writes an address: the To header, the sender and Final-Recipient
+// fields. Written raw, `To: <x> RET=FULL ENVID=Y@evil.test>` ended the
+// address early.
+func TestQuotedAddresses(t *testing.T) {
+	r := base()
+	r.Sender, r.To = "x> RET=FULL ENVID=Y@evil.test", "x> RET=FULL ENVID=Y@evil.test"
+	r.Recipients = []Recipient{{Final: "john doe@remote.example", Status: "5.1.1"}}
+	out := string(render(t, &r, original))
+	for _, want := range []string{
+		"\r\nTo: <\"x> RET=FULL ENVID=Y\"@evil.test>\r\n",
+		"\r\nX-Postern-Sender: rfc822; \"x> RET=FULL ENVID=Y\"@evil.test\r\n",
+		"\r\nFinal-Recipient: rfc822; \"john doe\"@remote.example\r\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	m, err := mail.ReadMessage(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := mail.ParseAddress(m.Header.Get("To"))
+	if err != nil || to.Address != "x> RET=FULL ENVID=Y@evil.test" {
+		t.Errorf("To parses as %v, %v", to, err)
+	}
+}

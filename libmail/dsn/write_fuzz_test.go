@@ -162,8 +162,8 @@ func fzCheck(t *testing.T, r *Report, orig []byte, strict bool) {
 	}
 	vals := fzFields(t, "message", lines, "Date", "From", "Subject", "To", "Auto-Submitted", "Message-Id",
 		"MIME-Version", "Content-Type", "Content-Transfer-Encoding")
-	if !strict && vals[3] != "<"+r.To+">" {
-		t.Fatalf("To: %q, want <%s>", vals[3], r.To)
+	if want := "<" + address.Quote(r.To) + ">"; !strict && vals[3] != want {
+		t.Fatalf("To: %q, want %s", vals[3], want)
 	}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
@@ -276,7 +276,7 @@ func fzCheck(t *testing.T, r *Report, orig []byte, strict bool) {
 			count[name]++
 			switch name {
 			case "Final-Recipient":
-				if !strict && val != "rfc822; "+rc.Final && val != "utf-8; "+rc.Final {
+				if q := address.Quote(rc.Final); !strict && val != "rfc822; "+q && val != "utf-8; "+q {
 					t.Fatalf("recipient %d: Final-Recipient %q for %q", i, val, rc.Final)
 				}
 			case "Action":
