@@ -14,5 +14,5 @@ func main() {
 		local.ChildMain()
 		return
 	}
-	daemon.Main("local", local.Run)
+	daemon.Main("local", "local", local.Run)
 }

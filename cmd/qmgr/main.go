@@ -6,4 +6,4 @@ import (
 	"postern.dev/postern/qmgr"
 )
 
-func main() { daemon.Main("qmgr", qmgr.Run) }
+func main() { daemon.Main("qmgr", "qmgr", qmgr.Run) }

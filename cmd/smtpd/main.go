@@ -6,4 +6,4 @@ import (
 	"postern.dev/postern/smtpd"
 )
 
-func main() { daemon.Main("smtpd", smtpd.Run) }
+func main() { daemon.Main("smtpd", "smtp", smtpd.Run) }

@@ -45,11 +45,13 @@ func (e *Env) Ready() {
 // Main is the whole main function of a daemon: it parses the flags,
 // loads the configuration, sets up the log and the sockets, runs run with
 // a context that ends on SIGTERM, and exits. program names the daemon in
-// logs and picks its service when -s is not given.
-func Main(program string, run func(ctx context.Context, env *Env) error) {
+// logs; service is its row in the service table when -s does not name
+// another (the master always does: a program may serve several rows, as
+// smtpd serves smtp, submission and submissions).
+func Main(program, service string, run func(ctx context.Context, env *Env) error) {
 	fs := flag.NewFlagSet(program, flag.ExitOnError)
 	cfgPath := fs.String("c", config.DefaultFile, "configuration `file`")
-	svcName := fs.String("s", program, "service `name` in the configuration's service table")
+	svcName := fs.String("s", service, "service `name` in the configuration's service table")
 	verbose := fs.Bool("v", false, "verbose logging")
 	fs.Parse(os.Args[1:])
 
