@@ -15,6 +15,7 @@ type Config struct {
 	MailName         string
 	Networks         []netip.Prefix
 	SizeLimit        int64
+	HeaderLimit      int // header_size_limit: the rest of a longer header is body
 	RcptLimit        int
 	Timeout          time.Duration
 	ClientConnLimit  int // per client address, 0: none
@@ -40,7 +41,7 @@ func NewConfig(p *config.Params) (Config, error) {
 	}
 	c := Config{
 		Hostname: p.MyHostname, MailName: p.MailName, Networks: nets,
-		SizeLimit: p.MessageSizeLimit, RcptLimit: p.SMTPDRecipientLimit, Timeout: p.SMTPDTimeout.D(),
+		SizeLimit: p.MessageSizeLimit, HeaderLimit: p.HeaderSizeLimit, RcptLimit: p.SMTPDRecipientLimit, Timeout: p.SMTPDTimeout.D(),
 		ClientConnLimit: p.SMTPDConnCountLimit, ProcessConnLimit: p.SMTPDProcessConnLimit, LineLimit: p.SMTPDLineLimit,
 		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
 		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable,

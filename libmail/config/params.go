@@ -30,6 +30,7 @@ type General struct {
 	DefaultPrivs      string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root."`
 	RecipientDelim    string   `toml:"recipient_delimiter" default:"+" doc:"Separates a local part from its extension (user+ext@domain is delivered to user); empty disables extensions."`
 	MessageSizeLimit  int64    `toml:"message_size_limit" default:"10240000" doc:"The largest message accepted, in bytes, including the headers postern adds."`
+	HeaderSizeLimit   int      `toml:"header_size_limit" default:"102400" doc:"The longest header section smtpd takes in, in bytes; past it smtpd ends the header with an empty line and keeps the rest as body, so that every agent can read the header of whatever was accepted."`
 	AliasMaps         []string `toml:"alias_maps" default:"/etc/aliases" doc:"Aliases files in the aliases(5) format, searched in order; local parts in every local domain are looked up."`
 	AccountsFile      string   `toml:"accounts_file" default:"/etc/postern/accounts" doc:"Virtual accounts in Dovecot's passwd-file format (address:{SCHEME}hash:::::home)."`
 	LocalSystemUsers  bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`

@@ -528,3 +528,52 @@ func lastOf(s []string) string {
 func isReset(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
 }
+
+// A header section of more than 1 MiB (thousands of fields) is accepted
+// and delivered, to a local Maildir and through the outbound client to a
+// remote MX, instead of being deferred for days because an agent cannot
+// read it: smtpd keeps header_size_limit bytes as header and the rest as
+// body, and no byte the client sent is lost.
+func TestHostileHugeHeader(t *testing.T) {
+	sink := NewSink(t)
+	s, _ := outbound(t, remoteZone, sink.Port)
+	var hdr strings.Builder
+	for i := 0; hdr.Len() < 1200<<10; i++ {
+		fmt.Fprintf(&hdr, "X-Filler-%06d: %s\r\n", i, strings.Repeat("h", 100))
+	}
+	msg := "Subject: huge header\r\nMessage-ID: <huge@client.example>\r\n" + hdr.String() + "X-Last: last field\r\n\r\nthe body\r\n"
+	d := Dial(t, s.Addr(25))
+	d.Expect("EHLO client.example", "250")
+	d.Expect("MAIL FROM:<alice@example.org>", "250")
+	d.Expect("RCPT TO:<demo@example.test>", "250")
+	d.Expect("RCPT TO:<bob@remote.test>", "250")
+	d.Expect("DATA", "354")
+	d.Send(msg + ".\r\n")
+	if r := d.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("end of data: %q", r)
+	}
+	d.Expect("QUIT", "221")
+
+	msgs := s.WaitMessages("demo@example.test", 1, 30*time.Second)
+	b, err := os.ReadFile(msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := bytes.Index(b, []byte("\n\n"))
+	if end < 0 || end > 110<<10 {
+		t.Errorf("delivered header section is %d bytes, want at most header_size_limit and the added fields", end)
+	}
+	// Only an empty line was added: the rest is all there, as body.
+	if got := strings.Count(string(b), "\nX-Filler-"); got != strings.Count(msg, "X-Filler-") ||
+		!bytes.HasSuffix(b, []byte("\nX-Last: last field\n\nthe body\n")) {
+		t.Errorf("delivered message lost lines: %d filler fields of %d; ends %q", got, strings.Count(msg, "X-Filler-"), b[max(0, len(b)-60):])
+	}
+	tx := sink.Wait(1, 30*time.Second)[0]
+	if strings.Count(string(tx.Data), "\r\nX-Filler-") != strings.Count(msg, "X-Filler-") || !bytes.HasSuffix(tx.Data, []byte("X-Last: last field\r\n\r\nthe body\r\n")) {
+		t.Errorf("relayed message of %d bytes lost lines", len(tx.Data))
+	}
+	s.WaitQueueEmpty(30 * time.Second)
+	if strings.Contains(s.Log(), "status=deferred") {
+		t.Errorf("a delivery was deferred:\n%s", tail(s.Log(), 20))
+	}
+}
