@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"postern.dev/postern/libmail/message"
 	"postern.dev/postern/libmail/queue"
@@ -63,7 +62,7 @@ func (c *conn) data(arg string) {
 	c.writeReply(replyData)
 	// The client waits for the 354 before it sends the message (DATA ends
 	// a pipelined group, RFC 2920 §3.1), so it goes out now.
-	if err := c.w.Flush(); err != nil {
+	if err := c.flush(); err != nil {
 		w.Abort()
 		c.closing = true
 		return
@@ -135,8 +134,12 @@ func (c *conn) readData(cp *copier) error {
 	// arrives in several slices (longer than the buffer) may have its CR
 	// at the end of one slice and its LF alone in the next.
 	bol, cr := true, false
+	defer c.endRead()
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
+		// Each line has smtpd_timeout, as Postfix's per-record deadline.
+		if err := c.startRead(false); err != nil {
+			return err
+		}
 		line, err := c.r.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
 			return err
@@ -197,9 +200,13 @@ func (c *conn) bdat(arg string) {
 		}
 		c.tx.bdat, c.tx.bdatCp = w, newCopier(w, &c.srv.cfg)
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
 	cp := c.tx.bdatCp
-	if _, err := io.CopyN(cp, c.r, size); err != nil {
+	err = c.startRead(false)
+	if err == nil {
+		_, err = io.CopyN(cp, c.r, size)
+		c.endRead()
+	}
+	if err != nil {
 		c.tx.bdat.Abort()
 		c.tx.bdat = nil
 		c.lineError(err)

@@ -577,3 +577,76 @@ func TestHostileHugeHeader(t *testing.T) {
 		t.Errorf("a delivery was deferred:\n%s", tail(s.Log(), 20))
 	}
 }
+
+// Idle connections from several addresses, each under the per-client
+// limit, fill smtpd_process_connection_limit; a new client is still
+// greeted within 10 s (smtpd closes the longest-idle sessions that have
+// no transaction, under load), its mail is accepted and delivered. The
+// session idle longest is in the middle of a transaction: it is left
+// alone and its message goes through too.
+func TestHostileIdleConnections(t *testing.T) {
+	const limit = 50
+	s := NewSystem(t, Options{Set: []string{fmt.Sprintf("smtpd_process_connection_limit=%d", limit), "smtpd_client_connection_count_limit=10"}})
+	var idle []*Dialogue
+	for i := range limit {
+		// 127.0.0.2 to 127.0.0.6, ten each: under the per-client limit.
+		dl := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i/10))}}
+		c, err := dl.Dial("tcp", s.Addr(25))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		d := &Dialogue{t: t, conn: c, r: bufio.NewReader(c)}
+		if r := d.Reply(); !strings.HasPrefix(r, "220 ") {
+			t.Fatalf("idle client %d: greeting %q", i, r)
+		}
+		idle = append(idle, d)
+	}
+	busy := idle[0]
+	busy.Expect("EHLO busy.example", "250")
+	busy.Expect("MAIL FROM:<busy@example.org>", "250")
+	busy.Expect("RCPT TO:<demo@example.test>", "250")
+	// The rest have been idle since their greeting, idle[1] longest.
+	for _, d := range idle[2:] {
+		d.Expect("NOOP", "250")
+	}
+	start := time.Now()
+	c, err := net.DialTimeout("tcp", s.Addr(25), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	d := &Dialogue{t: t, conn: c, r: bufio.NewReader(c)}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := d.r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(greeting, "220 ") {
+		t.Fatalf("new client with %d idle connections open: no greeting within 10 s (%q, %v)\n%s", limit, greeting, err, tail(s.Log(), 10))
+	}
+	t.Logf("greeted after %s", time.Since(start))
+	d.Expect("EHLO client.example", "250")
+	d.Expect("MAIL FROM:<alice@example.org>", "250")
+	d.Expect("RCPT TO:<demo@example.test>", "250")
+	d.Expect("DATA", "354")
+	d.Send("Subject: under load\r\nMessage-ID: <load@client.example>\r\n\r\nhello\r\n.\r\n")
+	if r := d.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("end of data: %q", r)
+	}
+	d.Expect("QUIT", "221")
+	if r := idle[1].Reply(); !strings.HasPrefix(r, "421 4.7.0 ") {
+		t.Errorf("longest-idle session without a transaction: %q, want 421 4.7.0", r)
+	}
+	busy.Expect("DATA", "354")
+	busy.Send("Subject: busy\r\nMessage-ID: <busy@client.example>\r\n\r\nstill here\r\n.\r\n")
+	if r := busy.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("session with a transaction, end of data: %q", r)
+	}
+	s.WaitMessages("demo@example.test", 2, 20*time.Second)
+	if got := deliveredIDs(t, s.Maildir("demo@example.test")); got["load"] != 1 || got["busy"] != 1 {
+		t.Errorf("delivered %v", got)
+	}
+	for _, want := range []string{"stress mode begins", "closing idle connection from localhost[127.0.0.2] under load"} {
+		if !strings.Contains(s.Log(), want) {
+			t.Errorf("log lacks %q\n%s", want, tail(s.Log(), 20))
+		}
+	}
+}
