@@ -74,17 +74,29 @@ func (a *Agent) deliver(ctx context.Context, e *queue.Entry, f *os.File, i int) 
 	return res, final
 }
 
+// loopScanLimit is how much of the header looped reads: more than smtpd's
+// header_size_limit and the fields forwarding adds.
+const loopScanLimit = 1 << 20
+
 // looped reports whether the message already carries Delivered-To: for
 // rcpt: it came back to a mailbox it was delivered to before.
 func (a *Agent) looped(e *queue.Entry, f *os.File, rcpt string) (bool, error) {
 	found := false
-	err := message.ScanHeader(bufio.NewReaderSize(e.Message(f), 16<<10), 1<<20, func(name, value []byte) bool {
+	err := message.ScanHeader(bufio.NewReaderSize(e.Message(f), 16<<10), loopScanLimit, func(name, value []byte) bool {
 		if strings.EqualFold(string(name), "Delivered-To") && strings.EqualFold(string(bytes.TrimSpace(value)), rcpt) {
 			found = true
 			return false
 		}
 		return true
 	})
+	if errors.Is(err, message.ErrHeaderTooLong) {
+		// A header this long (queued before smtpd cut headers at
+		// header_size_limit, or grown by forwarding) must not keep the
+		// message from delivery, deferred until it expires. The scan saw
+		// the top of it, which is where local adds Delivered-To:, so a
+		// loop still shows there.
+		return found, nil
+	}
 	return found, err
 }
 

@@ -73,7 +73,7 @@ func (c *conn) saslStep(initial, challenge string) ([]byte, bool) {
 	line := initial
 	if line == "" {
 		c.writeReply(&Reply{Code: 334, Text: base64.StdEncoding.EncodeToString([]byte(challenge))})
-		b, err := c.readLine()
+		b, err := c.readLine(false)
 		if err != nil {
 			c.lineError(err)
 			c.closing = c.closing || !isProtocolError(err)

@@ -12,8 +12,10 @@ import (
 )
 
 // limitListener enforces the connection limits and attaches client state
-// to each connection. A process at its limit stops accepting, so further
-// clients wait in the kernel's listen queue instead of costing memory.
+// to each connection. A process at its limit makes room for each new
+// client by closing an idle session (Server.acquire); while it cannot,
+// it stops accepting, so further clients wait in the kernel's listen
+// queue instead of costing memory.
 type limitListener struct {
 	net.Listener
 	srv *Server
@@ -22,10 +24,8 @@ type limitListener struct {
 func (l *limitListener) Accept() (net.Conn, error) {
 	s := l.srv
 	for {
-		s.sem <- struct{}{}
 		c, err := l.Listener.Accept()
 		if err != nil {
-			<-s.sem
 			return nil, err
 		}
 		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
@@ -41,8 +41,14 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			fmt.Fprintf(c, "421 4.7.0 %s Error: too many connections from %s\r\n", s.cfg.Hostname, host)
 			c.Close()
-			<-s.sem
 			continue
+		}
+		if !s.acquire() {
+			c.Close()
+			s.mu.Lock()
+			s.forget(host)
+			s.mu.Unlock()
+			return nil, errClosed
 		}
 		cc := &clientConn{Conn: c, srv: s, host: host, named: make(chan struct{}), counts: map[string][2]int{}}
 		go cc.lookupName()
@@ -110,13 +116,18 @@ func (c *clientConn) Close() error {
 		c.waitName()
 		c.srv.log.Info("disconnect from %s%s", c.label(), c.summary())
 		c.srv.mu.Lock()
-		if c.srv.clients[c.host]--; c.srv.clients[c.host] <= 0 {
-			delete(c.srv.clients, c.host)
-		}
+		c.srv.forget(c.host)
 		c.srv.mu.Unlock()
-		<-c.srv.sem
+		c.srv.release()
 	})
 	return err
+}
+
+// forget takes a connection off its client's count; s.mu is held.
+func (s *Server) forget(host string) {
+	if s.clients[host]--; s.clients[host] <= 0 {
+		delete(s.clients, host)
+	}
 }
 
 // summaryOrder is the order of Postfix's disconnect line (its command

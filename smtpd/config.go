@@ -11,22 +11,28 @@ import (
 
 // Config is what smtpd needs from the parameters, checked and converted.
 type Config struct {
-	Hostname         string
-	MailName         string
-	Networks         []netip.Prefix
-	SizeLimit        int64
-	RcptLimit        int
-	Timeout          time.Duration
-	ClientConnLimit  int // per client address, 0: none
-	ProcessConnLimit int
-	LineLimit        int
-	TLS              *tls.Config // nil: no TLS
-	RequireTLS       bool        // smtpd_tls_security_level = encrypt
-	WrapperMode      bool        // implicit TLS (port 465)
-	Auth             bool
-	AuthTLSOnly      bool
-	PeernameLookup   bool
-	SMTPUTF8         bool
+	Hostname       string
+	MailName       string
+	Networks       []netip.Prefix
+	SizeLimit      int64
+	HeaderLimit    int // header_size_limit: the rest of a longer header is body
+	RcptLimit      int
+	Timeout        time.Duration
+	HardErrorLimit int
+	// Under stress (connections at ProcessConnLimit) these replace
+	// Timeout and HardErrorLimit.
+	StressTimeout        time.Duration
+	StressHardErrorLimit int
+	ClientConnLimit      int // per client address, 0: none
+	ProcessConnLimit     int
+	LineLimit            int
+	TLS                  *tls.Config // nil: no TLS
+	RequireTLS           bool        // smtpd_tls_security_level = encrypt
+	WrapperMode          bool        // implicit TLS (port 465)
+	Auth                 bool
+	AuthTLSOnly          bool
+	PeernameLookup       bool
+	SMTPUTF8             bool
 	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
 	// §4.5.1 requires without a domain.
 	FirstLocalDomain string
@@ -40,7 +46,8 @@ func NewConfig(p *config.Params) (Config, error) {
 	}
 	c := Config{
 		Hostname: p.MyHostname, MailName: p.MailName, Networks: nets,
-		SizeLimit: p.MessageSizeLimit, RcptLimit: p.SMTPDRecipientLimit, Timeout: p.SMTPDTimeout.D(),
+		SizeLimit: p.MessageSizeLimit, HeaderLimit: p.HeaderSizeLimit, RcptLimit: p.SMTPDRecipientLimit, Timeout: p.SMTPDTimeout.D(),
+		HardErrorLimit: p.SMTPDHardErrorLimit, StressTimeout: p.SMTPDStressTimeout.D(), StressHardErrorLimit: p.SMTPDStressErrorLimit,
 		ClientConnLimit: p.SMTPDConnCountLimit, ProcessConnLimit: p.SMTPDProcessConnLimit, LineLimit: p.SMTPDLineLimit,
 		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
 		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,10 +22,6 @@ const (
 	readBufSize  = 16 << 10
 	writeBufSize = 4 << 10
 )
-
-// hardErrorLimit is Postfix's smtpd_hard_error_limit: a client that gets
-// this many error replies is disconnected.
-const hardErrorLimit = 20
 
 // conn is one SMTP session. Its goroutine owns all of it.
 type conn struct {
@@ -43,9 +40,13 @@ type conn struct {
 	closing  bool
 
 	tx *transaction // nil outside MAIL ... DATA
-	// busy mirrors tx != nil for Shutdown, which runs on another
-	// goroutine; it is updated after each command.
-	busy atomic.Bool
+
+	// What the server's goroutines may look at, for stress and Shutdown
+	// (stress.go): the read in progress, under dl.
+	dl        sync.Mutex
+	readStart time.Time   // zero when not reading
+	idle      bool        // waiting for a command outside a transaction
+	evicted   atomic.Bool // chosen to make room for a new client
 }
 
 // transaction is the state from MAIL to the end of DATA or BDAT.
@@ -86,7 +87,7 @@ func (c *conn) serve() {
 	}
 	c.writeReply(&Reply{Code: 220, Text: c.srv.cfg.Hostname + " ESMTP " + c.srv.cfg.MailName})
 	for !c.closing {
-		line, err := c.readLine()
+		line, err := c.readLine(c.tx == nil)
 		if err != nil {
 			if !c.lineError(err) {
 				// Out of the loop rather than return: replies still
@@ -97,9 +98,16 @@ func (c *conn) serve() {
 			continue
 		}
 		c.dispatch(parseCommand(line))
-		c.busy.Store(c.tx != nil)
 	}
-	c.w.Flush()
+	c.flush()
+}
+
+// flush sends the replies buffered. The client has smtpd_timeout to take
+// them: one that does not read its replies must not hold its place for
+// ever, blocked in a write.
+func (c *conn) flush() error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.timeout()))
+	return c.w.Flush()
 }
 
 // finish releases the connection and its buffers.
@@ -114,18 +122,6 @@ func (c *conn) finish() {
 	c.srv.writers.Put(c.w)
 }
 
-// nudge makes a session blocked reading its next command wake up, so
-// that Shutdown can tell idle clients 421 at once. A session in the
-// middle of a transaction is left alone: its client began a message
-// before the shutdown (a reload, say) and may finish it in the time
-// Shutdown gives; a nudge would cut it off mid-transaction, or mid-DATA,
-// and throw away whatever part of a line had arrived.
-func (c *conn) nudge() {
-	if !c.busy.Load() {
-		c.client.SetReadDeadline(time.Now())
-	}
-}
-
 var (
 	errLineTooLong = errors.New("line too long")
 	errBareLFCmd   = errors.New("bare LF")
@@ -134,14 +130,18 @@ var (
 // readLine returns the next command line without its CRLF. Replies
 // buffered so far go out first unless more pipelined commands are already
 // waiting: that is what makes one write answer a whole pipelined group
-// (RFC 2920 §3.1).
-func (c *conn) readLine() ([]byte, error) {
+// (RFC 2920 §3.1). idle says the line is a command outside a transaction
+// (not a SASL response): a wait for it may be cut short (stress.go).
+func (c *conn) readLine(idle bool) ([]byte, error) {
+	if err := c.startRead(idle); err != nil {
+		return nil, err
+	}
+	defer c.endRead()
 	if c.r.Buffered() == 0 {
-		if err := c.w.Flush(); err != nil {
+		if err := c.flush(); err != nil {
 			return nil, err
 		}
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
 	line, err := c.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull || (err == nil && len(line) > c.srv.cfg.LineLimit+2) {
 		for err == bufio.ErrBufferFull {
@@ -170,6 +170,11 @@ func (c *conn) lineError(err error) bool {
 	case errors.Is(err, errBareLFCmd):
 		c.fail(reply(500, "5.5.2", "Error: bare <LF> received"))
 		return !c.closing
+	case errors.Is(err, errEvicted) || errors.Is(err, os.ErrDeadlineExceeded) && c.evicted.Load() && c.tx == nil:
+		c.srv.log.Info("closing idle connection from %s under load: smtpd_process_connection_limit %d reached", c.client.label(), c.srv.cfg.ProcessConnLimit)
+		c.writeReply(reply(421, "4.7.0", "%s Error: too many connections, closing idle connection", c.srv.cfg.Hostname))
+		c.flush()
+		return false
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		if c.srv.draining.Load() {
 			c.writeReply(reply(421, "4.3.2", "%s Service shutting down, closing transmission channel", c.srv.cfg.Hostname))
@@ -177,7 +182,7 @@ func (c *conn) lineError(err error) bool {
 			c.srv.log.Info("timeout after %s from %s", c.lastVerb(), c.client.label())
 			c.writeReply(reply(421, "4.4.2", "%s Error: timeout exceeded", c.srv.cfg.Hostname))
 		}
-		c.w.Flush()
+		c.flush()
 		return false
 	case errors.Is(err, io.EOF):
 		if c.tx != nil {
@@ -223,11 +228,11 @@ func itoa3(n int) string {
 }
 
 // fail writes an error reply and counts it; too many errors end the
-// session, as Postfix's smtpd_hard_error_limit does.
+// session: smtpd_hard_error_limit, or its stress value.
 func (c *conn) fail(r *Reply) {
 	c.writeReply(r)
 	c.errors++
-	if c.errors >= hardErrorLimit {
+	if c.errors >= c.srv.errorLimit() {
 		c.writeReply(reply(421, "4.7.0", "%s Error: too many errors", c.srv.cfg.Hostname))
 		c.srv.log.Info("too many errors after %s from %s", c.lastVerb(), c.client.label())
 		c.closing = true

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"postern.dev/postern/libmail/message"
 	"postern.dev/postern/libmail/queue"
@@ -63,12 +62,12 @@ func (c *conn) data(arg string) {
 	c.writeReply(replyData)
 	// The client waits for the 354 before it sends the message (DATA ends
 	// a pipelined group, RFC 2920 §3.1), so it goes out now.
-	if err := c.w.Flush(); err != nil {
+	if err := c.flush(); err != nil {
 		w.Abort()
 		c.closing = true
 		return
 	}
-	cp := &copier{w: w, limit: c.srv.cfg.SizeLimit}
+	cp := newCopier(w, &c.srv.cfg)
 	if err := c.readData(cp); err != nil {
 		// The connection broke or timed out mid-message: nothing was
 		// promised, so nothing is kept.
@@ -99,9 +98,13 @@ func (c *conn) finishMessage(w *queue.Writer, cp *copier) (r *Reply) {
 		}
 		c.tx = nil
 	}()
+	cp.end()
 	if cp.bad != nil {
 		w.Abort()
 		return cp.bad
+	}
+	if cp.cut {
+		c.srv.log.Info("%s: header section longer than header_size_limit (%d bytes): the rest is kept as body", tx.id, c.srv.cfg.HeaderLimit)
 	}
 	msgID, hops := cp.headerFacts()
 	if hops > hopLimit {
@@ -131,8 +134,12 @@ func (c *conn) readData(cp *copier) error {
 	// arrives in several slices (longer than the buffer) may have its CR
 	// at the end of one slice and its LF alone in the next.
 	bol, cr := true, false
+	defer c.endRead()
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
+		// Each line has smtpd_timeout, as Postfix's per-record deadline.
+		if err := c.startRead(false); err != nil {
+			return err
+		}
 		line, err := c.r.ReadSlice('\n')
 		if err != nil && err != bufio.ErrBufferFull {
 			return err
@@ -191,11 +198,15 @@ func (c *conn) bdat(arg string) {
 			c.respond("bdat", nil, r)
 			return
 		}
-		c.tx.bdat, c.tx.bdatCp = w, &copier{w: w, limit: c.srv.cfg.SizeLimit}
+		c.tx.bdat, c.tx.bdatCp = w, newCopier(w, &c.srv.cfg)
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Timeout))
 	cp := c.tx.bdatCp
-	if _, err := io.CopyN(cp, c.r, size); err != nil {
+	err = c.startRead(false)
+	if err == nil {
+		_, err = io.CopyN(cp, c.r, size)
+		c.endRead()
+	}
+	if err != nil {
 		c.tx.bdat.Abort()
 		c.tx.bdat = nil
 		c.lineError(err)
@@ -230,22 +241,26 @@ func firstField(f []string) string {
 }
 
 // copier checks and stores message bytes: strict CRLF, no NUL, the size
-// limit, and the header section kept aside for Message-ID and hop
-// counting. After the first problem it only counts and discards, so the
-// session can read on to the end of the message and answer once.
+// limit, and header_size_limit. It holds the header section back until
+// its end is known, so that it can end it at the limit (see collect), and
+// keeps it for Message-ID and hop counting. After the first problem it
+// only counts and discards, so the session can read on to the end of the
+// message and answer once.
 type copier struct {
-	w      io.Writer
-	limit  int64
-	size   int64
-	bad    *Reply
-	prevCR bool   // the last chunk ended in CR
-	header []byte // the start of the message, up to the end of the header
-	noHead bool   // the header is complete (or too long to keep)
+	w        io.Writer
+	limit    int64
+	hlimit   int // header_size_limit
+	size     int64
+	bad      *Reply
+	prevCR   bool   // the last chunk ended in CR
+	header   []byte // the header section: held back until headDone, then kept
+	headDone bool   // the header section has ended and been written
+	cut      bool   // it ended at hlimit, with an empty line inserted
 }
 
-// maxHeader is how much of the header is kept for Message-ID and hop
-// counting; a longer header is still accepted, just not looked at past it.
-const maxHeader = 64 << 10
+func newCopier(w io.Writer, cfg *Config) *copier {
+	return &copier{w: w, limit: cfg.SizeLimit, hlimit: cfg.HeaderLimit}
+}
 
 // Write implements io.Writer for BDAT chunks; it never fails, see bad.
 func (cp *copier) Write(p []byte) (int, error) {
@@ -273,11 +288,98 @@ func (cp *copier) write(p []byte) {
 	if cp.bad != nil {
 		return
 	}
-	if !cp.noHead {
-		cp.collect(p)
+	if !cp.headDone {
+		if p = cp.collect(p); len(p) == 0 {
+			return
+		}
 	}
+	cp.put(p)
+}
+
+func (cp *copier) put(p []byte) {
 	if _, err := cp.w.Write(p); err != nil {
 		cp.fail(replyWriteError)
+	}
+}
+
+var (
+	crlf     = []byte("\r\n")
+	crlfCRLF = []byte("\r\n\r\n")
+)
+
+// collect adds p to the header section held back and, once the
+// section's end is known, writes the section out and returns the part of
+// p that follows what it took. The section ends at its empty line (RFC
+// 5322 §2.1) if that comes within header_size_limit. Otherwise smtpd ends
+// it after the last whole line within the limit with an empty line of its
+// own, so the rest is body (header text past header_size_limit "forces
+// the start of the message body", in the words of Postfix's older
+// mail_params.h; newer Postfix drops what exceeds it): every agent then
+// finds the end of the header of any message accepted, within a bound it
+// can afford, and no byte the client sent is dropped. A single line
+// longer than the limit is broken near the limit.
+func (cp *copier) collect(p []byte) []byte {
+	old := len(cp.header)
+	// Two bytes past the limit show whether an empty line follows a
+	// header section of exactly the limit.
+	take := min(len(p), cp.hlimit+2-old)
+	cp.header = append(cp.header, p[:take]...)
+	h, rest := cp.header, p[take:]
+	if bytes.HasPrefix(h, crlf) { // no header section at all
+		return cp.endHeader(0, len(h), nil, rest)
+	}
+	if i := bytes.Index(h[max(0, old-3):], crlfCRLF); i >= 0 {
+		end := max(0, old-3) + i + 2
+		return cp.endHeader(end, len(h), nil, rest)
+	}
+	if len(h) < cp.hlimit+2 {
+		return nil // not known yet
+	}
+	cp.cutHeader()
+	return rest
+}
+
+// cutHeader ends a header section held back that is longer than the
+// limit: after its last line end within the limit, or at the limit.
+func (cp *copier) cutHeader() {
+	h := cp.header
+	cp.cut = true
+	if k := bytes.LastIndexByte(h[:cp.hlimit], '\n') + 1; k > 0 {
+		cp.endHeader(k, k, crlf, nil)
+		return
+	}
+	// One line longer than the limit: broken where its first part and the
+	// line end added fit in the limit. (Not between CR and LF: a CR there
+	// would have its LF within the limit, a line end found above.)
+	k := max(cp.hlimit-2, 1)
+	cp.endHeader(k, k, crlfCRLF, nil)
+}
+
+// endHeader writes the header section held back, with sep inserted at
+// offset at, keeps its first n bytes (the fields) and returns rest.
+func (cp *copier) endHeader(n, at int, sep, rest []byte) []byte {
+	h := cp.header
+	cp.headDone = true
+	cp.put(h[:at])
+	if len(sep) > 0 {
+		cp.put(sep)
+	}
+	if at < len(h) {
+		cp.put(h[at:])
+	}
+	cp.header = h[:n]
+	return rest
+}
+
+// end writes what is still held back: the header section of a message
+// that ended inside it, without an empty line.
+func (cp *copier) end() {
+	switch {
+	case cp.headDone || cp.bad != nil:
+	case len(cp.header) > cp.hlimit:
+		cp.cutHeader()
+	default:
+		cp.endHeader(len(cp.header), len(cp.header), nil, nil)
 	}
 }
 
@@ -320,29 +422,10 @@ func (cp *copier) check(p []byte) {
 	}
 }
 
-// collect keeps the header section: everything up to the empty line.
-func (cp *copier) collect(p []byte) {
-	room := maxHeader - len(cp.header)
-	if len(p) > room {
-		p = p[:room]
-	}
-	from := max(0, len(cp.header)-3)
-	cp.header = append(cp.header, p...)
-	if len(cp.header) >= 2 && cp.header[0] == '\r' && cp.header[1] == '\n' {
-		cp.header, cp.noHead = cp.header[:0], true // no header at all
-		return
-	}
-	if i := bytes.Index(cp.header[from:], []byte("\r\n\r\n")); i >= 0 {
-		cp.header, cp.noHead = cp.header[:from+i+2], true
-	} else if len(cp.header) >= maxHeader {
-		cp.noHead = true
-	}
-}
-
 // headerFacts returns the Message-ID and the number of Received: fields
 // (counting the one smtpd added, which is not in the header kept).
 func (cp *copier) headerFacts() (msgID string, hops int) {
-	message.ScanHeader(bufio.NewReader(bytes.NewReader(cp.header)), maxHeader, func(name, value []byte) bool {
+	message.ScanHeader(bufio.NewReader(bytes.NewReader(cp.header)), len(cp.header)+1, func(name, value []byte) bool {
 		switch {
 		case bytes.EqualFold(name, []byte("received")):
 			hops++

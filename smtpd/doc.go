@@ -19,7 +19,11 @@
 // Unlike Postfix's smtpd, one process serves many connections: Go's
 // netpoller (epoll) carries them. The service's process_limit counts
 // processes, and smtpd_process_connection_limit protects each process's
-// memory; connections beyond it wait in the listen queue.
+// memory. At that limit the process is under stress (stress.go), as a
+// Postfix service at its process limit: shorter timeouts and error
+// limits, and each new client takes the place of the session that has
+// waited longest for a command outside a transaction, so idle
+// connections cannot keep clients out.
 //
 // # Runs as
 //

@@ -43,7 +43,7 @@ func (c *conn) writeReceived(w io.Writer, now time.Time) {
 	b.WriteString(" (")
 	b.WriteString(c.srv.cfg.MailName)
 	b.WriteString(") with ")
-	b.WriteString(c.proto())
+	b.WriteString(c.withProtocol())
 	b.WriteString(" id ")
 	b.WriteString(string(c.tx.id))
 	if len(c.tx.rcpts) == 1 {
@@ -57,6 +57,21 @@ func (c *conn) writeReceived(w io.Writer, now time.Time) {
 	b.WriteString(message.Date(now))
 	b.WriteString("\r\n")
 	io.WriteString(w, b.String())
+}
+
+// withProtocol is the WITH keyword of the Received: line, from the IANA
+// mail transmission types: the session's protocol (RFC 3848: ESMTP,
+// ESMTPS, ESMTPA, ESMTPSA), or for a transaction that used SMTPUTF8 its
+// RFC 6531 §3.7.3 form (UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA). Logs
+// and the envelope keep the session's protocol, as Postfix's proto= does.
+func (c *conn) withProtocol() string {
+	p := c.proto()
+	if c.tx == nil || !c.tx.params.utf8 {
+		return p
+	}
+	// SMTPUTF8 is an ESMTP parameter, so "SMTP" (HELO) cannot carry it;
+	// either way the name is UTF8SMTP with the session's S and A.
+	return "UTF8SMTP" + strings.TrimPrefix(strings.TrimPrefix(p, "E"), "SMTP")
 }
 
 // sanitize keeps a client-chosen HELO name from breaking the header: it

@@ -44,6 +44,7 @@ type Server struct {
 	now   func() time.Time
 
 	draining atomic.Bool // Shutdown began: refuse new transactions
+	stress   atomic.Bool // at smtpd_process_connection_limit (stress.go)
 	readers  sync.Pool   // *bufio.Reader, reused between connections
 	writers  sync.Pool   // *bufio.Writer
 

@@ -20,7 +20,7 @@ func (c *conn) starttls(arg string) {
 		return
 	}
 	c.respond("starttls", &Reply{220, "2.0.0", "Ready to start TLS"}, nil)
-	if err := c.w.Flush(); err != nil {
+	if err := c.flush(); err != nil {
 		c.closing = true
 		return
 	}
@@ -41,7 +41,7 @@ func (c *conn) starttls(arg string) {
 // the session's reader and writer to it.
 func (c *conn) startTLS() bool {
 	tc := tls.Server(c.client, c.srv.tlsConfig())
-	tc.SetDeadline(time.Now().Add(c.srv.cfg.Timeout))
+	tc.SetDeadline(time.Now().Add(c.srv.timeout()))
 	if err := tc.Handshake(); err != nil {
 		c.srv.log.Info("SSL_accept error from %s: %v", c.client.label(), err)
 		return false

@@ -30,6 +30,7 @@ type General struct {
 	DefaultPrivs      string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root, and opens the :include: files it names."`
 	RecipientDelim    string   `toml:"recipient_delimiter" default:"+" doc:"Separates a local part from its extension (user+ext@domain is delivered to user); empty disables extensions."`
 	MessageSizeLimit  int64    `toml:"message_size_limit" default:"10240000" doc:"The largest message accepted, in bytes, including the headers postern adds."`
+	HeaderSizeLimit   int      `toml:"header_size_limit" default:"102400" doc:"The longest header section smtpd takes in, in bytes; past it smtpd ends the header with an empty line and keeps the rest as body, so that every agent can read the header of whatever was accepted."`
 	AliasMaps         []string `toml:"alias_maps" default:"/etc/aliases" doc:"Aliases files in the aliases(5) format, searched in order; local parts in every local domain are looked up."`
 	AccountsFile      string   `toml:"accounts_file" default:"/etc/postern/accounts" doc:"Virtual accounts in Dovecot's passwd-file format (address:{SCHEME}hash:::::home)."`
 	LocalSystemUsers  bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`
@@ -65,7 +66,10 @@ type SMTPD struct {
 	SMTPDRecipientLimit   int      `toml:"smtpd_recipient_limit" default:"1000" doc:"The most recipients accepted for one message."`
 	SMTPDTimeout          Duration `toml:"smtpd_timeout" default:"300s" doc:"How long the SMTP server waits for a client's command or data before it hangs up."`
 	SMTPDConnCountLimit   int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client address to one smtpd process; 0 means no limit."`
-	SMTPDProcessConnLimit int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves; more wait in the listen queue."`
+	SMTPDProcessConnLimit int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves. When all are taken smtpd is under stress, until they are down to three quarters: it uses smtpd_stress_timeout and smtpd_stress_hard_error_limit, and makes room for each new client by closing (421) the session that has waited longest for a command outside a transaction."`
+	SMTPDHardErrorLimit   int      `toml:"smtpd_hard_error_limit" default:"20" doc:"The most error replies a client gets before it is disconnected with 421."`
+	SMTPDStressTimeout    Duration `toml:"smtpd_stress_timeout" default:"10s" doc:"smtpd_timeout while smtpd is under stress (Postfix: smtpd_timeout = ${stress?{10}:{300}}s); it also shortens the waits already in progress."`
+	SMTPDStressErrorLimit int      `toml:"smtpd_stress_hard_error_limit" default:"1" doc:"smtpd_hard_error_limit while smtpd is under stress (Postfix: ${stress?{1}:{20}})."`
 	SMTPDLineLimit        int      `toml:"smtpd_line_length_limit" default:"2048" doc:"The longest SMTP command line accepted, in bytes, without its CRLF (message lines have no limit); a longer one is refused with 500 5.5.2. At most 16382."`
 	SMTPDPeernameLookup   bool     `toml:"smtpd_peername_lookup" default:"true" doc:"Look up the client's name in the DNS (PTR) for logs and Received: headers."`
 	SMTPDTLSCertFile      string   `toml:"smtpd_tls_cert_file" default:"" doc:"PEM certificate chain for STARTTLS and implicit TLS; empty disables TLS."`

@@ -61,7 +61,9 @@ func (p *Params) validate() error {
 		"local_delivery_concurrency":      int64(p.DeliveryConcurrent),
 		"initial_destination_concurrency": int64(p.InitialDestConc), "default_destination_concurrency_limit": int64(p.DestConcLimit),
 		"default_destination_recipient_limit": int64(p.DestRcptLimit), "default_destination_concurrency_failed_cohort_limit": int64(p.FailedCohortLimit),
-		"smtp_delivery_concurrency": int64(p.SMTPConcurrency), "smtp_tcp_port": int64(p.SMTPPort), "smtpd_line_length_limit": int64(p.SMTPDLineLimit)} {
+		"smtp_delivery_concurrency": int64(p.SMTPConcurrency), "smtp_tcp_port": int64(p.SMTPPort), "smtpd_line_length_limit": int64(p.SMTPDLineLimit),
+		"header_size_limit": int64(p.HeaderSizeLimit), "smtpd_hard_error_limit": int64(p.SMTPDHardErrorLimit),
+		"smtpd_stress_hard_error_limit": int64(p.SMTPDStressErrorLimit), "smtpd_stress_timeout": int64(p.SMTPDStressTimeout)} {
 		if n <= 0 {
 			return &paramError{name, fmt.Errorf("%d: must be positive", n)}
 		}

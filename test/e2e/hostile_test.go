@@ -528,3 +528,143 @@ func lastOf(s []string) string {
 func isReset(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
 }
+
+// A header section of more than 1 MiB (thousands of fields) is accepted
+// and delivered, to a local Maildir and through the outbound client to a
+// remote MX, instead of being deferred for days because an agent cannot
+// read it: smtpd keeps header_size_limit bytes as header and the rest as
+// body, and no byte the client sent is lost.
+func TestHostileHugeHeader(t *testing.T) {
+	sink := NewSink(t)
+	s, _ := outbound(t, remoteZone, sink.Port)
+	var hdr strings.Builder
+	for i := 0; hdr.Len() < 1200<<10; i++ {
+		fmt.Fprintf(&hdr, "X-Filler-%06d: %s\r\n", i, strings.Repeat("h", 100))
+	}
+	msg := "Subject: huge header\r\nMessage-ID: <huge@client.example>\r\n" + hdr.String() + "X-Last: last field\r\n\r\nthe body\r\n"
+	d := Dial(t, s.Addr(25))
+	d.Expect("EHLO client.example", "250")
+	d.Expect("MAIL FROM:<alice@example.org>", "250")
+	d.Expect("RCPT TO:<demo@example.test>", "250")
+	d.Expect("RCPT TO:<bob@remote.test>", "250")
+	d.Expect("DATA", "354")
+	d.Send(msg + ".\r\n")
+	if r := d.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("end of data: %q", r)
+	}
+	d.Expect("QUIT", "221")
+
+	msgs := s.WaitMessages("demo@example.test", 1, 30*time.Second)
+	b, err := os.ReadFile(msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := bytes.Index(b, []byte("\n\n"))
+	if end < 0 || end > 110<<10 {
+		t.Errorf("delivered header section is %d bytes, want at most header_size_limit and the added fields", end)
+	}
+	// Only an empty line was added: the rest is all there, as body.
+	if got := strings.Count(string(b), "\nX-Filler-"); got != strings.Count(msg, "X-Filler-") ||
+		!bytes.HasSuffix(b, []byte("\nX-Last: last field\n\nthe body\n")) {
+		t.Errorf("delivered message lost lines: %d filler fields of %d; ends %q", got, strings.Count(msg, "X-Filler-"), b[max(0, len(b)-60):])
+	}
+	tx := sink.Wait(1, 30*time.Second)[0]
+	if strings.Count(string(tx.Data), "\r\nX-Filler-") != strings.Count(msg, "X-Filler-") || !bytes.HasSuffix(tx.Data, []byte("X-Last: last field\r\n\r\nthe body\r\n")) {
+		t.Errorf("relayed message of %d bytes lost lines", len(tx.Data))
+	}
+	s.WaitQueueEmpty(30 * time.Second)
+	if strings.Contains(s.Log(), "status=deferred") {
+		t.Errorf("a delivery was deferred:\n%s", tail(s.Log(), 20))
+	}
+}
+
+// Idle connections from several addresses, each under the per-client
+// limit, fill smtpd_process_connection_limit; a new client is still
+// greeted within 10 s (smtpd closes the longest-idle sessions that have
+// no transaction, under load), its mail is accepted and delivered. The
+// session idle longest is in the middle of a transaction: it is left
+// alone and its message goes through too.
+func TestHostileIdleConnections(t *testing.T) {
+	const limit = 50
+	s := NewSystem(t, Options{Set: []string{fmt.Sprintf("smtpd_process_connection_limit=%d", limit), "smtpd_client_connection_count_limit=10"}})
+	var idle []*Dialogue
+	for i := range limit {
+		// 127.0.0.2 to 127.0.0.6, ten each: under the per-client limit.
+		dl := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i/10))}}
+		c, err := dl.Dial("tcp", s.Addr(25))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		d := &Dialogue{t: t, conn: c, r: bufio.NewReader(c)}
+		if r := d.Reply(); !strings.HasPrefix(r, "220 ") {
+			t.Fatalf("idle client %d: greeting %q", i, r)
+		}
+		idle = append(idle, d)
+	}
+	busy := idle[0]
+	busy.Expect("EHLO busy.example", "250")
+	busy.Expect("MAIL FROM:<busy@example.org>", "250")
+	busy.Expect("RCPT TO:<demo@example.test>", "250")
+	// The rest have been idle since their greeting, idle[1] longest.
+	for _, d := range idle[2:] {
+		d.Expect("NOOP", "250")
+	}
+	start := time.Now()
+	c, err := net.DialTimeout("tcp", s.Addr(25), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	d := &Dialogue{t: t, conn: c, r: bufio.NewReader(c)}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	greeting, err := d.r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(greeting, "220 ") {
+		t.Fatalf("new client with %d idle connections open: no greeting within 10 s (%q, %v)\n%s", limit, greeting, err, tail(s.Log(), 10))
+	}
+	t.Logf("greeted after %s", time.Since(start))
+	d.Expect("EHLO client.example", "250")
+	d.Expect("MAIL FROM:<alice@example.org>", "250")
+	d.Expect("RCPT TO:<demo@example.test>", "250")
+	d.Expect("DATA", "354")
+	d.Send("Subject: under load\r\nMessage-ID: <load@client.example>\r\n\r\nhello\r\n.\r\n")
+	if r := d.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("end of data: %q", r)
+	}
+	d.Expect("QUIT", "221")
+	if r := idle[1].Reply(); !strings.HasPrefix(r, "421 4.7.0 ") {
+		t.Errorf("longest-idle session without a transaction: %q, want 421 4.7.0", r)
+	}
+	busy.Expect("DATA", "354")
+	busy.Send("Subject: busy\r\nMessage-ID: <busy@client.example>\r\n\r\nstill here\r\n.\r\n")
+	if r := busy.Reply(); !strings.HasPrefix(r, "250 ") {
+		t.Fatalf("session with a transaction, end of data: %q", r)
+	}
+	want := map[string]int{"load": 1, "busy": 1}
+	// An independent client, with the limit full again, gets through as
+	// well, within its own 10 s timeout.
+	if swaks, err := exec.LookPath("swaks"); err == nil {
+		dl := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 7)}}
+		c, err := dl.Dial("tcp", s.Addr(25))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		(&Dialogue{t: t, conn: c, r: bufio.NewReader(c)}).Reply()
+		out, err := exec.Command(swaks, "--server", s.Addr(25), "--timeout", "10", "--from", "swaks@example.org", "--to", "demo@example.test",
+			"--add-header", "Message-ID: <swaks@client.example>", "--body", "under load").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "250 2.0.0 Ok: queued as ") {
+			t.Errorf("swaks with the limit full: %v\n%s", err, out)
+		}
+		want["swaks"] = 1
+	}
+	s.WaitMessages("demo@example.test", len(want), 20*time.Second)
+	if got := deliveredIDs(t, s.Maildir("demo@example.test")); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	for _, want := range []string{"stress mode begins", "closing idle connection from localhost[127.0.0.2] under load"} {
+		if !strings.Contains(s.Log(), want) {
+			t.Errorf("log lacks %q\n%s", want, tail(s.Log(), 20))
+		}
+	}
+}
