@@ -10,6 +10,10 @@
 // re-sends to a recipient that was already delivered. When a request
 // carries Last and every recipient was delivered, the agent removes the
 // entry itself: the removal is the record.
+//
+// Because the entry is the record, a reply only has to arrive: reply
+// texts are bounded (MaxReplyText) and a reply is cut to fit an
+// ipc frame rather than lose the connection.
 package delivery
 
 import (

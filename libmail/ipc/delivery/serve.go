@@ -75,7 +75,12 @@ func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, lo
 			if rep == nil {
 				return
 			}
+			if rep.fit(frameLimit) {
+				log.Warn("%s: delivery reply cut to fit an IPC frame", req.ID)
+			}
+			// After fit only a broken connection makes this fail.
 			if err := conn.SendFlush(rep); err != nil {
+				log.Warn("%s: delivery reply: %v", req.ID, err)
 				cancel()
 			}
 		}()
