@@ -148,6 +148,11 @@ func FuzzParseReply(f *testing.F) {
 			if !errors.Is(err, errReplySyntax) && !strings.Contains(err.Error(), "EOF") {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
+			// The error is logged and recorded: it quotes only the start
+			// of a bad line (at most 80 bytes, each quoted in at most 4).
+			if len(err.Error()) > 400 {
+				t.Fatalf("error of %d bytes: %.400v", len(err.Error()), err)
+			}
 			return
 		}
 		if r.Code < 200 || r.Code > 599 || len(r.Lines) == 0 || len(r.Lines)+r.Dropped > maxReplyLines {
