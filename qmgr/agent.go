@@ -138,33 +138,58 @@ func (m *Manager) send(ctx context.Context, r *request) {
 	a.out <- r.req
 }
 
-// lost handles a broken agent connection: every request in flight on it
-// is rescheduled. The agent may have delivered some of them and recorded
-// it in the entries, which the rescheduling reads, so nothing recorded is
-// sent twice.
-func (m *Manager) lost(a *agent, c *ipc.Conn, err error) {
+// lost handles a broken agent connection (the agent crashed, or sent
+// what qmgr cannot read): every delivery in flight on it is deferred
+// with the usual backoff, as Postfix defers for an "unknown mail
+// transport error". What the agent recorded in the entries before the
+// break stays recorded, and finish reads it, so nothing recorded is sent
+// twice. Scheduling the entries again at once instead would let an
+// agent that breaks on some delivery, every time, spin without end. (An
+// agent that stops in order answers what it gives up with Retry first;
+// see reply.) Reconnecting to the agent itself is quick: other mail
+// needs it.
+func (m *Manager) lost(ctx context.Context, a *agent, c *ipc.Conn, err error) {
 	if a.conn != c {
 		return
 	}
 	a.conn.Close()
 	close(a.out)
 	a.conn, a.out = nil, nil
+	a.retryAt = m.now().Add(200 * time.Millisecond)
+	time.AfterFunc(200*time.Millisecond, func() { m.post(retryAgents{}) })
 	if len(a.inflight) > 0 {
-		m.log.Warn("lost connection with %s delivery agent (%v); rescheduling %d deliveries", a.transport, err, len(a.inflight))
+		m.log.Warn("lost connection with %s delivery agent (%v); deferring %d deliveries", a.transport, err, len(a.inflight))
 	}
+	var dests []*dest
 	for seq, r := range a.inflight {
 		delete(a.inflight, seq)
 		if r.dest != nil {
 			r.dest.active--
+			dests = append(dests, r.dest)
 		}
-		r.msg.inflight--
-		r.msg.redo = true
-		if r.msg.inflight == 0 {
-			m.finish(r.msg)
+		ms := r.msg
+		ms.inflight--
+		if ctx.Err() != nil {
+			// qmgr stops: the entry stays in active/, and the next qmgr
+			// takes it again.
+			continue
+		}
+		ms.lost = append(ms.lost, r.req.Rcpts...)
+		ms.lostWhy = "unknown mail transport error: lost connection with " + a.transport + " delivery agent"
+		if ms.inflight == 0 {
+			m.finish(ms)
 		}
 	}
-	a.retryAt = m.now().Add(200 * time.Millisecond)
-	time.AfterFunc(200*time.Millisecond, func() { m.post(retryAgents{}) })
+	if ctx.Err() != nil {
+		return
+	}
+	// The slots are free: what waits for these destinations goes on,
+	// through the agent once it is connected again.
+	for _, d := range dests {
+		if m.dests[d.key] == d {
+			m.pump(ctx, d)
+		}
+	}
 }
 
 // sendQueued sends what waits for an agent, as far as there is room.

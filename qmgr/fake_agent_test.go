@@ -33,6 +33,7 @@ type answer struct {
 	record  bool           // append the results to the entry (a real agent always does)
 	keep    bool           // never remove the entry, even when a Last request was all sent
 	drop    bool           // close the connection instead of replying
+	retry   bool           // reply Retry, as an agent that stops does
 	// unreachable sets the reply's Unreachable flag: the destination
 	// could not be reached.
 	unreachable bool
@@ -201,6 +202,9 @@ func (a *fakeAgent) handle(req delivery.Request) (*delivery.Reply, bool) {
 	}
 	if ans.drop {
 		return nil, false
+	}
+	if ans.retry {
+		rep = &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq, Retry: true}
 	}
 	return rep, true
 }

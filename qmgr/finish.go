@@ -33,15 +33,18 @@ func (m *Manager) finish(ms *msg) {
 		m.corrupt(ms.id, err)
 		return
 	}
-	if ms.redo {
-		// An agent connection broke: schedule again at once what is left,
-		// rather than waiting out a backoff for a crash of ours.
+	if ms.redo && len(ms.lost) == 0 {
+		// An agent stopped before it was done: schedule again at once what
+		// is left (the agent is restarted, or another is there).
 		ms.redo, ms.e = false, e
 		m.active[ms.id] = ms
 		m.redo = append(m.redo, ms)
 		return
 	}
 	now := m.now()
+	if len(ms.lost) > 0 {
+		m.logLost(ms, e, now)
+	}
 	lifetime := m.cfg.MaxLifetime
 	if e.Sender == "" {
 		lifetime = m.cfg.BounceLifetime
@@ -93,6 +96,23 @@ func (m *Manager) finish(ms *msg) {
 		return
 	}
 	m.deferEntry(ms.id, e, f, now)
+}
+
+// logLost logs the recipients whose agent connection broke as deferred,
+// as Postfix logs an "unknown mail transport error", unless the agent
+// recorded (and so logged) a result for them before the break. The
+// deferral itself is not recorded in the entry: the agent may still be
+// at work and record a delivery, which a later record of ours would
+// overwrite, and the recipient would get the message twice.
+func (m *Manager) logLost(ms *msg, e *queue.Entry, now time.Time) {
+	for _, i := range ms.lost {
+		if i >= len(e.State) || e.State[i].Result != ms.e.State[i].Result {
+			continue // the agent recorded a result, and logged it
+		}
+		m.log.Info("%s", maillog.Delivery{QueueID: string(ms.id), To: e.Recipients[i].Addr, Relay: "none",
+			Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(e.Arrival), InQmgr: now.Sub(ms.activeAt)},
+			DSN: "4.3.0", Status: "deferred", Reply: ms.lostWhy}.Line())
+	}
 }
 
 // deferEntry moves an entry to deferred/ until its next attempt, which

@@ -31,8 +31,9 @@ type Manager struct {
 	// backlog says entries were left in incoming/ because the active
 	// queue was full; a scan picks them up when there is room.
 	backlog bool
-	// redo holds entries to dispatch again (an agent connection broke);
-	// pending holds new entries qmgr made itself (DSNs) to take.
+	// redo holds entries to dispatch again at once (an agent stopped
+	// before it was done with them); pending holds new entries qmgr made
+	// itself (DSNs) to take.
 	redo    []*msg
 	pending []queue.ID
 }
@@ -43,7 +44,12 @@ type msg struct {
 	e        *queue.Entry
 	activeAt time.Time
 	inflight int
-	redo     bool // an agent connection broke while delivering it
+	redo     bool // an agent stopped before it was done with it (Retry)
+	// lost holds the recipients of requests whose agent connection
+	// broke before the agent answered, and lostWhy the reason, for the
+	// log (see lost).
+	lost    []int
+	lostWhy string
 }
 
 // Bouncer turns recipients' outcomes into delivery status notifications
@@ -242,7 +248,15 @@ func (m *Manager) reply(ctx context.Context, a *agent, rep delivery.Reply) {
 	delete(a.inflight, rep.Seq)
 	ms := r.msg
 	ms.inflight--
-	if r.dest != nil {
+	if rep.Retry {
+		// The agent stops (a reload restarts it) and gave the request up:
+		// no one's fault, so no backoff and no mark on the destination.
+		ms.redo = true
+		if r.dest != nil {
+			r.dest.active--
+			m.pump(ctx, r.dest)
+		}
+	} else if r.dest != nil {
 		reason := ""
 		if len(rep.Results) > 0 {
 			reason = rep.Results[0].Reply

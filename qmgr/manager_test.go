@@ -625,6 +625,12 @@ func TestPartialFailure(t *testing.T) {
 	}
 }
 
+// TestAgentDrop: when an agent's connection breaks before it answers,
+// what it recorded stays recorded and the rest is deferred with the
+// usual backoff, as Postfix defers for an "unknown mail transport
+// error". It used to be dispatched again at once, and an agent that
+// broke on the same delivery every time (a reply too large for a frame)
+// spun without end.
 func TestAgentDrop(t *testing.T) {
 	tests := []struct {
 		name string
@@ -633,44 +639,137 @@ func TestAgentDrop(t *testing.T) {
 		rcpts []string
 		// the second request's recipients, "" for none
 		retry string
+		// recipients qmgr logs as deferred for the break (the agent
+		// logged the others)
+		logged []string
 	}{
-		{"nothing recorded", answer{drop: true}, []string{"a@example.test"}, "[0]"},
+		{"nothing recorded", answer{drop: true}, []string{"a@example.test"}, "[0]", []string{"a@example.test"}},
 		{"partly recorded", answer{drop: true, record: true, results: []queue.Result{{Status: queue.Sent, DSN: "2.0.0", Relay: "local", Reply: "ok"},
 			{Status: queue.Deferred, DSN: "4.2.0", Relay: "local", Reply: "busy"}}},
-			[]string{"a@example.test", "b@example.test"}, "[1]"},
+			[]string{"a@example.test", "b@example.test"}, "[1]", nil},
 		{"removed, reply lost", answer{drop: true, record: true, results: []queue.Result{{Status: queue.Sent, DSN: "2.0.0", Relay: "local", Reply: "ok"}}},
-			[]string{"a@example.test"}, ""},
+			[]string{"a@example.test"}, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			h := newHarness(t, harnessOptions{answer: func(s seen) answer {
-				if calls.Add(1) == 1 {
-					return tt.first
-				}
-				return sent(s)
-			}})
+			// The clock runs: qmgr redials an agent after 200 ms.
+			h := newHarness(t, harnessOptions{config: func(c *Config) { c.QueueRunDelay = 5 * time.Millisecond },
+				answer: func(s seen) answer {
+					if calls.Add(1) == 1 {
+						return tt.first
+					}
+					return sent(s)
+				}})
 			id := h.enqueue(entrySpec{sender: "sender@example.org", rcpts: rcpts(tt.rcpts...)})
 			h.start()
 			h.next()
-			if tt.retry != "" {
-				s := h.next()
-				if s.req.ID != string(id) || fmt.Sprint(s.req.Rcpts) != tt.retry || !s.req.Last {
-					t.Errorf("retry %+v, want rcpts %s, last", s.req, tt.retry)
+			if tt.retry == "" {
+				h.waitIn(id, queue.Spare)
+				h.barrier()
+				h.noMore()
+				return
+			}
+			e := h.waitAttempts(id, 1)
+			if wait := e.NextAttempt.Sub(h.clock.Now()); wait < h.cfg.MinBackoff-2*time.Second || wait > h.cfg.MinBackoff {
+				t.Errorf("next attempt in %v, want %v", wait, h.cfg.MinBackoff)
+			}
+			if tt.first.record && e.State[0].Status != queue.Sent {
+				t.Errorf("the recorded delivery was lost: %+v", e.State[0])
+			}
+			// Not due yet: no attempt, however often deferred/ is scanned.
+			h.deferredBarrier()
+			h.deferredBarrier()
+			h.noMore()
+			log := h.log.String()
+			if !strings.Contains(log, "lost connection with local delivery agent") {
+				t.Errorf("log:\n%s", log)
+			}
+			const why = "dsn=4.3.0, status=deferred (unknown mail transport error: lost connection with local delivery agent)"
+			if n := strings.Count(log, why); n != len(tt.logged) {
+				t.Errorf("%d recipients logged as deferred for the break, want %v:\n%s", n, tt.logged, log)
+			}
+			for _, r := range tt.logged {
+				if !strings.Contains(log, "to=<"+r+">, relay=none") {
+					t.Errorf("log lacks the deferral of %s:\n%s", r, log)
 				}
+			}
+			h.clock.Advance(h.cfg.MinBackoff)
+			s := h.next()
+			if s.req.ID != string(id) || fmt.Sprint(s.req.Rcpts) != tt.retry || !s.req.Last {
+				t.Errorf("retry %+v, want rcpts %s, last", s.req, tt.retry)
 			}
 			h.waitIn(id, queue.Spare)
 			h.barrier()
 			h.noMore()
-			for _, q := range []string{queue.Incoming, queue.Active, queue.DeferredQueue} {
-				if ids := h.ids(q); len(ids) != 0 {
-					t.Errorf("%s/ holds %v", q, ids)
-				}
-			}
-			if !strings.Contains(h.log.String(), "lost connection with local delivery agent") {
-				t.Errorf("log:\n%s", h.log.String())
-			}
 		})
+	}
+}
+
+// TestAgentDropEveryTime: an agent that breaks the connection on every
+// attempt gets one attempt per backoff, not one after the other, and the
+// entry does not grow but by an attempt record each time.
+func TestAgentDropEveryTime(t *testing.T) {
+	var calls atomic.Int32
+	h := newHarness(t, harnessOptions{frozen: true, config: func(c *Config) { c.QueueRunDelay = 5 * time.Millisecond },
+		answer: func(s seen) answer {
+			calls.Add(1)
+			return answer{drop: true}
+		}})
+	id := h.enqueue(entrySpec{sender: "sender@example.org", rcpts: rcpts("a@remote.example")})
+	h.start()
+	var size int64
+	for n, wait := range []time.Duration{300, 600, 1200} {
+		wait *= time.Second
+		h.next()
+		now := h.clock.Now()
+		e := h.waitAttempts(id, n+1)
+		if !e.NextAttempt.Equal(now.Add(wait)) {
+			t.Errorf("attempt %d: next attempt %v, want now+%v", n+1, e.NextAttempt, wait)
+		}
+		h.deferredBarrier()
+		h.noMore()
+		st, err := os.Stat(h.spool.Path(queue.DeferredQueue, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && st.Size()-size > 100 {
+			t.Errorf("attempt %d: the entry grew by %d bytes", n+1, st.Size()-size)
+		}
+		size = st.Size()
+		h.clock.Advance(wait)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d attempts, want 3", n)
+	}
+}
+
+// TestAgentRetry: an agent that stops (a reload restarts it) answers the
+// requests it gives up with Retry; they are dispatched again at once,
+// not deferred.
+func TestAgentRetry(t *testing.T) {
+	var calls atomic.Int32
+	h := newHarness(t, harnessOptions{frozen: true, answer: func(s seen) answer {
+		if calls.Add(1) == 1 {
+			return answer{retry: true}
+		}
+		return sent(s)
+	}})
+	id := h.enqueue(entrySpec{sender: "sender@example.org", rcpts: rcpts("a@example.test", "b@remote.example")})
+	h.start()
+	first := []seen{h.next(), h.next()}
+	s := h.next()
+	if s.req.ID != string(id) || s.entry.Attempts != 0 {
+		t.Errorf("request %+v (attempts %d), want the one given up, again", s.req, s.entry.Attempts)
+	}
+	for _, f := range first {
+		if f.transport == s.transport && fmt.Sprint(f.req.Rcpts) != fmt.Sprint(s.req.Rcpts) {
+			t.Errorf("sent again %v, first %v", s.req.Rcpts, f.req.Rcpts)
+		}
+	}
+	h.waitIn(id, queue.Spare)
+	if strings.Contains(h.log.String(), "deferred") {
+		t.Errorf("log:\n%s", h.log.String())
 	}
 }
 

@@ -90,7 +90,7 @@ func (m *Manager) handle(ctx context.Context, ev any) {
 			m.reply(ctx, e.a, e.reply)
 		}
 	case agentDown:
-		m.lost(e.a, e.conn, e.err)
+		m.lost(ctx, e.a, e.conn, e.err)
 	case destReady:
 		m.ready(ctx, e.d)
 	case retryAgents:
@@ -187,7 +187,7 @@ func (m *Manager) shutdown(ctx context.Context) {
 					m.reply(ctx, e.a, e.reply)
 				}
 			case agentDown:
-				m.lost(e.a, e.conn, e.err)
+				m.lost(ctx, e.a, e.conn, e.err)
 			}
 		case <-deadline:
 			return

@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"postern.dev/postern/libmail/ipc/delivery"
 )
 
 // Limits on what a server may send as one reply. RFC 5321 §4.5.3.1.5
@@ -17,11 +20,25 @@ const (
 	maxReplyLines = 256
 )
 
+// Limits on what the agent keeps of a reply. A server may send up to
+// maxReplyLines lines of maxReplyLine bytes (1 MiB), and whatever of it
+// the agent keeps goes into the log, the queue entry and DSNs at every
+// attempt. As Postfix's smtp_chat does with line_length_limit (2048),
+// lines are kept only until they add up to maxReplyKeep bytes; the rest
+// is read and checked, so the session stays in step, and dropped. An
+// EHLO reply longer than that loses its last keywords, as in Postfix.
+// Rendered, a reply is at most maxReplyText bytes.
+const (
+	maxReplyKeep = 2048
+	maxReplyText = 1000
+)
+
 // Reply is one SMTP reply, possibly of several lines.
 type Reply struct {
 	Code     int      // 200..599
 	Enhanced string   // RFC 3463 code from the first line ("2.0.0"), or ""
-	Lines    []string // each line as received, without CRLF: "250-PIPELINING"
+	Lines    []string // each line kept, as received, without CRLF: "250-PIPELINING"
+	Dropped  int      // lines read after maxReplyKeep bytes, and not kept
 }
 
 // errReplySyntax marks a reply that does not follow RFC 5321 §4.2. The
@@ -31,9 +48,15 @@ var errReplySyntax = errors.New("malformed SMTP reply")
 // String renders the reply on one line as Postfix logs it: the lines as
 // received, joined by spaces ("550-5.1.1 No such user 550 5.1.1 Try
 // again"), so a DSN's Diagnostic-Code and the log carry the server's
-// words exactly.
+// words exactly. A reply longer than maxReplyText bytes, or with lines
+// dropped, is cut and ends in "...": every log line, queue record and
+// DSN that quotes a reply goes through here.
 func (r *Reply) String() string {
-	return strings.Join(r.Lines, " ")
+	s := strings.Join(r.Lines, " ")
+	if r.Dropped > 0 {
+		s += " " + delivery.Truncated
+	}
+	return delivery.Truncate(s, maxReplyText)
 }
 
 // Class is the first digit of the code: 2, 3, 4 or 5.
@@ -72,6 +95,7 @@ func (r *Reply) Text(i int) string {
 // a CR anywhere else is not.
 func readReply(br *bufio.Reader) (Reply, error) {
 	var r Reply
+	kept := 0
 	for n := 0; ; n++ {
 		if n == maxReplyLines {
 			return Reply{}, fmt.Errorf("%w: more than %d lines", errReplySyntax, maxReplyLines)
@@ -94,7 +118,12 @@ func readReply(br *bufio.Reader) (Reply, error) {
 		} else if code != r.Code {
 			return Reply{}, fmt.Errorf("%w: code %d after %d in one reply", errReplySyntax, code, r.Code)
 		}
-		r.Lines = append(r.Lines, string(line))
+		if kept < maxReplyKeep {
+			r.Lines = append(r.Lines, string(line))
+			kept += len(line)
+		} else {
+			r.Dropped++
+		}
 		if !more {
 			break
 		}
@@ -107,10 +136,10 @@ func readReply(br *bufio.Reader) (Reply, error) {
 // code and whether more lines follow.
 func parseLine(line []byte) (code int, more bool, err error) {
 	if len(line) < 3 {
-		return 0, false, fmt.Errorf("%w: %q", errReplySyntax, line)
+		return 0, false, fmt.Errorf("%w: %s", errReplySyntax, excerpt(line))
 	}
 	if line[0] < '2' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]) {
-		return 0, false, fmt.Errorf("%w: bad code in %q", errReplySyntax, line)
+		return 0, false, fmt.Errorf("%w: bad code in %s", errReplySyntax, excerpt(line))
 	}
 	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
 	if len(line) > 3 {
@@ -119,13 +148,24 @@ func parseLine(line []byte) (code int, more bool, err error) {
 			more = true
 		case ' ':
 		default:
-			return 0, false, fmt.Errorf("%w: bad separator in %q", errReplySyntax, line)
+			return 0, false, fmt.Errorf("%w: bad separator in %s", errReplySyntax, excerpt(line))
 		}
 	}
 	if bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
-		return 0, false, fmt.Errorf("%w: control character in %q", errReplySyntax, line)
+		return 0, false, fmt.Errorf("%w: control character in %s", errReplySyntax, excerpt(line))
 	}
 	return code, more, nil
+}
+
+// excerpt quotes the start of a bad reply line for an error, which
+// ends up in the log and the queue entry: not all of a line of up to
+// maxReplyLine bytes.
+func excerpt(line []byte) string {
+	const n = 80
+	if len(line) > n {
+		return strconv.Quote(string(line[:n])) + delivery.Truncated
+	}
+	return strconv.Quote(string(line))
 }
 
 // enhancedCode returns the RFC 3463 status code at the start of text,

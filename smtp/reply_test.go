@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,6 +56,65 @@ func TestParseReply(t *testing.T) {
 	}
 }
 
+// TestReplyBounded: a server may send a reply of 256 lines of 4 KB; the
+// agent keeps about 2 KB of it and renders at most maxReplyText bytes,
+// marked as cut, for the log, the queue entry and DSNs. It used to keep
+// and render all of it, and every attempt wrote all of it again.
+func TestReplyBounded(t *testing.T) {
+	var in strings.Builder
+	line := "451-4.7.1 " + strings.Repeat("<spam&eggs> ", 400)
+	for i := 0; i < 59; i++ {
+		in.WriteString(line[:4000] + "\r\n")
+	}
+	in.WriteString("451 4.7.1 last line\r\n")
+	r, err := parseReply([]byte(in.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Code != 451 || r.Enhanced != "4.7.1" || r.DSN() != "4.7.1" {
+		t.Errorf("reply %d %q", r.Code, r.Enhanced)
+	}
+	kept := 0
+	for _, l := range r.Lines {
+		kept += len(l)
+	}
+	if kept > maxReplyKeep+maxReplyLine || len(r.Lines)+r.Dropped != 60 {
+		t.Errorf("kept %d lines of %d bytes in all, dropped %d", len(r.Lines), kept, r.Dropped)
+	}
+	s := r.String()
+	if len(s) > maxReplyText || !strings.HasPrefix(s, "451-4.7.1 <spam&eggs> ") || !strings.HasSuffix(s, "...") {
+		t.Errorf("rendered as %d bytes: %.100q...%q", len(s), s, s[max(len(s)-20, 0):])
+	}
+	// A short reply whose lines are dropped is still marked as cut.
+	short := Reply{Code: 250, Lines: []string{"250-a"}, Dropped: 3}
+	if got := short.String(); got != "250-a ..." {
+		t.Errorf("String() = %q", got)
+	}
+	// A bad line is quoted in part in the error, which is logged and
+	// recorded.
+	_, err = parseReply([]byte("451-4.7.1 ok\r\n451_" + strings.Repeat("x", 4000) + "\r\n"))
+	if err == nil || len(err.Error()) > 200 {
+		t.Errorf("error of %d bytes: %.200v", len(err.Error()), err)
+	}
+}
+
+// TestParseExtensionsLong: an EHLO reply is parsed from the lines kept,
+// so a normal one, even with long lines, keeps all its keywords.
+func TestParseExtensionsLong(t *testing.T) {
+	r, err := parseReply([]byte("250-mx.example.net Hello client.example.org [192.0.2.1], pleased to meet you\r\n" +
+		"250-AUTH " + strings.Repeat("MECH-", 100) + "PLAIN\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n" +
+		"250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n250 STARTTLS\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := parseExtensions(&r)
+	want := extensions{pipelining: true, size: true, sizeLimit: 52428800, eightBitMIME: true,
+		smtputf8: true, dsn: true, startTLS: true, enhanced: true}
+	if x != want || r.Dropped != 0 {
+		t.Errorf("extensions %+v, want %+v (dropped %d)", x, want, r.Dropped)
+	}
+}
+
 func TestReplyDSN(t *testing.T) {
 	for in, want := range map[string]string{
 		"250 ok\r\n":              "2.0.0",
@@ -88,10 +148,27 @@ func FuzzParseReply(f *testing.F) {
 			if !errors.Is(err, errReplySyntax) && !strings.Contains(err.Error(), "EOF") {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
+			// The error is logged and recorded: it quotes only the start
+			// of a bad line (at most 80 bytes, each quoted in at most 4).
+			if len(err.Error()) > 400 {
+				t.Fatalf("error of %d bytes: %.400v", len(err.Error()), err)
+			}
 			return
 		}
-		if r.Code < 200 || r.Code > 599 || len(r.Lines) == 0 || len(r.Lines) > maxReplyLines {
+		if r.Code < 200 || r.Code > 599 || len(r.Lines) == 0 || len(r.Lines)+r.Dropped > maxReplyLines {
 			t.Fatalf("accepted %q as %+v", data, r)
+		}
+		// What is kept is bounded: lines are kept until they pass
+		// maxReplyKeep bytes, and the rendering is at most maxReplyText.
+		kept := 0
+		for _, l := range r.Lines[:len(r.Lines)-1] {
+			kept += len(l)
+		}
+		if kept >= maxReplyKeep || r.Dropped > 0 && kept+len(r.Lines[len(r.Lines)-1]) < maxReplyKeep {
+			t.Fatalf("kept %d lines, dropped %d: %+v", len(r.Lines), r.Dropped, r)
+		}
+		if s := r.String(); len(s) > maxReplyText || r.Dropped > 0 && !strings.HasSuffix(s, "...") {
+			t.Fatalf("rendered as %d bytes: %q", len(s), s)
 		}
 		for _, l := range r.Lines {
 			if !strings.HasPrefix(l, r.Lines[0][:3]) || strings.ContainsAny(l, "\r\n") {
@@ -103,9 +180,18 @@ func FuzzParseReply(f *testing.F) {
 				t.Fatalf("enhanced code %q of %+v", e, r)
 			}
 		}
-		// Rendering the lines again must give the same reply.
-		again, err := parseReply([]byte(strings.Join(r.Lines, "\r\n") + "\r\n"))
-		if err != nil || again.String() != r.String() || again.Enhanced != r.Enhanced {
+		// Rendering the lines again must give the same reply; dropped lines
+		// come back as lines of the code alone.
+		lines := slices.Clone(r.Lines)
+		for i := r.Dropped; i > 0; i-- {
+			sep := "-"
+			if i == 1 {
+				sep = ""
+			}
+			lines = append(lines, r.Lines[0][:3]+sep)
+		}
+		again, err := parseReply([]byte(strings.Join(lines, "\r\n") + "\r\n"))
+		if err != nil || again.String() != r.String() || again.Enhanced != r.Enhanced || !slices.Equal(again.Lines, r.Lines) || again.Dropped != r.Dropped {
 			t.Fatalf("round trip of %+v: %+v, %v", r, again, err)
 		}
 	})

@@ -276,3 +276,65 @@ func TestSmtpSink(t *testing.T) {
 		t.Errorf("smtp-sink counted %q, want mesg=100 at the end", out.String())
 	}
 }
+
+// TestServeHugeReplies: a server that answers RCPT with 60 lines of
+// 4,000 bytes. The agent used to keep all of it, log it, record it in
+// the entry and put it in its result, which then did not fit an IPC
+// frame: the connection to qmgr dropped, and every attempt did it all
+// again. Now each result carries at most maxReplyText bytes of the reply,
+// the entry and the log grow by about that much per recipient, and the
+// answer reaches qmgr on a connection that stays up.
+func TestServeHugeReplies(t *testing.T) {
+	s := newFakeServer(t, "PIPELINING")
+	var lines []string
+	for i := 0; i < 60; i++ {
+		l := "451-4.7.1 " + strings.Repeat("<spam&eggs> ", 400)
+		lines = append(lines, l[:4000])
+	}
+	lines[59] = "451 4.7.1 try again later"
+	huge := strings.Join(lines, "\r\n")
+	s.reply = func(verb, arg string) string {
+		if verb == "RCPT" {
+			return huge
+		}
+		return ""
+	}
+	e := newTestEnv(t, envOptions{})
+	c, _ := serveAgent(t, e)
+	const nrcpt = 5
+	for n := uint64(1); n <= 2; n++ {
+		id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, rcptList(nrcpt, "example.net")...)
+		size := func() int64 {
+			st, err := os.Stat(e.spool.Path(queue.Active, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Size()
+		}
+		before, logBefore := size(), len(e.log.String())
+		if err := c.SendFlush(delivery.Request{Type: delivery.RequestType, Seq: n, ID: string(id), Queue: queue.Active,
+			Rcpts: seq(nrcpt), Last: true, Nexthop: nexthopOf(s)}); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var rep delivery.Reply
+		if err := c.Recv(&rep); err != nil {
+			t.Fatalf("request %d: no answer: %v", n, err)
+		}
+		if rep.Seq != n || len(rep.Results) != nrcpt {
+			t.Fatalf("reply %d with %d results", rep.Seq, len(rep.Results))
+		}
+		for _, r := range rep.Results {
+			if r.Status != "deferred" || r.DSN != "4.7.1" || len(r.Reply) > maxReplyText ||
+				!strings.HasPrefix(r.Reply, "451-4.7.1 <spam&eggs>") || !strings.HasSuffix(r.Reply, "...") {
+				t.Errorf("result %s %s, text of %d bytes: %.60q", r.Status, r.DSN, len(r.Reply), r.Reply)
+			}
+		}
+		if grown := size() - before; grown > nrcpt*(maxReplyText+100) {
+			t.Errorf("entry grew by %d bytes", grown)
+		}
+		if grown := len(e.log.String()) - logBefore; grown > nrcpt*(maxReplyText+400) {
+			t.Errorf("log grew by %d bytes", grown)
+		}
+	}
+}

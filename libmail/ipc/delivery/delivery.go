@@ -10,6 +10,12 @@
 // re-sends to a recipient that was already delivered. When a request
 // carries Last and every recipient was delivered, the agent removes the
 // entry itself: the removal is the record.
+//
+// Because the entry is the record, a reply only has to arrive: reply
+// texts are bounded (MaxReplyText) and a reply is cut to fit an
+// ipc frame rather than lose the connection. An agent that stops answers
+// the requests it gives up with Retry; a connection that breaks without
+// an answer defers its deliveries with backoff (see qmgr).
 package delivery
 
 import (
@@ -93,12 +99,21 @@ type Reply struct {
 	// failed for that reason, not for the recipients. qmgr counts it
 	// against the destination (a failed cohort, as Postfix calls it).
 	Unreachable bool `json:"unreachable,omitempty"`
+	// Retry says the agent is stopping (a reload restarts it) and gave
+	// up the request before it was done; the reply has no results. What
+	// the agent finished is recorded in the entry; qmgr sends the rest
+	// again at once. A connection that breaks without this answer is a
+	// failure, and qmgr defers what was in flight on it with backoff.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Validate checks a received reply.
 func (r *Reply) Validate() error {
 	if r.Type != ReplyType {
 		return fmt.Errorf("delivery reply of type %q", r.Type)
+	}
+	if r.Retry && (len(r.Results) > 0 || r.Removed) {
+		return fmt.Errorf("delivery reply to retry with results")
 	}
 	for _, res := range r.Results {
 		if res.Rcpt < 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"postern.dev/postern/libmail/ipc"
@@ -98,5 +99,41 @@ func FuzzReply(f *testing.F) {
 				t.Fatalf("result %+v converts back as %+v", res, back)
 			}
 		}
+		checkFit(t, &r, len(data)/3)
 	})
+}
+
+// checkFit cuts a copy of r to limit bytes as an agent does before it
+// sends a reply, and checks the cut: it fits (unless even a reply
+// without results would not), it still validates, and every result left
+// is the original's with its text kept or shortened.
+func checkFit(t *testing.T, r *Reply, limit int) {
+	t.Helper()
+	cut := *r
+	cut.Results = append([]Result(nil), r.Results...)
+	cut.fit(limit)
+	b, _ := json.Marshal(&cut)
+	empty := *r
+	empty.Results = nil
+	e, _ := json.Marshal(&empty)
+	if len(b) > limit && len(e) <= limit {
+		t.Fatalf("cut to %d bytes, the reply is %d: %s", limit, len(b), b)
+	}
+	if err := cut.Validate(); err != nil {
+		t.Fatalf("cut reply does not validate: %v", err)
+	}
+	if len(cut.Results) > len(r.Results) {
+		t.Fatalf("cutting added results")
+	}
+	for i, c := range cut.Results {
+		o := r.Results[i]
+		text := c.Reply
+		c.Reply, o.Reply = "", ""
+		if c != o {
+			t.Fatalf("result %d was %+v, is %+v", i, r.Results[i], cut.Results[i])
+		}
+		if text != r.Results[i].Reply && !strings.HasPrefix(r.Results[i].Reply, strings.TrimSuffix(text, Truncated)) {
+			t.Fatalf("result %d text %q, cut to %q", i, r.Results[i].Reply, text)
+		}
+	}
 }

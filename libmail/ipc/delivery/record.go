@@ -35,13 +35,15 @@ func Open(spool *queue.Spool, req *Request, log *maillog.Logger, relay string) (
 }
 
 // Record makes an agent's results durable before qmgr hears them, as the
-// protocol requires, and returns the reply to send. When the request was
-// Last and everything was sent, the entry is removed instead: the removal
-// is the record. If the results cannot be written, the reply defers every
-// recipient: answering with results a crash could undo would let qmgr
-// believe them, while deferring costs at most a duplicate.
+// protocol requires, and returns the reply to send. Reply texts longer
+// than MaxReplyText are cut, in the records and in the reply. When the
+// request was Last and everything was sent, the entry is removed instead:
+// the removal is the record. If the results cannot be written, the reply
+// defers every recipient: answering with results a crash could undo
+// would let qmgr believe them, while deferring costs at most a duplicate.
 func Record(spool *queue.Spool, f *os.File, req *Request, rep *Reply, recs []queue.Record, log *maillog.Logger, relay string) *Reply {
 	id := queue.ID(req.ID)
+	boundRecords(rep, recs)
 	allSent := len(rep.Results) == len(req.Rcpts)
 	for _, r := range rep.Results {
 		allSent = allSent && queue.Status(r.Status) == queue.Sent
@@ -69,7 +71,7 @@ func Record(spool *queue.Spool, f *os.File, req *Request, rep *Reply, recs []que
 func DeferAll(req *Request, dsn, relay, reason string) *Reply {
 	rep := &Reply{Type: ReplyType, Seq: req.Seq}
 	for _, i := range req.Rcpts {
-		rep.Results = append(rep.Results, Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: relay, Reply: reason})
+		rep.Results = append(rep.Results, Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: relay, Reply: Truncate(reason, MaxReplyText)})
 	}
 	return rep
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/maillog"
@@ -39,7 +40,10 @@ func Serve(ctx context.Context, l net.Listener, h Handler, sem chan struct{}, lo
 }
 
 // serveConn handles one qmgr connection. When qmgr goes away its requests
-// are abandoned at the next safe point of the handler.
+// are abandoned at the next safe point of the handler. When the agent
+// stops, it reads no more requests and answers those it abandons with
+// Retry, so that qmgr sends them again at once rather than defer them as
+// it does for a connection that breaks.
 func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, log *maillog.Logger) {
 	conn, err := ipc.Accept(c, Channel, Version)
 	if err != nil {
@@ -49,10 +53,33 @@ func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, lo
 	defer conn.Close()
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Stopping closes the connection, which ends the Recv below.
-	go func() { <-cctx.Done(); conn.Close() }()
+	// Stopping ends the Recv below; the connection stays open a while for
+	// the answers to what was in progress.
+	stopRead := context.AfterFunc(cctx, func() {
+		c.SetReadDeadline(time.Unix(1, 0))
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	})
+	defer stopRead()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	answer := func(req *Request, rep *Reply) {
+		if rep == nil {
+			if ctx.Err() == nil {
+				return // qmgr went away: nobody to tell
+			}
+			rep = &Reply{Type: ReplyType, Seq: req.Seq, Retry: true}
+		}
+		if rep.fit(frameLimit) {
+			log.Warn("%s: delivery reply cut to fit an IPC frame", req.ID)
+		}
+		// After fit only a broken connection makes this fail.
+		if err := conn.SendFlush(rep); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("%s: delivery reply: %v", req.ID, err)
+			}
+			cancel()
+		}
+	}
 	for {
 		var req Request
 		if err := conn.Recv(&req); err != nil {
@@ -65,19 +92,14 @@ func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, lo
 		select {
 		case sem <- struct{}{}:
 		case <-cctx.Done():
+			answer(&req, nil)
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rep := h(cctx, &req)
-			if rep == nil {
-				return
-			}
-			if err := conn.SendFlush(rep); err != nil {
-				cancel()
-			}
+			answer(&req, h(cctx, &req))
 		}()
 	}
 }
