@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"postern.dev/postern/libmail/agent"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maildir"
@@ -45,14 +46,14 @@ func NewAgent(cfg Config, spool *queue.Spool, dir *recipient.Directory, vmail *d
 // Serve accepts qmgr's connections on l until ctx ends, working on at
 // most local_delivery_concurrency requests at once.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) {
-	delivery.Serve(ctx, l, a.handle, a.sem, a.log)
+	agent.Serve(ctx, l, a.handle, a.sem, a.log)
 }
 
 // handle delivers the recipients of one request and records the results
 // in the entry before answering.
 func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
 	id := queue.ID(req.ID)
-	f, e, fail := delivery.Open(a.spool, req, a.log, "local")
+	f, e, fail := agent.Open(a.spool, req, a.log, "local")
 	if fail != nil {
 		return fail
 	}
@@ -74,7 +75,7 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		rep.Results = append(rep.Results, delivery.FromQueue(res))
 		recs = append(recs, queue.ResultRecord{Result: res})
 	}
-	return delivery.Record(a.spool, f, req, rep, recs, a.log, "local")
+	return agent.Record(a.spool, f, req, rep, recs, a.log, "local")
 }
 
 // logResult writes the classic to= line.

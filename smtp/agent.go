@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"postern.dev/postern/libmail/agent"
 	"postern.dev/postern/libmail/dns"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
@@ -95,7 +96,7 @@ func (a *Agent) buffer() *[]byte { return a.bufs.Get().(*[]byte) }
 // Serve accepts qmgr's connections on l until ctx ends, working on at
 // most smtp_delivery_concurrency requests at once.
 func (a *Agent) Serve(ctx context.Context, l net.Listener) {
-	delivery.Serve(ctx, l, a.handle, a.sem, a.log)
+	agent.Serve(ctx, l, a.handle, a.sem, a.log)
 }
 
 // handle delivers the recipients of one request and records the results
@@ -103,7 +104,7 @@ func (a *Agent) Serve(ctx context.Context, l net.Listener) {
 func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Reply {
 	id := queue.ID(req.ID)
 	start := a.now()
-	f, e, fail := delivery.Open(a.spool, req, a.log, "none")
+	f, e, fail := agent.Open(a.spool, req, a.log, "none")
 	if fail != nil {
 		return fail
 	}
@@ -140,12 +141,12 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		}
 		return nil
 	}
-	return delivery.Record(a.spool, f, req, rep, recs, a.log, "none")
+	return agent.Record(a.spool, f, req, rep, recs, a.log, "none")
 }
 
 // failAll answers a request that could not be worked on at all.
 func (a *Agent) failAll(req *delivery.Request, dsn, reason string) *delivery.Reply {
-	return delivery.DeferAll(req, dsn, "none", reason)
+	return agent.DeferAll(req, dsn, "none", reason)
 }
 
 // logResult writes the classic to= line.

@@ -15,7 +15,8 @@
 // texts are bounded (MaxReplyText) and a reply is cut to fit an
 // ipc frame rather than lose the connection. An agent that stops answers
 // the requests it gives up with Retry; a connection that breaks without
-// an answer defers its deliveries with backoff (see qmgr).
+// an answer defers its deliveries with backoff (see qmgr). The agents'
+// side of these promises is libmail/agent.
 package delivery
 
 import (

@@ -111,7 +111,7 @@ func checkFit(t *testing.T, r *Reply, limit int) {
 	t.Helper()
 	cut := *r
 	cut.Results = append([]Result(nil), r.Results...)
-	cut.fit(limit)
+	cut.Fit(limit)
 	b, _ := json.Marshal(&cut)
 	empty := *r
 	empty.Results = nil

@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"postern.dev/postern/libmail/ipc"
-	"postern.dev/postern/libmail/queue"
 )
 
 // MaxReplyText bounds the reply text of one result as an agent records
@@ -41,24 +40,10 @@ func Truncate(s string, n int) string {
 	return s[:cut] + Truncated
 }
 
-// boundRecords bounds the reply text of the result records an agent is
-// about to append, and of the results it is about to send.
-func boundRecords(rep *Reply, recs []queue.Record) {
-	for i := range rep.Results {
-		rep.Results[i].Reply = Truncate(rep.Results[i].Reply, MaxReplyText)
-	}
-	for i, r := range recs {
-		if rr, ok := r.(queue.ResultRecord); ok && len(rr.Reply) > MaxReplyText {
-			rr.Reply = Truncate(rr.Reply, MaxReplyText)
-			recs[i] = rr
-		}
-	}
-}
+// FrameLimit is the largest encoded reply ipc.Conn.Send accepts.
+const FrameLimit = ipc.MaxFrame - 1
 
-// frameLimit is the largest encoded reply ipc.Conn.Send accepts.
-const frameLimit = ipc.MaxFrame - 1
-
-// fit makes the encoded reply at most limit bytes long (frameLimit: it
+// Fit makes the encoded reply at most limit bytes long (FrameLimit: it
 // fits in an ipc frame), so that it can always be sent: a reply that
 // could not be sent would cost the connection and every delivery in
 // flight on it. It reports whether it changed the reply.
@@ -71,7 +56,7 @@ const frameLimit = ipc.MaxFrame - 1
 // out. Nothing is lost by either: the agent recorded the results in the
 // entry before it answers, and the entry is what qmgr goes by; the
 // results on the wire only tell qmgr how the destination fared.
-func (rep *Reply) fit(limit int) bool {
+func (rep *Reply) Fit(limit int) bool {
 	if b, err := json.Marshal(rep); err != nil || len(b) <= limit {
 		return false
 	}

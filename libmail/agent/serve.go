@@ -1,4 +1,4 @@
-package delivery
+package agent
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 )
 
 // Handler delivers one request and returns its reply, or nil when the
 // request was abandoned because ctx ended (qmgr went away or the agent
 // stops): a new qmgr schedules it again.
-type Handler func(ctx context.Context, req *Request) *Reply
+type Handler func(ctx context.Context, req *delivery.Request) *delivery.Reply
 
 // Serve is the agent side of the channel, shared by every delivery agent:
 // it accepts qmgr's connections on l until ctx ends and works on requests
@@ -45,7 +46,7 @@ func Serve(ctx context.Context, l net.Listener, h Handler, sem chan struct{}, lo
 // Retry, so that qmgr sends them again at once rather than defer them as
 // it does for a connection that breaks.
 func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, log *maillog.Logger) {
-	conn, err := ipc.Accept(c, Channel, Version)
+	conn, err := ipc.Accept(c, delivery.Channel, delivery.Version)
 	if err != nil {
 		log.Warn("delivery socket: %v", err)
 		return
@@ -62,14 +63,14 @@ func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, lo
 	defer stopRead()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	answer := func(req *Request, rep *Reply) {
+	answer := func(req *delivery.Request, rep *delivery.Reply) {
 		if rep == nil {
 			if ctx.Err() == nil {
 				return // qmgr went away: nobody to tell
 			}
-			rep = &Reply{Type: ReplyType, Seq: req.Seq, Retry: true}
+			rep = &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq, Retry: true}
 		}
-		if rep.fit(frameLimit) {
+		if rep.Fit(delivery.FrameLimit) {
 			log.Warn("%s: delivery reply cut to fit an IPC frame", req.ID)
 		}
 		// After fit only a broken connection makes this fail.
@@ -81,7 +82,7 @@ func serveConn(ctx context.Context, c net.Conn, h Handler, sem chan struct{}, lo
 		}
 	}
 	for {
-		var req Request
+		var req delivery.Request
 		if err := conn.Recv(&req); err != nil {
 			return
 		}

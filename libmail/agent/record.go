@@ -1,9 +1,10 @@
-package delivery
+package agent
 
 import (
 	"errors"
 	"os"
 
+	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
@@ -11,7 +12,7 @@ import (
 // Open opens and reads the entry a request names, shared-locked against
 // recycling, for an agent. If that fails it logs why and returns the reply
 // to send instead: every recipient deferred.
-func Open(spool *queue.Spool, req *Request, log *maillog.Logger, relay string) (*os.File, *queue.Entry, *Reply) {
+func Open(spool *queue.Spool, req *delivery.Request, log *maillog.Logger, relay string) (*os.File, *queue.Entry, *delivery.Reply) {
 	id := queue.ID(req.ID)
 	f, err := spool.OpenEntry(queue.Active, id, true)
 	if err != nil {
@@ -41,7 +42,7 @@ func Open(spool *queue.Spool, req *Request, log *maillog.Logger, relay string) (
 // the removal is the record. If the results cannot be written, the reply
 // defers every recipient: answering with results a crash could undo
 // would let qmgr believe them, while deferring costs at most a duplicate.
-func Record(spool *queue.Spool, f *os.File, req *Request, rep *Reply, recs []queue.Record, log *maillog.Logger, relay string) *Reply {
+func Record(spool *queue.Spool, f *os.File, req *delivery.Request, rep *delivery.Reply, recs []queue.Record, log *maillog.Logger, relay string) *delivery.Reply {
 	id := queue.ID(req.ID)
 	boundRecords(rep, recs)
 	allSent := len(rep.Results) == len(req.Rcpts)
@@ -68,10 +69,24 @@ func Record(spool *queue.Spool, f *os.File, req *Request, rep *Reply, recs []que
 
 // DeferAll answers a request that could not be worked on at all: every
 // recipient deferred for reason.
-func DeferAll(req *Request, dsn, relay, reason string) *Reply {
-	rep := &Reply{Type: ReplyType, Seq: req.Seq}
+func DeferAll(req *delivery.Request, dsn, relay, reason string) *delivery.Reply {
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
 	for _, i := range req.Rcpts {
-		rep.Results = append(rep.Results, Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: relay, Reply: Truncate(reason, MaxReplyText)})
+		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: relay, Reply: delivery.Truncate(reason, delivery.MaxReplyText)})
 	}
 	return rep
+}
+
+// boundRecords bounds the reply text of the result records an agent is
+// about to append, and of the results it is about to send.
+func boundRecords(rep *delivery.Reply, recs []queue.Record) {
+	for i := range rep.Results {
+		rep.Results[i].Reply = delivery.Truncate(rep.Results[i].Reply, delivery.MaxReplyText)
+	}
+	for i, r := range recs {
+		if rr, ok := r.(queue.ResultRecord); ok && len(rr.Reply) > delivery.MaxReplyText {
+			rr.Reply = delivery.Truncate(rr.Reply, delivery.MaxReplyText)
+			recs[i] = rr
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package delivery
+package agent
 
 import (
 	"io"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
@@ -37,12 +38,12 @@ func activeEntry(t *testing.T) (*queue.Spool, queue.ID) {
 	return spool, id
 }
 
-func results(req *Request, st queue.Status) (*Reply, []queue.Record) {
-	rep := &Reply{Type: ReplyType, Seq: req.Seq}
+func results(req *delivery.Request, st queue.Status) (*delivery.Reply, []queue.Record) {
+	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
 	var recs []queue.Record
 	for _, i := range req.Rcpts {
 		r := queue.Result{Rcpt: i, Status: st, DSN: "2.0.0", Relay: "local", Reply: "ok"}
-		rep.Results = append(rep.Results, FromQueue(r))
+		rep.Results = append(rep.Results, delivery.FromQueue(r))
 		recs = append(recs, queue.ResultRecord{Result: r})
 	}
 	return rep, recs
@@ -54,7 +55,7 @@ func TestRecord(t *testing.T) {
 		spool, id := activeEntry(t)
 		f, _ := spool.OpenEntry(queue.Active, id, true)
 		defer f.Close()
-		req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}, Last: true}
+		req := &delivery.Request{Type: delivery.RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}, Last: true}
 		rep, recs := results(req, queue.Sent)
 		if got := Record(spool, f, req, rep, recs, log, "local"); !got.Removed {
 			t.Errorf("reply %+v, want Removed", got)
@@ -67,7 +68,7 @@ func TestRecord(t *testing.T) {
 		spool, id := activeEntry(t)
 		f, _ := spool.OpenEntry(queue.Active, id, true)
 		defer f.Close()
-		req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{1}}
+		req := &delivery.Request{Type: delivery.RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{1}}
 		rep, recs := results(req, queue.Sent)
 		if got := Record(spool, f, req, rep, recs, log, "local"); got.Removed || got.Results[0].Status != "sent" {
 			t.Errorf("reply %+v", got)
@@ -84,7 +85,7 @@ func TestRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}}
+		req := &delivery.Request{Type: delivery.RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}}
 		rep, recs := results(req, queue.Sent)
 		got := Record(spool, f, req, rep, recs, log, "local")
 		for _, r := range got.Results {
@@ -98,15 +99,15 @@ func TestRecord(t *testing.T) {
 func TestOpen(t *testing.T) {
 	log := maillog.Discard()
 	spool, id := activeEntry(t)
-	req := &Request{Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}}
+	req := &delivery.Request{Type: delivery.RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{0, 1}}
 	f, e, fail := Open(spool, req, log, "local")
 	if fail != nil || len(e.Recipients) != 2 {
 		t.Fatalf("Open: %+v, %+v", e, fail)
 	}
 	f.Close()
-	for name, r := range map[string]*Request{
-		"bad index":     {Type: RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{2}},
-		"missing entry": {Type: RequestType, ID: string(spool.NewID()), Queue: queue.Active, Rcpts: []int{0}},
+	for name, r := range map[string]*delivery.Request{
+		"bad index":     {Type: delivery.RequestType, ID: string(id), Queue: queue.Active, Rcpts: []int{2}},
+		"missing entry": {Type: delivery.RequestType, ID: string(spool.NewID()), Queue: queue.Active, Rcpts: []int{0}},
 	} {
 		if _, _, fail := Open(spool, r, log, "local"); fail == nil || fail.Results[0].Status != "deferred" {
 			t.Errorf("%s: reply %+v, want every recipient deferred", name, fail)

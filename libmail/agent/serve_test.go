@@ -1,4 +1,4 @@
-package delivery
+package agent
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
@@ -29,7 +30,7 @@ func serveHandler(t *testing.T, h Handler, log *maillog.Logger) (c *ipc.Conn, st
 		defer wg.Done()
 		Serve(ctx, l, h, make(chan struct{}, 4), log)
 	}()
-	c, err = ipc.Dial(ctx, sock, ipc.Hello{Channel: Channel, Version: Version})
+	c, err = ipc.Dial(ctx, sock, ipc.Hello{Channel: delivery.Channel, Version: delivery.Version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,14 +51,14 @@ func serveHandler(t *testing.T, h Handler, log *maillog.Logger) (c *ipc.Conn, st
 // broken connection, which it defers with backoff.
 func TestServeStopRetry(t *testing.T) {
 	started := make(chan struct{}, 2)
-	h := func(ctx context.Context, req *Request) *Reply {
+	h := func(ctx context.Context, req *delivery.Request) *delivery.Reply {
 		started <- struct{}{}
 		<-ctx.Done()
 		return nil
 	}
 	c, stop := serveHandler(t, h, maillog.Discard())
 	for seq := uint64(1); seq <= 2; seq++ {
-		c.Send(Request{Type: RequestType, Seq: seq, ID: "1J206RINHTF60UBI", Queue: queue.Active, Rcpts: []int{0}})
+		c.Send(delivery.Request{Type: delivery.RequestType, Seq: seq, ID: "1J206RINHTF60UBI", Queue: queue.Active, Rcpts: []int{0}})
 	}
 	c.Flush()
 	<-started
@@ -70,7 +71,7 @@ func TestServeStopRetry(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	seen := map[uint64]bool{}
 	for range 2 {
-		var rep Reply
+		var rep delivery.Reply
 		if err := c.Recv(&rep); err != nil {
 			t.Fatalf("no answer from a stopping agent: %v", err)
 		}
@@ -82,7 +83,7 @@ func TestServeStopRetry(t *testing.T) {
 	if !seen[1] || !seen[2] {
 		t.Errorf("answered %v", seen)
 	}
-	var rep Reply
+	var rep delivery.Reply
 	if err := c.Recv(&rep); err == nil {
 		t.Errorf("after the retries: %+v, want the connection closed", rep)
 	}
