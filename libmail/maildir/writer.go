@@ -170,7 +170,7 @@ func (w *Writer) publish(tmpPath, newDir string, n Name) (string, error) {
 	for range maxAttempts {
 		var b [128]byte
 		name := string(n.appendTo(b[:0]))
-		err := renameNoReplace(tmpPath, newDir+name)
+		err := commit.RenameNoReplace(tmpPath, newDir+name)
 		if err == nil {
 			return name, nil
 		}

@@ -1,14 +1,11 @@
 package queue
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"postern.dev/postern/libmail/commit"
 )
@@ -108,22 +105,6 @@ func (s *Spool) syncPolicy() commit.Policy {
 func (s *Spool) Close() error {
 	if c, ok := s.syncPolicy().(interface{ Close() error }); ok {
 		return c.Close()
-	}
-	return nil
-}
-
-// renameNoReplace renames without ever replacing an existing entry: two
-// entries with one ID would be a lost message. Filesystems without
-// renameat2 get link+unlink, which has the same guarantee.
-func renameNoReplace(from, to string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-		if err = os.Link(from, to); err == nil {
-			err = os.Remove(from)
-		}
-	}
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"postern.dev/postern/libmail/commit"
 )
 
 // Writer writes one new entry. The message streams through a 64 KiB
@@ -94,7 +96,7 @@ func (w *Writer) Commit() error {
 		return err
 	}
 	tmp := w.s.Path(Tmp, w.id)
-	if err := renameNoReplace(tmp, w.s.Path(Incoming, w.id)); err != nil {
+	if err := commit.RenameNoReplace(tmp, w.s.Path(Incoming, w.id)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("commit queue entry: %w", err)
 	}
