@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 
 	"postern.dev/postern/libmail/daemon"
@@ -25,7 +24,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	}
 	spool := queue.Open(p.QueueDirectory, env.Now)
 	defer spool.Close()
-	waker := wake.NewClient(filepath.Join(p.QueueDirectory, "public", "qmgr"), env.Log)
+	waker := wake.NewClient(wake.Path(p.QueueDirectory), env.Log)
 	// The wake-ups for the last bounces and forwards go out before the
 	// process exits.
 	defer waker.Start()()

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"postern.dev/postern/libmail/queue"
+
 	"golang.org/x/sys/unix"
 
 	"postern.dev/postern/libmail/ipc/control"
@@ -17,8 +19,7 @@ import (
 // previous master (which hold it through their inherited descriptor) to
 // exit. It then writes the pid file.
 func lockSpool(root string, wait time.Duration, logf func(string, ...any)) (*os.File, error) {
-	dir := filepath.Join(root, "pid")
-	f, err := os.OpenFile(filepath.Join(dir, "master.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(root, queue.LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open spool lock: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -26,7 +25,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	}
 	spool := queue.Open(env.Params.QueueDirectory, env.Now)
 	defer spool.Close()
-	waker := wake.NewClient(filepath.Join(env.Params.QueueDirectory, "public", "qmgr"), env.Log)
+	waker := wake.NewClient(wake.Path(env.Params.QueueDirectory), env.Log)
 	// The wake-ups of the last messages go out before the process exits.
 	defer waker.Start()()
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"postern.dev/postern/libmail/ipc"
@@ -26,7 +25,7 @@ func cmdFlush(a *app, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := ipc.Dial(ctx, filepath.Join(a.cfg.QueueDirectory, "public", "qmgr"), ipc.Hello{Channel: wake.Channel, Version: wake.Version})
+	conn, err := ipc.Dial(ctx, wake.Path(a.cfg.QueueDirectory), ipc.Hello{Channel: wake.Channel, Version: wake.Version})
 	if err != nil {
 		return fmt.Errorf("the queue manager is not reachable: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"postern.dev/postern/libmail/queue"
 )
 
 // Service is one row of the service table, Postfix's master.cf: a daemon
@@ -46,11 +48,11 @@ func builtinServices() map[string]builtinService {
 			overrides: "smtpd_sasl_auth_enable = true\n"},
 		"submissions": {Service: Service{Kind: "inet", Listen: []string{":465"}, Command: "smtpd", ProcessLimit: 1},
 			overrides: "smtpd_tls_wrappermode = true\nsmtpd_sasl_auth_enable = true\n"},
-		"qmgr":  {Service: Service{Kind: "unix", Listen: []string{"public/qmgr"}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
-		"local": {Service: Service{Kind: "unix", Listen: []string{"private/local"}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
+		"qmgr":  {Service: Service{Kind: "unix", Listen: []string{queue.QmgrSocket}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
+		"local": {Service: Service{Kind: "unix", Listen: []string{queue.LocalSocket}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
 		// The outbound SMTP client. Its name is not "smtp" (as in Postfix's
 		// master.cf), because that names the inbound server here.
-		"outbound": {Service: Service{Kind: "unix", Listen: []string{"private/smtp"}, Command: "smtp", ProcessLimit: 1, Enabled: true}},
+		"outbound": {Service: Service{Kind: "unix", Listen: []string{queue.SMTPSocket}, Command: "smtp", ProcessLimit: 1, Enabled: true}},
 	}
 }
 

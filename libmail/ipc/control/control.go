@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"postern.dev/postern/libmail/queue"
 )
 
 // Channel and Version name this protocol in the hello.
@@ -26,7 +28,7 @@ const (
 // Path returns the control socket of the spool at root. It lives in pid/,
 // which only root can write, because a stop request must come from
 // someone allowed to stop the system.
-func Path(root string) string { return filepath.Join(root, "pid", "master.ctl") }
+func Path(root string) string { return filepath.Join(root, queue.ControlSocket) }
 
 // Request is one admin request.
 type Request struct {

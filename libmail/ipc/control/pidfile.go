@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"postern.dev/postern/libmail/queue"
 )
 
 // PIDPath returns the master's pid file in the spool at root. Like the
 // control socket it is in pid/, so the admin command finds a running
 // master from queue_directory alone.
-func PIDPath(root string) string { return filepath.Join(root, "pid", "master.pid") }
+func PIDPath(root string) string { return filepath.Join(root, queue.PIDFile) }
 
 // ReadPID returns the PID in the spool's pid file, or 0.
 func ReadPID(root string) int {

@@ -9,6 +9,7 @@ package wake
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"postern.dev/postern/libmail/ipc"
@@ -37,6 +38,9 @@ type Frame struct {
 
 // maxSite bounds a flush site: a domain name or an address literal.
 const maxSite = 255
+
+// Path returns qmgr's wake-up socket in the spool at root.
+func Path(root string) string { return filepath.Join(root, queue.QmgrSocket) }
 
 // Validate checks a received frame.
 func (f *Frame) Validate() error {

@@ -1,0 +1,14 @@
+package queue
+
+// The spool's sockets and the master's files, relative to
+// queue_directory. The built-in rows of the service table listen on the
+// sockets and every client of a channel dials them, so both sides take
+// the names from here.
+const (
+	QmgrSocket    = "public/qmgr"     // wake-ups to qmgr (libmail/ipc/wake), from smtpd, local and postern flush
+	LocalSocket   = "private/local"   // delivery requests from qmgr to local (libmail/ipc/delivery)
+	SMTPSocket    = "private/smtp"    // delivery requests from qmgr to the smtp agent
+	ControlSocket = "pid/master.ctl"  // postern to the master (libmail/ipc/control)
+	PIDFile       = "pid/master.pid"  // the master's PID
+	LockFile      = "pid/master.lock" // held by the master and its daemons: one mail system per spool
+)
