@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"postern.dev/postern/libmail/textfile"
 )
 
 // File is a parsed accounts file. It is never modified after Parse returns
@@ -46,9 +48,9 @@ func Parse(r io.Reader, name string) (*File, []error) {
 	errorf := func(line int, format string, args ...any) {
 		errs = append(errs, &ParseError{File: name, Line: line, Err: fmt.Errorf(format, args...)})
 	}
-	lr := newLineReader(r)
+	lr := textfile.NewLineReader(r, maxLine)
 	for {
-		line, err := lr.next()
+		line, err := lr.Next()
 		if err == io.EOF {
 			break
 		}
@@ -56,30 +58,30 @@ func Parse(r io.Reader, name string) (*File, []error) {
 			errs = append(errs, fmt.Errorf("read %s: %w", name, err))
 			return nil, errs
 		}
-		if lr.long {
-			errorf(lr.n, "line longer than %d bytes", maxLine)
+		if lr.Long {
+			errorf(lr.N, "line longer than %d bytes", maxLine)
 			continue
 		}
-		if isComment(line) {
+		if textfile.IsComment(line) {
 			continue
 		}
 		a, err := parseLine(line)
 		if err != nil {
-			errorf(lr.n, "%w", err)
+			errorf(lr.N, "%w", err)
 			continue
 		}
 		if e, dup := accounts[a.Address]; dup {
-			errorf(lr.n, "%w %s ignored, first defined on line %d", ErrDuplicate, a.Address, e.line)
+			errorf(lr.N, "%w %s ignored, first defined on line %d", ErrDuplicate, a.Address, e.line)
 			continue
 		}
-		accounts[a.Address] = &entry{account: a, line: lr.n}
+		accounts[a.Address] = &entry{account: a, line: lr.N}
 	}
 	return &File{accounts: accounts, domains: domains(accounts)}, errs
 }
 
 // parseLine parses one account line.
 func parseLine(line []byte) (Account, error) {
-	if err := checkControl(line); err != nil {
+	if err := textfile.CheckControl(line); err != nil {
 		return Account{}, err
 	}
 	f := strings.SplitN(string(line), ":", 8)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"postern.dev/postern/libmail/textfile"
 )
 
 // LoadList reads and parses the list file at path, such as an :include:
@@ -33,9 +35,9 @@ func ParseList(r io.Reader, name string) ([]Target, []error) {
 	errorf := func(line int, format string, args ...any) {
 		errs = append(errs, &ParseError{File: name, Line: line, Err: fmt.Errorf(format, args...)})
 	}
-	lr := newLineReader(r)
+	lr := textfile.NewLineReader(r, maxLine)
 	for {
-		line, err := lr.next()
+		line, err := lr.Next()
 		if err == io.EOF {
 			break
 		}
@@ -43,25 +45,25 @@ func ParseList(r io.Reader, name string) ([]Target, []error) {
 			errs = append(errs, fmt.Errorf("read %s: %w", name, err))
 			return nil, errs
 		}
-		if lr.long && line[0] != '#' {
-			errorf(lr.n, "line longer than %d bytes", maxLine)
+		if lr.Long && line[0] != '#' {
+			errorf(lr.N, "line longer than %d bytes", maxLine)
 			continue
 		}
-		if lr.long || isComment(line) {
+		if lr.Long || textfile.IsComment(line) {
 			continue
 		}
 		if err := checkLine(line); err != nil {
-			errorf(lr.n, "%v", err)
+			errorf(lr.N, "%v", err)
 			continue
 		}
 		items, _, err := splitValues(string(line))
 		if err != nil {
-			errorf(lr.n, "%v", err)
+			errorf(lr.N, "%v", err)
 		}
 		for _, it := range items {
 			t, err := parseValue(it.text)
 			if err != nil {
-				errorf(lr.n, "invalid value %q: %w", it.text, err)
+				errorf(lr.N, "invalid value %q: %w", it.text, err)
 				continue
 			}
 			targets = append(targets, t)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"postern.dev/postern/libmail/textfile"
 )
 
 // Table is a parsed aliases file. It is never modified after Parse returns
@@ -40,9 +42,9 @@ func Load(path string) (*Table, []error) {
 // be mistaken for the whole.
 func Parse(r io.Reader, name string) (*Table, []error) {
 	p := tableParser{file: name, m: make(map[string]entry)}
-	lr := newLineReader(r)
+	lr := textfile.NewLineReader(r, maxLine)
 	for {
-		line, err := lr.next()
+		line, err := lr.Next()
 		if err == io.EOF {
 			break
 		}
@@ -50,7 +52,7 @@ func Parse(r io.Reader, name string) (*Table, []error) {
 			p.errs = append(p.errs, fmt.Errorf("read %s: %w", name, err))
 			return nil, p.errs
 		}
-		p.line(lr.n, line, lr.long)
+		p.line(lr.N, line, lr.Long)
 	}
 	p.flush()
 	return &Table{m: p.m}, p.errs
@@ -96,7 +98,7 @@ func (p *tableParser) errorf(line int, format string, args ...any) {
 }
 
 func (p *tableParser) line(n int, line []byte, long bool) {
-	if isComment(line) && (!long || line[0] == '#') {
+	if textfile.IsComment(line) && (!long || line[0] == '#') {
 		// A cut line keeps only its first byte, which is enough to see a
 		// comment that starts in the first column but not to tell an
 		// indented comment from an over-long continuation.
