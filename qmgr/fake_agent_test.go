@@ -283,7 +283,10 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		MaxLifetime:    5 * 24 * time.Hour,
 		BounceLifetime: 5 * 24 * time.Hour,
 		ActiveLimit:    100,
-		Agents:         map[string]string{},
+		Agents:         map[string]Agent{},
+		// The transports are the built-in services' names, as NewConfig
+		// resolves them; "smtp" stands for the outbound service here.
+		DefaultTransport: "smtp", LocalTransport: "local",
 		// Postfix's defaults, as the parameters have them.
 		InitialDestConc: 5, DestConcLimit: 20, DestRcptLimit: 50, FailedCohortLimit: 1,
 	}
@@ -303,7 +306,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	for _, tr := range agents {
 		path := filepath.Join(root, "private", tr)
-		h.cfg.Agents[tr] = path
+		h.cfg.Agents[tr] = Agent{Path: path, Local: tr == "local"}
 		newFakeAgent(t, h.spool, tr, path, h.seen, ans, o.concurrent)
 	}
 	if o.config != nil {

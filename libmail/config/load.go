@@ -159,12 +159,18 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 	if err := c.Params.validate(); err != nil {
 		return nil, locate(where, text, nil, err)
 	}
+	if err := c.checkTransports(&c.Params); err != nil {
+		return nil, locate(where, text, nil, err)
+	}
 	for _, s := range c.Services {
 		err := s.Params.finish(opt)
 		// A disabled service may be incomplete (submissions without a
 		// certificate, as shipped); it is checked when it is enabled.
 		if err == nil && s.Enabled {
 			err = s.Params.validate()
+		}
+		if err == nil && s.Enabled {
+			err = c.checkTransports(&s.Params)
 		}
 		if err != nil {
 			return nil, locate(where, text, toml.Key{"services", s.Name, "overrides"}, err)

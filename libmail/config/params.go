@@ -36,7 +36,9 @@ type General struct {
 	LocalSystemUsers  bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`
 	VirtualMailboxDir string   `toml:"virtual_mailbox_base" default:"/var/mail/vhosts" doc:"Where virtual accounts' Maildirs live, as BASE/domain/localpart/, unless the account names a home."`
 	SMTPUTF8Enable    bool     `toml:"smtputf8_enable" default:"true" doc:"Accept internationalized addresses (RFC 6531 SMTPUTF8)."`
-	TransportMaps     []string `toml:"transport_maps" default:"" doc:"Routes by destination, each \"DESTINATION TRANSPORT:NEXTHOP\" (\"example.org smtp:[relay.example.org]:587\", \".example.org smtp:\", \"example.net local:\"); a leading dot matches subdomains; an empty NEXTHOP means the recipient's domain. Consulted before mydestination and relayhost."`
+	DefaultTransport  string   `toml:"default_transport" default:"smtp" doc:"The delivery service for recipients that are not local and not routed by transport_maps: a unix service of the service table that runs a delivery agent. smtp names the built-in outbound service, as in Postfix."`
+	LocalTransport    string   `toml:"local_transport" default:"local" doc:"The delivery service for recipients in mydestination."`
+	TransportMaps     []string `toml:"transport_maps" default:"" doc:"Routes by destination, each \"DESTINATION TRANSPORT:NEXTHOP\" (\"example.org smtp:[relay.example.org]:587\", \".example.org smtp:\", \"example.net local:\"); TRANSPORT is a delivery service of the service table (smtp names the built-in outbound one; a [services.relay] row running smtp makes relay a transport of its own); a leading dot matches subdomains; an empty NEXTHOP means the recipient's domain. Consulted before mydestination and relayhost."`
 	DNSServers        []string `toml:"dns_servers" default:"" doc:"Name servers to ask, as IP or IP:port; empty means those in /etc/resolv.conf. DANE trusts their AD bit, so they must validate DNSSEC and be reached over a trusted path (loopback)."`
 }
 
