@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"bufio"
-
 	"crypto/tls"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/sasl"
 )
 
 // Read and write buffer sizes. A 5 KB message and its envelope usually
@@ -313,7 +313,7 @@ func (c *conn) hello(cmd command) {
 		caps = append(caps, "STARTTLS")
 	}
 	if c.authOffered() {
-		caps = append(caps, "AUTH PLAIN LOGIN")
+		caps = append(caps, "AUTH "+strings.Join(sasl.Mechanisms(), " "))
 	}
 	caps = append(caps, "ENHANCEDSTATUSCODES", "8BITMIME", "DSN")
 	if c.srv.cfg.SMTPUTF8 {
