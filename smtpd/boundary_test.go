@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -50,17 +51,8 @@ func (s *syncBuffer) String() string {
 // captureLog sends srv's log to a buffer, as well as to the test's log.
 func captureLog(t *testing.T, srv *Server) *syncBuffer {
 	var buf syncBuffer
-	srv.log = maillog.ForWriter(ioTee{&buf, &testLog{t}}, "smtpd", "mail.example.test", srv.now)
+	srv.log = maillog.ForWriter(io.MultiWriter(&buf, &testLog{t}), "smtpd", "mail.example.test", srv.now)
 	return &buf
-}
-
-type ioTee struct {
-	a, b interface{ Write([]byte) (int, error) }
-}
-
-func (w ioTee) Write(p []byte) (int, error) {
-	w.a.Write(p)
-	return w.b.Write(p)
 }
 
 // waitIdle waits until srv holds no connection: none tracked, none
