@@ -19,7 +19,7 @@ func parsePlain(msg []byte) (*Credentials, error) {
 	f := bytes.Split(msg, []byte{0})
 	switch {
 	case len(f) != 3:
-		return nil, fmt.Errorf("%w: %d fields, not 3", ErrMalformed, len(f))
+		return nil, fmt.Errorf("%w: %d NUL-separated fields, not 3", ErrMalformed, len(f))
 	case len(f[1]) == 0:
 		return nil, fmt.Errorf("%w: empty authentication identity", ErrMalformed)
 	case len(f[2]) == 0:

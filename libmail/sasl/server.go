@@ -64,7 +64,7 @@ func NewServer(mech string) (*Server, error) {
 	case Plain, Login:
 		return &Server{mech: m}, nil
 	}
-	return nil, fmt.Errorf("sasl: %w", ErrMechanism)
+	return nil, ErrMechanism
 }
 
 // Mechanism is the mechanism's name in upper case.
@@ -131,9 +131,11 @@ func (s *Server) Credentials() (Credentials, bool) {
 	return *s.cred, true
 }
 
+// fail ends the exchange with err. The errors carry no prefix: a caller
+// logs them after its own words ("SASL PLAIN authentication failed: ").
 func (s *Server) fail(err error) error {
-	s.err = fmt.Errorf("sasl %s: %w", s.mech, err)
-	return s.err
+	s.err = err
+	return err
 }
 
 // decode turns one line of the client's into its response.
