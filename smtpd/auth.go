@@ -1,9 +1,10 @@
 package smtpd
 
 import (
-	"bytes"
-	"encoding/base64"
+	"errors"
 	"strings"
+
+	"postern.dev/postern/libmail/sasl"
 )
 
 // authOffered reports whether EHLO lists AUTH: the service enables it and,
@@ -12,8 +13,9 @@ func (c *conn) authOffered() bool {
 	return c.srv.cfg.Auth && (c.tlsState != nil || !c.srv.cfg.AuthTLSOnly)
 }
 
-// auth handles AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN
-// mechanisms against the accounts file.
+// auth handles AUTH (RFC 4954) against the accounts file. The exchange
+// itself (PLAIN, LOGIN, base64, "=" and "*") is package sasl's; this
+// reads the client's lines and says what the outcome means in SMTP.
 func (c *conn) auth(arg string) {
 	fail := func(r *Reply) { c.respond("auth", nil, r) }
 	switch {
@@ -28,72 +30,49 @@ func (c *conn) auth(arg string) {
 		return
 	}
 	mech, initial, _ := strings.Cut(arg, " ")
-	mech = strings.ToUpper(mech)
-	var user, pass string
-	switch mech {
-	case "PLAIN":
-		resp, ok := c.saslStep(initial, "")
-		if !ok {
-			return
-		}
-		parts := bytes.Split(resp, []byte{0})
-		if len(parts) != 3 || (len(parts[0]) > 0 && !bytes.Equal(parts[0], parts[1])) {
-			fail(reply(535, "5.7.8", "Error: authentication failed: malformed PLAIN response"))
-			return
-		}
-		user, pass = string(parts[1]), string(parts[2])
-	case "LOGIN":
-		u, ok := c.saslStep(initial, "Username:")
-		if !ok {
-			return
-		}
-		p, ok := c.saslStep("", "Password:")
-		if !ok {
-			return
-		}
-		user, pass = string(u), string(p)
-	default:
+	ex, err := sasl.NewServer(mech)
+	if err != nil {
 		fail(reply(504, "5.5.4", "Unrecognized authentication type"))
 		return
 	}
-	acct, ok := c.srv.dir.Authenticate(user, pass)
+	challenge, done, err := ex.Start(initial)
+	for err == nil && !done {
+		c.writeReply(&Reply{Code: 334, Text: challenge})
+		line, rerr := c.readLine(false)
+		if rerr != nil {
+			c.lineError(rerr)
+			c.closing = c.closing || !isProtocolError(rerr)
+			return
+		}
+		challenge, done, err = ex.Next(string(line))
+	}
+	if err != nil {
+		if !errors.Is(err, sasl.ErrAborted) {
+			c.srv.log.Warn("%s: SASL %s authentication failed: %v", c.client.label(), ex.Mechanism(), err)
+		}
+		fail(saslReply(err, ex.Mechanism()))
+		return
+	}
+	cred, _ := ex.Credentials()
+	acct, ok := c.srv.dir.Authenticate(cred.Username, cred.Password)
 	if !ok {
-		c.srv.log.Warn("%s: SASL %s authentication failed: authentication failure, sasl_username=%s", c.client.label(), mech, printable(user))
+		c.srv.log.Warn("%s: SASL %s authentication failed: authentication failure, sasl_username=%s", c.client.label(), ex.Mechanism(), printable(cred.Username))
 		fail(reply(535, "5.7.8", "Error: authentication failed: authentication failure"))
 		return
 	}
-	c.authUser, c.authMech = acct.Address, mech
+	c.authUser, c.authMech = acct.Address, ex.Mechanism()
 	c.respond("auth", &Reply{235, "2.7.0", "Authentication successful"}, nil)
 }
 
-// saslStep returns the client's decoded response: the initial response
-// if one came with the command, else the answer to a 334 challenge. On a
-// problem it has answered the client and reports false.
-func (c *conn) saslStep(initial, challenge string) ([]byte, bool) {
-	line := initial
-	if line == "" {
-		c.writeReply(&Reply{Code: 334, Text: base64.StdEncoding.EncodeToString([]byte(challenge))})
-		b, err := c.readLine(false)
-		if err != nil {
-			c.lineError(err)
-			c.closing = c.closing || !isProtocolError(err)
-			return nil, false
-		}
-		line = string(b)
+// saslReply is the SMTP reply to a failed exchange (RFC 4954 §4, §6).
+func saslReply(err error, mech string) *Reply {
+	switch {
+	case errors.Is(err, sasl.ErrAborted):
+		return reply(501, "5.7.0", "Authentication aborted")
+	case errors.Is(err, sasl.ErrEncoding):
+		return reply(501, "5.5.2", "Cannot decode response")
 	}
-	if line == "*" {
-		c.respond("auth", nil, reply(501, "5.7.0", "Authentication aborted"))
-		return nil, false
-	}
-	if line == "=" { // RFC 4954 §4: an empty initial response
-		return []byte{}, true
-	}
-	b, err := base64.StdEncoding.DecodeString(line)
-	if err != nil {
-		c.respond("auth", nil, reply(501, "5.5.2", "Cannot decode response"))
-		return nil, false
-	}
-	return b, true
+	return reply(535, "5.7.8", "Error: authentication failed: malformed %s response", mech)
 }
 
 func isProtocolError(err error) bool { return err == errLineTooLong || err == errBareLFCmd }

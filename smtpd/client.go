@@ -50,9 +50,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			s.mu.Unlock()
 			return nil, errClosed
 		}
-		cc := &clientConn{Conn: c, srv: s, host: host, named: make(chan struct{}), counts: map[string][2]int{}}
-		go cc.lookupName()
-		return cc, nil
+		return &clientConn{Conn: c, srv: s, host: host, named: make(chan struct{}), counts: map[string][2]int{}}, nil
 	}
 }
 
@@ -70,9 +68,16 @@ type clientConn struct {
 	closed sync.Once
 }
 
-// lookupName finds the client's name without holding up the accept loop,
-// then logs the connection, as Postfix's "connect from" line.
-func (c *clientConn) lookupName() {
+// nameTimeout bounds the client-name lookup, which its greeting waits
+// for: a slow resolver must not keep the client waiting long (it is
+// "unknown" then, as in Postfix).
+const nameTimeout = 10 * time.Second
+
+// lookupName finds the client's name, in the session's goroutine (so not
+// holding up the accept loop, and inside the connection boundary), then
+// logs the connection, as Postfix's "connect from" line. Until it is
+// done, Close waits for it (waitName), to log the name.
+func (c *clientConn) lookupName(ctx context.Context) {
 	defer close(c.named)
 	c.name = "unknown"
 	ip := net.ParseIP(c.host)
@@ -82,7 +87,7 @@ func (c *clientConn) lookupName() {
 		// No query leaves the host for its own address.
 		c.name = "localhost"
 	case c.srv.cfg.PeernameLookup && c.srv.names != nil:
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, min(nameTimeout, c.srv.timeout()))
 		if n := c.srv.names.ClientName(ctx, ip); n != "" {
 			c.name = n
 		}

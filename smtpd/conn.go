@@ -2,7 +2,7 @@ package smtpd
 
 import (
 	"bufio"
-
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/sasl"
 )
 
 // Read and write buffer sizes. A 5 KB message and its envelope usually
@@ -56,6 +57,7 @@ type transaction struct {
 	params mailParams
 	rcpts  []queue.Recipient
 	logged bool          // the "ID: client=" line was written
+	entry  *queue.Writer // the entry being written, discarded if the session ends first
 	bdat   *queue.Writer // the entry being written by BDAT chunks
 	bdatCp *copier
 	failed *Reply // a BDAT chunk failed: the rest of the message is refused
@@ -76,10 +78,9 @@ func newConn(s *Server, cc *clientConn) *conn {
 	return c
 }
 
-// serve runs the session to its end.
-func (c *conn) serve() {
-	defer c.finish()
-	c.client.waitName()
+// serve runs the session; serveConn (boundary.go) ends it.
+func (c *conn) serve(ctx context.Context) {
+	c.client.lookupName(ctx)
 	if c.srv.cfg.WrapperMode {
 		if !c.startTLS() {
 			return
@@ -97,7 +98,7 @@ func (c *conn) serve() {
 			}
 			continue
 		}
-		c.dispatch(parseCommand(line))
+		c.dispatch(ctx, parseCommand(line))
 	}
 	c.flush()
 }
@@ -110,11 +111,10 @@ func (c *conn) flush() error {
 	return c.w.Flush()
 }
 
-// finish releases the connection and its buffers.
+// finish discards an unfinished queue entry and releases the connection
+// and its buffers.
 func (c *conn) finish() {
-	if c.tx != nil && c.tx.bdat != nil {
-		c.tx.bdat.Abort()
-	}
+	c.reset()
 	c.client.Close()
 	c.r.Reset(nil)
 	c.w.Reset(nil)
@@ -249,19 +249,21 @@ func (c *conn) respond(verb string, ok *Reply, err *Reply) {
 	c.writeReply(ok)
 }
 
-// dispatch runs one command.
-func (c *conn) dispatch(cmd command) {
+// dispatch runs one command. ctx is the session's (boundary.go); the
+// handlers of commands whose policy may look things up in the DNS (HELO,
+// SPF at MAIL FROM, DMARC at the end of the message) take it.
+func (c *conn) dispatch(ctx context.Context, cmd command) {
 	switch cmd.verb {
 	case "EHLO", "HELO":
-		c.hello(cmd)
+		c.hello(ctx, cmd)
 	case "MAIL":
-		c.respond("mail", replyMailOK, c.mail(cmd.arg))
+		c.respond("mail", replyMailOK, c.mail(ctx, cmd.arg))
 	case "RCPT":
-		c.respond("rcpt", replyRcptOK, c.rcpt(cmd.arg))
+		c.respond("rcpt", replyRcptOK, c.rcpt(ctx, cmd.arg))
 	case "DATA":
-		c.data(cmd.arg)
+		c.data(ctx, cmd.arg)
 	case "BDAT":
-		c.bdat(cmd.arg)
+		c.bdat(ctx, cmd.arg)
 	case "RSET":
 		if cmd.arg != "" {
 			c.respond("rset", nil, reply(501, "5.5.4", "Syntax: RSET"))
@@ -295,7 +297,7 @@ func (c *conn) dispatch(cmd command) {
 
 // hello handles EHLO and HELO (RFC 5321 §4.1.1.1); either resets the
 // session's transaction.
-func (c *conn) hello(cmd command) {
+func (c *conn) hello(ctx context.Context, cmd command) {
 	verb := strings.ToLower(cmd.verb)
 	if cmd.arg == "" {
 		c.respond(verb, nil, reply(501, "5.5.4", "Syntax: %s hostname", cmd.verb))
@@ -313,7 +315,7 @@ func (c *conn) hello(cmd command) {
 		caps = append(caps, "STARTTLS")
 	}
 	if c.authOffered() {
-		caps = append(caps, "AUTH PLAIN LOGIN")
+		caps = append(caps, "AUTH "+strings.Join(sasl.Mechanisms(), " "))
 	}
 	caps = append(caps, "ENHANCEDSTATUSCODES", "8BITMIME", "DSN")
 	if c.srv.cfg.SMTPUTF8 {
@@ -323,10 +325,13 @@ func (c *conn) hello(cmd command) {
 	c.respond(verb, &Reply{Code: 250, Text: strings.Join(caps, "\n")}, nil)
 }
 
-// reset ends the transaction, discarding a half-written BDAT entry.
+// reset ends the transaction, discarding a queue entry not yet
+// committed (a half-written BDAT message, or any entry when the session
+// ends early). Aborting an entry twice, or after its commit (it is no
+// longer in tmp/ then), does nothing.
 func (c *conn) reset() {
-	if c.tx != nil && c.tx.bdat != nil {
-		c.tx.bdat.Abort()
+	if c.tx != nil && c.tx.entry != nil {
+		c.tx.entry.Abort()
 	}
 	c.tx = nil
 }

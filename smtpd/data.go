@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -39,12 +40,13 @@ func (c *conn) begin() (*queue.Writer, *Reply) {
 		return nil, replyWriteError
 	}
 	c.writeReceived(w, now)
+	tx.entry = w
 	return w, nil
 }
 
 // data handles DATA: 354, the message up to CRLF.CRLF, then 250 once the
 // entry is durable.
-func (c *conn) data(arg string) {
+func (c *conn) data(ctx context.Context, arg string) {
 	if arg != "" {
 		c.respond("data", nil, reply(501, "5.5.4", "Syntax: DATA"))
 		return
@@ -161,7 +163,7 @@ func (c *conn) readData(cp *copier) error {
 // bdat handles BDAT (RFC 3030 CHUNKING). The chunk follows the command
 // at once, pipelined or not, so it is always read, even when the command
 // is refused: otherwise its bytes would be taken for commands.
-func (c *conn) bdat(arg string) {
+func (c *conn) bdat(ctx context.Context, arg string) {
 	f := strings.Fields(arg)
 	last := len(f) == 2 && strings.EqualFold(f[1], "LAST")
 	size, err := strconv.ParseInt(firstField(f), 10, 64)

@@ -23,7 +23,9 @@
 // Postfix service at its process limit: shorter timeouts and error
 // limits, and each new client takes the place of the session that has
 // waited longest for a command outside a transaction, so idle
-// connections cannot keep clients out.
+// connections cannot keep clients out. Each session is a connection
+// boundary (boundary.go): it has a context that its lookups use, and a
+// panic in it ends that session alone, with 421.
 //
 // # Runs as
 //

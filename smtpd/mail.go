@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -21,7 +22,7 @@ type mailParams struct {
 }
 
 // mail handles MAIL FROM.
-func (c *conn) mail(arg string) (err *Reply) {
+func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
 	defer func() {
 		if err != nil {
 			c.logReject("MAIL", err, "", "")
@@ -100,7 +101,7 @@ func (c *conn) mail(arg string) (err *Reply) {
 
 // rcpt handles RCPT TO: syntax, relay control and the local recipient
 // check, so that unknown users are refused now rather than bounced later.
-func (c *conn) rcpt(arg string) (err *Reply) {
+func (c *conn) rcpt(ctx context.Context, arg string) (err *Reply) {
 	var to string
 	defer func() {
 		if err != nil {

@@ -16,7 +16,9 @@ import (
 )
 
 // Directory is what smtpd needs to know about local recipients and
-// accounts; *recipient.Directory implements it.
+// accounts; *recipient.Directory implements it. Its lookups read local
+// files and the user database, which no context can interrupt, so they
+// take none; a lookup over the network would (boundary.go).
 type Directory interface {
 	IsLocal(domain string) bool
 	Lookup(addr string) (recipient.Match, error)
@@ -27,7 +29,7 @@ type Directory interface {
 type Waker interface{ Wake(queue.ID) }
 
 // Namer finds a client's host name from its address (a PTR lookup
-// confirmed by a forward lookup), or "" if it has none.
+// confirmed by a forward lookup), or "" if it has none or ctx ends first.
 type Namer interface {
 	ClientName(ctx context.Context, addr net.IP) string
 }
@@ -42,6 +44,11 @@ type Server struct {
 	names Namer
 	log   *maillog.Logger
 	now   func() time.Time
+
+	// base is the parent of every session's context (boundary.go); stop
+	// cancels it when Shutdown gives up waiting.
+	base context.Context
+	stop context.CancelFunc
 
 	draining atomic.Bool // Shutdown began: refuse new transactions
 	stress   atomic.Bool // at smtpd_process_connection_limit (stress.go)
@@ -58,7 +65,9 @@ type Server struct {
 
 // NewServer returns a server; call Serve for each listener.
 func NewServer(cfg Config, spool *queue.Spool, dir Directory, wake Waker, names Namer, log *maillog.Logger, now func() time.Time) *Server {
+	base, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, spool: spool, dir: dir, wake: wake, names: names, log: log, now: now,
+		base: base, stop: stop,
 		clients: map[string]int{}, sem: make(chan struct{}, cfg.ProcessConnLimit),
 		listeners: map[net.Listener]bool{}, conns: map[*conn]bool{}}
 }
@@ -95,20 +104,15 @@ func (s *Server) Serve(l net.Listener) error {
 		s.conns[c] = true
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
+		go s.serveConn(c)
 	}
 }
 
 // Shutdown stops accepting, refuses new transactions with 421 and waits
-// for sessions to end, up to ctx; then it closes the rest. A message in
-// the middle of DATA when the time is up gets no 250 and is retried by
-// its client, so nothing acknowledged is lost.
+// for sessions to end, up to ctx; then it cancels the sessions' lookups
+// and closes the rest. A message in the middle of DATA when the time is
+// up gets no 250 and is retried by its client, so nothing acknowledged
+// is lost.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining.Store(true)
@@ -124,9 +128,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		s.stop()
 		return nil
 	case <-ctx.Done():
 	}
+	// Lookups in progress end first: a session waiting on one is not
+	// reading, and its connection's Close waits for the client's name.
+	s.stop()
 	s.mu.Lock()
 	var open []*conn
 	for c := range s.conns {
