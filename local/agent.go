@@ -63,19 +63,31 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 	var recs []queue.Record
 	for _, i := range req.Rcpts {
 		if ctx.Err() != nil {
-			// qmgr is gone; its successor schedules the rest again. What
-			// was delivered is recorded, so that it is not delivered twice.
-			if err := queue.Append(f, recs...); err != nil {
-				a.log.Warn("%s: record results: %v", id, err)
-			}
-			return nil
+			return a.abandon(id, f, recs)
 		}
 		res, to := a.deliver(ctx, e, f, i)
+		if ctx.Err() != nil && res.Status == queue.Deferred {
+			// The interruption made this deferral (a reload restarts
+			// local; qmgr went away): it says nothing about the
+			// recipient, so it is no result, and recording it would
+			// cost the message a backoff.
+			return a.abandon(id, f, recs)
+		}
 		a.logResult(e, req, i, to, res, start)
 		rep.Results = append(rep.Results, delivery.FromQueue(res))
 		recs = append(recs, queue.ResultRecord{Result: res})
 	}
 	return agent.Record(a.spool, f, req, rep, recs, a.log, "local")
+}
+
+// abandon gives a request up because its context ended: qmgr's
+// successor, or qmgr told by Retry, schedules the rest again. What was
+// delivered is recorded, so that it is not delivered twice.
+func (a *Agent) abandon(id queue.ID, f *os.File, recs []queue.Record) *delivery.Reply {
+	if err := queue.Append(f, recs...); err != nil {
+		a.log.Warn("%s: record results: %v", id, err)
+	}
+	return nil
 }
 
 // logResult writes the classic to= line.

@@ -528,3 +528,23 @@ func TestConcurrentHandle(t *testing.T) {
 		t.Errorf("%d forwarded entries, want 8", n)
 	}
 }
+
+// TestHandleInterruptedIsNoResult: a delivery that the end of the
+// request's context interrupts (a reload restarts local while a command
+// runs) is no result: nothing is recorded and no reply comes, so that
+// qmgr, told Retry by the serve loop, sends it again at once instead of
+// deferring the message with a backoff for "context canceled".
+func TestHandleInterruptedIsNoResult(t *testing.T) {
+	e := newTestEnv(t, envOptions{aliases: "slow: |sleep 10\n",
+		params: func(p *config.Params) { p.AllowCommands = []string{"alias"} }})
+	id := e.enqueue("sender@example.org", testMessage, "slow@example.test")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if rep := e.handleCtx(ctx, id, true, 0); rep != nil {
+		t.Errorf("reply %+v to an interrupted delivery, want none", rep)
+	}
+	ent, _ := e.read(queue.Active, id)
+	if st := ent.State[0]; st.Status != queue.Pending {
+		t.Errorf("recipient recorded as %+v, want nothing recorded", st.Result)
+	}
+}
