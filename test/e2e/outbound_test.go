@@ -77,7 +77,7 @@ func TestOutboundMX(t *testing.T) {
 	if !strings.Contains(s.Log(), want) {
 		t.Errorf("log lacks %q:\n%s", want, tail(s.Log(), 20))
 	}
-	if !strings.Contains(s.Log(), "dsn=2.0.0, status=sent (250 2.0.0 ok: queued)") {
+	if !strings.Contains(s.Log(), "dsn=2.0.0, status=sent (250 2.0.0 OK: queued)") {
 		t.Errorf("log lacks the sent line:\n%s", tail(s.Log(), 20))
 	}
 	if d.Queries() == 0 {
