@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"net/smtp"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // No loss under crashes: while 2000 messages are injected over 10
@@ -50,7 +51,7 @@ func TestCrashNoLoss(t *testing.T) {
 		senders.Add(1)
 		go func() {
 			defer senders.Done()
-			var c *smtp.Client
+			var c *gosmtp.Client
 			for {
 				n, ok := take()
 				if !ok {
@@ -59,7 +60,7 @@ func TestCrashNoLoss(t *testing.T) {
 				id := fmt.Sprintf("crash-%d", n)
 				for c == nil {
 					var err error
-					if c, err = smtp.Dial(s.Addr(25)); err != nil {
+					if c, err = dial(s.Addr(25)); err != nil {
 						c = nil
 						time.Sleep(50 * time.Millisecond)
 					}
@@ -163,11 +164,11 @@ func TestCrashNoLoss(t *testing.T) {
 }
 
 // sendOne sends one message whose Message-ID names it.
-func sendOne(c *smtp.Client, id string) error {
-	if err := c.Mail("crash@example.org"); err != nil {
+func sendOne(c *gosmtp.Client, id string) error {
+	if err := c.Mail("crash@example.org", nil); err != nil {
 		return err
 	}
-	if err := c.Rcpt("demo@example.test"); err != nil {
+	if err := c.Rcpt("demo@example.test", nil); err != nil {
 		return err
 	}
 	w, err := c.Data()

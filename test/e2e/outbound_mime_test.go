@@ -7,35 +7,15 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
-	"net/smtp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// submitRaw sends msg as it is with Go's net/smtp.
+// submitRaw sends msg as it is with send.
 func submitRaw(t *testing.T, s *System, from, to string, msg string) {
 	t.Helper()
-	c, err := smtp.Dial(s.Addr(25))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	check := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("send: %v", err)
-		}
-	}
-	check(c.Hello("client.example"))
-	check(c.Mail(from))
-	check(c.Rcpt(to))
-	w, err := c.Data()
-	check(err)
-	_, err = io.WriteString(w, msg)
-	check(err)
-	check(w.Close())
-	check(c.Quit())
+	send(t, s.Addr(25), from, []string{to}, []byte(msg))
 }
 
 // TestOutboundTo7BitServer: a server without 8BITMIME that refuses any

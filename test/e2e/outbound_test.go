@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net/smtp"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,36 +32,13 @@ $ORIGIN other.test.
 mx       A 127.0.0.1
 `
 
-// submit sends one message with Go's net/smtp from sender to rcpts and
-// returns the message as sent.
+// submit sends one message with send from sender to rcpts and returns
+// the message as sent.
 func submit(t *testing.T, s *System, sender string, rcpts []string, subject string) []byte {
 	t.Helper()
 	msg := []byte("From: <" + sender + ">\r\nTo: <" + rcpts[0] + ">\r\nSubject: " + subject +
 		"\r\nMessage-ID: <" + subject + "@client.example>\r\n\r\nHello.\r\n.A line with a leading dot.\r\n\r\nBye.\r\n")
-	// Plain SMTP on purpose: smtp.SendMail would insist on verifying the
-	// sandbox's self-signed certificate after STARTTLS.
-	c, err := smtp.Dial(s.Addr(25))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	check := func(err error) {
-		if err != nil {
-			t.Helper()
-			t.Fatalf("send: %v", err)
-		}
-	}
-	check(c.Hello("client.example"))
-	check(c.Mail(sender))
-	for _, r := range rcpts {
-		check(c.Rcpt(r))
-	}
-	w, err := c.Data()
-	check(err)
-	_, err = w.Write(msg)
-	check(err)
-	check(w.Close())
-	check(c.Quit())
+	send(t, s.Addr(25), sender, rcpts, msg)
 	return msg
 }
 
@@ -101,7 +77,7 @@ func TestOutboundMX(t *testing.T) {
 	if !strings.Contains(s.Log(), want) {
 		t.Errorf("log lacks %q:\n%s", want, tail(s.Log(), 20))
 	}
-	if !strings.Contains(s.Log(), "dsn=2.0.0, status=sent (250 2.0.0 ok: queued)") {
+	if !strings.Contains(s.Log(), "dsn=2.0.0, status=sent (250 2.0.0 OK: queued)") {
 		t.Errorf("log lacks the sent line:\n%s", tail(s.Log(), 20))
 	}
 	if d.Queries() == 0 {

@@ -112,8 +112,7 @@ func TestOutboundTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sink := NewSink(t)
-			sink.TLS = tt.sinkTLS
+			sink := NewSinkTLS(t, tt.sinkTLS)
 			zone := oneMXZone
 			if tt.tlsa != "" {
 				zone += fmt.Sprintf("_%d._tcp.mx1 TLSA 3 1 1 %s\n", sink.Port, tt.tlsa)

@@ -1,77 +1,109 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/tls"
+	"fmt"
+	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
 )
 
-// Sink is a receiving SMTP server on loopback standing in for the rest of
-// the world in outbound tests: it records every transaction and answers
-// as the test says.
+// Sink is github.com/emersion/go-smtp's server on loopback, standing in
+// for the rest of the world in outbound tests: an SMTP parser written
+// apart from postern's client, so that a misreading of the RFC shared by
+// the client and a sink written beside it (unquoted local parts were one)
+// cannot pass. It records every transaction as go-smtp's backend sees it
+// and answers as the test says. A test that needs a server misbehaving
+// in ways go-smtp will not (outbound_hostile_test.go's) keeps its own.
 type Sink struct {
 	t    *testing.T
-	l    net.Listener
+	srv  *gosmtp.Server
 	Port int
-	// TLS, when set, makes the sink offer STARTTLS with this config.
-	TLS *tls.Config
-	// Rcpt answers RCPT TO for addr; nil accepts everything.
+	// Rcpt answers RCPT TO for addr, the mailbox as go-smtp parsed it (a
+	// quoted local part arrives unquoted), with a reply line such as
+	// "550 5.1.1 no such user"; nil accepts everything. A 2yz is
+	// answered with go-smtp's own 250 text.
 	Rcpt func(addr string) string
-	// Data answers the end of a message; nil accepts it.
-	Data      func(tx *SinkTx) string
-	dataDelay time.Duration // see SetDataDelay
+	// Data answers the end of a message, as Rcpt does; nil accepts it
+	// with go-smtp's "250 2.0.0 OK: queued".
+	Data func(tx *SinkTx) string
 
-	mu    sync.Mutex
-	txs   []*SinkTx
-	conns int
-	cond  *sync.Cond
+	mu        sync.Mutex
+	txs       []*SinkTx
+	conns     int
+	dataDelay time.Duration // see SetDataDelay
+	closed    bool          // no more t.Logf: the test is over
 }
 
 // SinkTx is one transaction the sink completed with a 250.
 type SinkTx struct {
-	From  string
-	Rcpts []string // those accepted at RCPT
-	Data  []byte   // dot-unstuffed, CRLF line ends
-	TLS   bool
-	Helo  string
+	From     string // "" for the null reverse-path
+	MailOpts gosmtp.MailOptions
+	Rcpts    []string // those accepted at RCPT, as go-smtp parsed them
+	RcptOpts []gosmtp.RcptOptions
+	Data     []byte // dot-unstuffed, CRLF line ends
+	TLS      bool
+	Helo     string
 }
+
+// sinkMaxLine is RFC 5321 §4.5.3.1.6's limit on a line, CRLF included
+// (go-smtp counts it so): a longer line of message data makes the sink
+// refuse the message, as a strict receiver does. go-smtp's default is
+// twice that.
+const sinkMaxLine = 1000
 
 // NewSink starts a sink on 127.0.0.1 and a free port.
 func NewSink(t *testing.T) *Sink {
 	t.Helper()
-	return NewSinkAt(t, "127.0.0.1:0")
+	return newSink(t, "127.0.0.1:0", nil)
 }
 
 // NewSinkAt starts a sink listening on addr.
 func NewSinkAt(t *testing.T, addr string) *Sink {
 	t.Helper()
+	return newSink(t, addr, nil)
+}
+
+// NewSinkTLS starts a sink on a free port that offers STARTTLS with cfg
+// (none if cfg is nil).
+func NewSinkTLS(t *testing.T, cfg *tls.Config) *Sink {
+	t.Helper()
+	return newSink(t, "127.0.0.1:0", cfg)
+}
+
+func newSink(t *testing.T, addr string, cfg *tls.Config) *Sink {
+	t.Helper()
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Sink{t: t, l: l, Port: l.Addr().(*net.TCPAddr).Port}
-	s.cond = sync.NewCond(&s.mu)
-	go s.serve()
-	t.Cleanup(func() { l.Close() })
-	return s
-}
-
-func (s *Sink) serve() {
-	for {
-		c, err := s.l.Accept()
-		if err != nil {
-			return
-		}
+	s := &Sink{t: t, Port: l.Addr().(*net.TCPAddr).Port}
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
+		return &sinkSession{s: s, c: c}, nil
+	}))
+	srv.Domain = "sink.example"
+	srv.TLSConfig = cfg
+	srv.EnableDSN = true
+	srv.EnableSMTPUTF8 = true
+	srv.MaxLineLength = sinkMaxLine
+	srv.MaxMessageBytes = 100_000_000
+	srv.ReadTimeout, srv.WriteTimeout = 60*time.Second, 60*time.Second
+	srv.ErrorLog = sinkLog{s}
+	s.srv = srv
+	go srv.Serve(countingListener{l, s})
+	t.Cleanup(func() {
 		s.mu.Lock()
-		s.conns++
+		s.closed = true
 		s.mu.Unlock()
-		go s.session(c)
-	}
+		srv.Close()
+	})
+	return s
 }
 
 // SetDataDelay makes the sink hold its reply to the end of a message.
@@ -110,118 +142,117 @@ func (s *Sink) Wait(n int, timeout time.Duration) []*SinkTx {
 	}
 }
 
-func (s *Sink) session(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	r, w := bufio.NewReader(c), bufio.NewWriter(c)
-	say := func(line string) { w.WriteString(line + "\r\n") }
-	say("220 sink.example ESMTP test sink")
-	w.Flush()
-	var tx *SinkTx
-	isTLS, helo := false, ""
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		verb, arg, _ := strings.Cut(line, " ")
-		switch strings.ToUpper(verb) {
-		case "EHLO":
-			helo = arg
-			say("250-sink.example")
-			say("250-PIPELINING")
-			say("250-8BITMIME")
-			say("250-DSN")
-			if s.TLS != nil && !isTLS {
-				say("250-STARTTLS")
-			}
-			say("250 SIZE 100000000")
-		case "HELO":
-			helo = arg
-			say("250 sink.example")
-		case "STARTTLS":
-			if s.TLS == nil || isTLS {
-				say("502 5.5.1 no")
-				break
-			}
-			say("220 2.0.0 go ahead")
-			w.Flush()
-			tc := tls.Server(c, s.TLS)
-			if err := tc.Handshake(); err != nil {
-				return
-			}
-			c, isTLS = tc, true
-			r, w = bufio.NewReader(tc), bufio.NewWriter(tc)
-			say = func(line string) { w.WriteString(line + "\r\n") }
-			tx = nil
-			continue // nothing to flush
-		case "MAIL":
-			addr := arg[strings.IndexByte(arg, '<')+1 : strings.IndexByte(arg, '>')]
-			tx = &SinkTx{From: addr, TLS: isTLS, Helo: helo}
-			say("250 2.1.0 ok")
-		case "RCPT":
-			if tx == nil {
-				say("503 5.5.1 need MAIL")
-				break
-			}
-			addr := arg[strings.IndexByte(arg, '<')+1 : strings.IndexByte(arg, '>')]
-			reply := "250 2.1.5 ok"
-			if s.Rcpt != nil {
-				reply = s.Rcpt(addr)
-			}
-			if strings.HasPrefix(reply, "250") {
-				tx.Rcpts = append(tx.Rcpts, addr)
-			}
-			say(reply)
-		case "DATA":
-			if tx == nil || len(tx.Rcpts) == 0 {
-				say("554 5.5.1 no valid recipients")
-				break
-			}
-			say("354 go ahead")
-			w.Flush()
-			var data bytes.Buffer
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				data.WriteString(strings.TrimPrefix(l, "."))
-			}
-			tx.Data = data.Bytes()
-			reply := "250 2.0.0 ok: queued"
-			if s.Data != nil {
-				reply = s.Data(tx)
-			}
-			s.mu.Lock()
-			delay := s.dataDelay
-			s.mu.Unlock()
-			time.Sleep(delay)
-			if strings.HasPrefix(reply, "250") {
-				s.mu.Lock()
-				s.txs = append(s.txs, tx)
-				s.mu.Unlock()
-			}
-			tx = nil
-			say(reply)
-		case "RSET":
-			tx = nil
-			say("250 2.0.0 ok")
-		case "NOOP":
-			say("250 2.0.0 ok")
-		case "QUIT":
-			say("221 2.0.0 bye")
-			w.Flush()
-			return
-		default:
-			say("502 5.5.2 unknown command")
-		}
-		if r.Buffered() == 0 {
-			w.Flush()
+// countingListener counts the connections it hands to go-smtp.
+type countingListener struct {
+	net.Listener
+	s *Sink
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
+}
+
+// sinkLog puts go-smtp's error log (failed handshakes, refused lines) in
+// the test's log while the test runs.
+type sinkLog struct{ s *Sink }
+
+func (l sinkLog) Printf(format string, v ...any) { l.log(fmt.Sprintf(format, v...)) }
+func (l sinkLog) Println(v ...any)               { l.log(fmt.Sprintln(v...)) }
+
+func (l sinkLog) log(msg string) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if !l.s.closed {
+		l.s.t.Logf("sink: %s", strings.TrimSuffix(msg, "\n"))
+	}
+}
+
+// sinkSession is one connection's session; go-smtp starts another after
+// STARTTLS.
+type sinkSession struct {
+	s  *Sink
+	c  *gosmtp.Conn
+	tx *SinkTx
+}
+
+func (ss *sinkSession) Reset()        { ss.tx = nil }
+func (ss *sinkSession) Logout() error { return nil }
+
+func (ss *sinkSession) Mail(from string, opts *gosmtp.MailOptions) error {
+	_, isTLS := ss.c.TLSConnectionState()
+	ss.tx = &SinkTx{From: from, TLS: isTLS, Helo: ss.c.Hostname()}
+	if opts != nil {
+		ss.tx.MailOpts = *opts
+	}
+	return nil
+}
+
+func (ss *sinkSession) Rcpt(to string, opts *gosmtp.RcptOptions) error {
+	if ss.s.Rcpt != nil {
+		if err := sinkReply(ss.s.Rcpt(to)); err != nil {
+			return err
 		}
 	}
+	var o gosmtp.RcptOptions
+	if opts != nil {
+		o = *opts
+	}
+	ss.tx.Rcpts = append(ss.tx.Rcpts, to)
+	ss.tx.RcptOpts = append(ss.tx.RcptOpts, o)
+	return nil
+}
+
+func (ss *sinkSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		// go-smtp's verdict (a line or message too long): it answers
+		// with a 5yz and the message is not recorded.
+		return err
+	}
+	tx := ss.tx
+	tx.Data = data
+	reply := "250 2.0.0 OK: queued"
+	if ss.s.Data != nil {
+		reply = ss.s.Data(tx)
+	}
+	ss.s.mu.Lock()
+	delay := ss.s.dataDelay
+	ss.s.mu.Unlock()
+	time.Sleep(delay)
+	if err := sinkReply(reply); err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	ss.s.txs = append(ss.s.txs, tx)
+	ss.s.mu.Unlock()
+	return nil
+}
+
+// sinkReply turns a reply line a test chose ("550 5.1.1 text", or
+// without the enhanced code) into what a go-smtp session returns: nil
+// for a 2yz, else an *SMTPError that go-smtp sends as it is.
+func sinkReply(line string) error {
+	code, text, _ := strings.Cut(line, " ")
+	n, err := strconv.Atoi(code)
+	if err != nil || n < 200 || n > 599 {
+		return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 3, 0},
+			Message: fmt.Sprintf("sink: the test's hook answered %q, not a reply", line)}
+	}
+	if n/100 == 2 {
+		return nil
+	}
+	e := &gosmtp.SMTPError{Code: n, EnhancedCode: gosmtp.NoEnhancedCode, Message: text}
+	if enh, rest, ok := strings.Cut(text, " "); ok {
+		var a, b, c int
+		if k, _ := fmt.Sscanf(enh, "%d.%d.%d", &a, &b, &c); k == 3 && a == n/100 {
+			e.EnhancedCode, e.Message = gosmtp.EnhancedCode{a, b, c}, rest
+		}
+	}
+	return e
 }
