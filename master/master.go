@@ -44,6 +44,10 @@ type Master struct {
 	events   chan any
 	started  time.Time
 	now      func() time.Time
+	// later delivers ev to the loop after d (time.AfterFunc). The
+	// throttle and stop timers go through it so that a test, which runs
+	// the loop itself, decides when they fire.
+	later func(d time.Duration, ev any)
 
 	stopping  bool
 	announced bool
@@ -67,33 +71,55 @@ type (
 // Run starts the mail system and supervises it until ctx ends, SIGTERM or
 // SIGINT arrives, or the admin asks it to stop.
 func Run(ctx context.Context, opt Options) error {
-	path, err := filepath.Abs(opt.ConfigPath)
+	m, err := newMaster(opt)
 	if err != nil {
 		return err
+	}
+	defer m.lock.Close()
+	if err := m.start(); err != nil {
+		return err
+	}
+	return m.loop(ctx)
+}
+
+// newMaster reads the configuration, opens the log, makes the spool and
+// takes its lock. Run and the tests share it; tests then set the clock
+// and the timers before start.
+func newMaster(opt Options) (*Master, error) {
+	path, err := filepath.Abs(opt.ConfigPath)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := config.Load(path, config.Options{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id, err := resolveIdentity(&cfg.Params)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if opt.Stdout == nil {
 		opt.Stdout = os.Stdout
 	}
 	m := &Master{opt: opt, cfgPath: path, cfg: cfg, id: id, services: map[string]*service{},
 		events: make(chan any, 64), now: time.Now}
+	m.later = func(d time.Duration, ev any) { time.AfterFunc(d, func() { m.events <- ev }) }
 	if err := m.openLog(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := makeSpool(&cfg.Params, id); err != nil {
-		return err
+		return nil, err
 	}
 	if m.lock, err = lockSpool(cfg.QueueDirectory, cfg.StopTimeout.D(), m.log.Info); err != nil {
-		return err
+		return nil, err
 	}
-	defer m.lock.Close()
+	return m, nil
+}
+
+// start clears tmp/, opens the control socket, binds every service's
+// sockets and starts the daemons.
+func (m *Master) start() error {
+	cfg := m.cfg
 	if n := clearTmp(cfg.QueueDirectory); n > 0 {
 		m.log.Info("removed %d unfinished entries from %s/", n, queue.Tmp)
 	}
@@ -102,10 +128,10 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	m.started = m.now()
 	who := "root"
-	if !id.root {
-		who = "user " + id.owner.Name + " (daemons run as that user too)"
+	if !m.id.root {
+		who = "user " + m.id.owner.Name + " (daemons run as that user too)"
 	}
-	m.log.Info("daemon started -- version %s, configuration %s, running as %s", version.Version, path, who)
+	m.log.Info("daemon started -- version %s, configuration %s, running as %s", version.Version, m.cfgPath, who)
 
 	// Bind everything before starting anything, so a port that is taken
 	// stops the system at once with a clear message.
@@ -124,7 +150,7 @@ func Run(ctx context.Context, opt Options) error {
 	for _, s := range m.sorted() {
 		m.ensureProcs(s)
 	}
-	return m.loop(ctx)
+	return nil
 }
 
 func (m *Master) openLog() error {
@@ -219,7 +245,7 @@ func (m *Master) stop(why string) {
 	for _, s := range m.services {
 		signalAll(s, syscall.SIGTERM)
 	}
-	time.AfterFunc(m.cfg.StopTimeout.D(), func() { m.events <- stopTimeout{} })
+	m.later(m.cfg.StopTimeout.D(), stopTimeout{})
 }
 
 // reload rereads the configuration and restarts what changed.

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,37 +29,10 @@ func (m *Master) startProc(s *service) error {
 	}
 	mine, theirs := os.NewFile(uintptr(pair[0]), "status"), os.NewFile(uintptr(pair[1]), "status")
 	defer theirs.Close()
-
-	n := len(s.files)
-	args := append([]string{"-c", m.cfgPath, "-s", cfg.Name}, cfg.Args...)
-	if m.opt.Verbose {
-		args = append([]string{"-v"}, args...)
-	}
-	cmd := exec.Command(commandPath(cfg), args...)
-	cmd.ExtraFiles = append(append([]*os.File{}, s.files...), theirs, m.lock)
-	cmd.Env = []string{
-		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-		"LISTEN_FDS=" + strconv.Itoa(n),
-		"LISTEN_FDNAMES=" + listenerNames(cfg),
-		daemon.StatusFDEnv + "=" + strconv.Itoa(3+n),
-		daemon.LockFDEnv + "=" + strconv.Itoa(4+n),
-	}
-	for _, v := range []string{"TZ", "LANG", "GOTRACEBACK", "GODEBUG", "GOMAXPROCS", daemon.ProfileEnv} {
-		if val, ok := os.LookupEnv(v); ok {
-			cmd.Env = append(cmd.Env, v+"="+val)
-		}
-	}
-	// Its own process group keeps a terminal's ^C away from the daemons:
-	// the master decides how they stop.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if m.id.root {
-		cmd.SysProcAttr.Credential = user.Credential()
-		caps, err := daemon.AmbientCaps(cfg.Capabilities)
-		if err != nil {
-			mine.Close()
-			return err
-		}
-		cmd.SysProcAttr.AmbientCaps = caps
+	cmd, err := m.command(s, user, theirs)
+	if err != nil {
+		mine.Close()
+		return err
 	}
 	var stderr *os.File
 	switch {
@@ -94,6 +66,47 @@ func (m *Master) startProc(s *service) error {
 		m.events <- procExited{p, err}
 	}()
 	return nil
+}
+
+// command is the process startProc starts for s, not yet started: its
+// arguments, its environment (the inherited sockets in LISTEN_FDS and
+// LISTEN_FDNAMES, as systemd passes them), its descriptors and, under a
+// root master, its user and capabilities. status is the daemon's end of
+// the status socketpair. It is apart from startProc so that a test can
+// read the specification of a daemon without running it.
+func (m *Master) command(s *service, user *daemon.User, status *os.File) (*exec.Cmd, error) {
+	cfg := s.cfg
+	n := len(s.files)
+	args := append([]string{"-c", m.cfgPath, "-s", cfg.Name}, cfg.Args...)
+	if m.opt.Verbose {
+		args = append([]string{"-v"}, args...)
+	}
+	cmd := exec.Command(commandPath(cfg), args...)
+	cmd.ExtraFiles = append(append([]*os.File{}, s.files...), status, m.lock)
+	cmd.Env = []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"LISTEN_FDS=" + strconv.Itoa(n),
+		"LISTEN_FDNAMES=" + listenerNames(cfg),
+		daemon.StatusFDEnv + "=" + strconv.Itoa(3+n),
+		daemon.LockFDEnv + "=" + strconv.Itoa(4+n),
+	}
+	for _, v := range []string{"TZ", "LANG", "GOTRACEBACK", "GODEBUG", "GOMAXPROCS", daemon.ProfileEnv} {
+		if val, ok := os.LookupEnv(v); ok {
+			cmd.Env = append(cmd.Env, v+"="+val)
+		}
+	}
+	// Its own process group keeps a terminal's ^C away from the daemons:
+	// the master decides how they stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if m.id.root {
+		cmd.SysProcAttr.Credential = user.Credential()
+		caps, err := daemon.AmbientCaps(cfg.Capabilities)
+		if err != nil {
+			return nil, err
+		}
+		cmd.SysProcAttr.AmbientCaps = caps
+	}
+	return cmd, nil
 }
 
 // watchStatus turns READY=1 lines from a process into events.
@@ -145,8 +158,7 @@ func (m *Master) exited(p *proc, err error) {
 	if !p.ready {
 		m.log.Warn("%s: bad command startup -- throttling", path)
 		s.throttledUntil = m.now().Add(m.cfg.ServiceThrottle.D())
-		name := s.cfg.Name
-		time.AfterFunc(m.cfg.ServiceThrottle.D(), func() { m.events <- throttleDone{name} })
+		m.later(m.cfg.ServiceThrottle.D(), throttleDone{s.cfg.Name})
 		return
 	}
 	m.ensureProcs(s)
@@ -161,8 +173,7 @@ func (m *Master) ensureProcs(s *service) {
 		if err := m.startProc(s); err != nil {
 			m.log.Warn("service %s: %v -- throttling", s.cfg.Name, err)
 			s.throttledUntil = m.now().Add(m.cfg.ServiceThrottle.D())
-			name := s.cfg.Name
-			time.AfterFunc(m.cfg.ServiceThrottle.D(), func() { m.events <- throttleDone{name} })
+			m.later(m.cfg.ServiceThrottle.D(), throttleDone{s.cfg.Name})
 			return
 		}
 	}

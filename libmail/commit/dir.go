@@ -20,6 +20,10 @@ import (
 type Dir struct {
 	path string
 	f    *os.File
+	// fsync flushes the directory: fsync(2) of f, set by OpenDir. Tests
+	// replace it (before the first Sync) to count flushes and to hold
+	// one open while callers arrive.
+	fsync func() error
 
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -37,7 +41,7 @@ func OpenDir(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open directory for sync: %w", err)
 	}
-	d := &Dir{path: path, f: f}
+	d := &Dir{path: path, f: f, fsync: func() error { return unix.Fsync(int(f.Fd())) }}
 	d.cond = sync.NewCond(&d.mu)
 	return d, nil
 }
@@ -61,7 +65,7 @@ func (d *Dir) Sync() error {
 		d.started++
 		n := d.started
 		d.mu.Unlock()
-		err := unix.Fsync(int(d.f.Fd()))
+		err := d.fsync()
 		d.mu.Lock()
 		d.running = false
 		d.completed = n
