@@ -45,6 +45,7 @@ func cmdCheck(a *app, args []string) error {
 			}
 		}
 	}
+	certs := map[string]bool{}
 	for _, s := range c.Services {
 		if !s.Enabled {
 			continue
@@ -53,8 +54,11 @@ func cmdCheck(a *app, args []string) error {
 		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
 			warn("service %s: program %s is missing or not executable", s.Name, p)
 		}
-		if s.Params.SMTPDTLSCertFile != "" {
-			if _, err := tls.LoadX509KeyPair(s.Params.SMTPDTLSCertFile, s.Params.SMTPDTLSKeyFile); err != nil {
+		// Only smtpd serves TLS; services that share one certificate are
+		// checked once.
+		if cert := s.Params.SMTPDTLSCertFile; cert != "" && filepath.Base(s.Command) == "smtpd" && !certs[cert] {
+			certs[cert] = true
+			if _, err := tls.LoadX509KeyPair(cert, s.Params.SMTPDTLSKeyFile); err != nil {
 				warn("service %s: TLS certificate: %v", s.Name, err)
 			}
 			checkSecret(warn, s.Params.SMTPDTLSKeyFile)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"time"
 
@@ -17,7 +18,9 @@ func cmdFlush(a *app, args []string) error {
 	if _, err := a.parse(fs, args, 0); err != nil {
 		return err
 	}
-	if *site != "" && !wake.ValidSite(*site) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "s" })
+	if given && !wake.ValidSite(*site) {
 		return usageError(fmt.Sprintf("%q is not a domain or address literal", *site))
 	}
 	if err := a.load(); err != nil {

@@ -91,7 +91,7 @@ func TestUsageErrors(t *testing.T) {
 	fm := startFakeMaster(t, e.spool)
 	for _, args := range [][]string{
 		{"start", "now"}, {"stop", "-x"}, {"stop", "now"}, {"reload", "-q"}, {"reload", "all"}, {"status", "-v"},
-		{"status", "all"}, {"check", "all"}, {"flush", "-z"}, {"flush", "now"}, {"flush", "-s", "bad site"},
+		{"status", "all"}, {"check", "all"}, {"flush", "-z"}, {"flush", "now"}, {"flush", "-s", "bad site"}, {"flush", "-s", ""},
 		{"config"}, {"config", "bogus"}, {"config", "check", "extra"}, {"config", "show", "-x"},
 		{"config", "set"}, {"config", "set", "novalue"}, {"sandbox"}, {"sandbox", "a", "b"},
 		{"sandbox", "-port-base", "0", "dir"}, {"sandbox", "-port-base", "65000", "dir"}, {"sandbox", "-port-base", "x", "dir"},
