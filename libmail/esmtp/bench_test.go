@@ -1,4 +1,4 @@
-package smtp
+package esmtp
 
 import (
 	"bufio"
@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"postern.dev/postern/libmail/queue"
 )
 
 // sinkServer answers every command on one connection at once, as a
@@ -72,29 +70,35 @@ func BenchmarkTransaction(b *testing.B) {
 	}
 	to := Timeouts{Helo: time.Minute, Mail: time.Minute, Rcpt: time.Minute, DataInit: time.Minute,
 		DataXfer: time.Minute, DataDone: time.Minute, Quit: time.Minute}
-	c := newClient(conn, "sink.example", netip.MustParseAddrPort(l.Addr().String()), "client.example", to, time.Now())
-	c.data = Content{LineLimit: 998}
-	if err := c.greet(); err != nil {
+	c := NewClient(conn, "sink.example", netip.MustParseAddrPort(l.Addr().String()),
+		&Config{Helo: "client.example", Timeouts: to, LineLimit: 998}, time.Now())
+	if err := c.Greet(); err != nil {
 		b.Fatal(err)
 	}
-	defer c.quit()
+	defer c.Quit()
 	msg := strings.Repeat("A line of a message of about seventy characters, as text mail has.\r\n", 75)
-	env := &queue.Envelope{Sender: "sender@example.org", Body: "8BITMIME"}
-	m := &message{env: env, body: io.NewSectionReader(strings.NewReader(msg), 0, int64(len(msg))), size: int64(len(msg))}
-	rcpts := make([]queue.Recipient, 10)
-	for i := range rcpts {
-		rcpts[i] = queue.Recipient{Addr: "rcpt" + string(rune('a'+i)) + "@example.net", Notify: "FAILURE"}
+	body := io.NewSectionReader(strings.NewReader(msg), 0, int64(len(msg)))
+	buf := make([]byte, 64<<10)
+	tx := Transaction{Mail: Mail{From: "sender@example.org", Size: int64(len(msg)), Body: "8BITMIME"},
+		Rcpts: make([]Rcpt, 10),
+		Data: func(w io.Writer) error {
+			if _, err := body.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			_, err := io.CopyBuffer(w, body, buf)
+			return err
+		}}
+	for i := range tx.Rcpts {
+		tx.Rcpts[i] = Rcpt{To: "rcpt" + string(rune('a'+i)) + "@example.net", Notify: "FAILURE"}
 	}
-	buf := make([]byte, writeBufferSize)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	for b.Loop() {
-		ans, err := c.transact(m, rcpts, buf)
-		if err != nil || len(ans) != len(rcpts) {
+		if err := c.Send(&tx); err != nil || len(tx.Answers) != len(tx.Rcpts) {
 			b.Fatal(err)
 		}
-		for _, a := range ans {
-			if a.reply.Code != 250 {
+		for _, a := range tx.Answers {
+			if a.Reply.Code != 250 {
 				b.Fatalf("answer %+v", a)
 			}
 		}
