@@ -63,7 +63,7 @@ func (c *conn) auth(arg string) {
 		return
 	}
 	c.authUser, c.authMech = acct.Address, mech
-	c.respond("auth", &Reply{235, "2.7.0", "Authentication successful"}, nil)
+	c.respond("auth", &Reply{Code: 235, Enhanced: "2.7.0", Text: "Authentication successful"}, nil)
 }
 
 // saslStep returns the client's decoded response: the initial response
