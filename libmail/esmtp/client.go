@@ -169,7 +169,6 @@ func (c *Client) flush(timeout time.Duration, phase string) error {
 
 // command sends one command line and reads its reply.
 func (c *Client) command(line string, timeout time.Duration, phase string) (Reply, error) {
-	c.wdead = timeout
 	c.bw.WriteString(line)
 	c.bw.WriteString("\r\n")
 	if err := c.flush(timeout, phase); err != nil {

@@ -63,7 +63,7 @@ const _ = uint(maxReplyKeep/2 - MaxReplyText)
 // session cannot go on after it: where the next reply starts is unknown.
 var errReplySyntax = errors.New("malformed SMTP reply")
 
-// Error makes a reply an error: smtpd's refusals travel as errors.
+// Error lets a reply be returned as an error.
 func (r *Reply) Error() string { return r.String() }
 
 // Class is the first digit of the code: 2, 3, 4 or 5.
