@@ -12,6 +12,7 @@ import (
 
 	"postern.dev/postern/libmail/agent"
 	"postern.dev/postern/libmail/dns"
+	"postern.dev/postern/libmail/esmtp"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
@@ -37,9 +38,15 @@ type Options struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
+// copyBufferSize is the buffer a message streams through from the queue
+// file to the session: as large as the session's write buffer, so a
+// large message costs few reads and writes and stays out of memory.
+const copyBufferSize = 64 << 10
+
 // Agent is the outbound SMTP delivery agent.
 type Agent struct {
 	cfg         Config
+	client      esmtp.Config // what every session gets
 	spool       *queue.Spool
 	res         dns.Resolver
 	log         *maillog.Logger
@@ -51,7 +58,7 @@ type Agent struct {
 	tlsSessions tls.ClientSessionCache
 	cache       *connCache
 	sem         chan struct{}
-	bufs        sync.Pool // *[]byte of writeBufferSize: commands and message data
+	bufs        sync.Pool // *[]byte of copyBufferSize: message data on its way from the queue file
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -77,12 +84,13 @@ func NewAgent(cfg Config, o Options) (*Agent, error) {
 	if !cfg.MTASTS {
 		sts = nil
 	}
-	a := &Agent{cfg: cfg, spool: o.Spool, res: o.Resolver, log: o.Log, now: o.Now, self: o.Self,
+	a := &Agent{cfg: cfg, client: esmtp.Config{Helo: cfg.HeloName, Timeouts: cfg.Timeouts, LineLimit: cfg.Content.LineLimit},
+		spool: o.Spool, res: o.Resolver, log: o.Log, now: o.Now, self: o.Self,
 		roots: roots, sts: sts, dial: dial, tlsSessions: tls.NewLRUClientSessionCache(1024),
 		cache: newConnCache(cfg.CacheTime, cfg.ReuseTime, cfg.Concurrency, o.Now),
 		sem:   make(chan struct{}, cfg.Concurrency), rand: o.Rand}
 	a.bufs.New = func() any {
-		b := make([]byte, writeBufferSize)
+		b := make([]byte, copyBufferSize)
 		return &b
 	}
 	return a, nil

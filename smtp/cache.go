@@ -3,13 +3,9 @@ package smtp
 import (
 	"sync"
 	"time"
-)
 
-// rsetTimeout bounds the RSET that checks a cached session before reuse,
-// as Postfix's smtp_rset_timeout (20s) does: a server that went silent
-// while the session was idle must not hold a delivery for the full
-// smtp_quit_timeout.
-const rsetTimeout = 20 * time.Second
+	"postern.dev/postern/libmail/esmtp"
+)
 
 // connCache keeps sessions that finished a transaction cleanly, keyed by
 // nexthop and TLS level, so that the next request to the same
@@ -29,7 +25,7 @@ type connCache struct {
 }
 
 type idleSession struct {
-	c     *client
+	c     *esmtp.Client
 	timer *time.Timer
 }
 
@@ -39,21 +35,21 @@ func newConnCache(idleTime, maxAge time.Duration, max int, now func() time.Time)
 
 // put keeps c for the next request to key, or ends it with QUIT if it
 // cannot be kept.
-func (cc *connCache) put(key string, c *client) {
-	if c.broken || cc.idleTime <= 0 || cc.now().Sub(c.born) >= cc.maxAge {
-		c.quit()
+func (cc *connCache) put(key string, c *esmtp.Client) {
+	if c.Broken() || cc.idleTime <= 0 || cc.now().Sub(c.Born()) >= cc.maxAge {
+		c.Quit()
 		return
 	}
 	cc.mu.Lock()
 	if cc.closed || cc.n >= cc.max {
 		cc.mu.Unlock()
-		c.quit()
+		c.Quit()
 		return
 	}
 	s := &idleSession{c: c}
 	s.timer = time.AfterFunc(cc.idleTime, func() {
 		if cc.remove(key, s) {
-			c.quit()
+			c.Quit()
 		}
 	})
 	cc.idle[key] = append(cc.idle[key], s)
@@ -88,7 +84,7 @@ func (cc *connCache) remove(key string, s *idleSession) bool {
 // it sends any message data; a session whose server timed it out fails
 // there, and its recipients go through a new connection (see deliver).
 // That saves a round trip per reused session, which is most of them.
-func (cc *connCache) take(key string) *client {
+func (cc *connCache) take(key string) *esmtp.Client {
 	for {
 		cc.mu.Lock()
 		list := cc.idle[key]
@@ -108,11 +104,11 @@ func (cc *connCache) take(key string) *client {
 		cc.mu.Unlock()
 		s.timer.Stop()
 		c := s.c
-		if cc.now().Sub(c.born) >= cc.maxAge {
-			c.quit()
+		if cc.now().Sub(c.Born()) >= cc.maxAge {
+			c.Quit()
 			continue
 		}
-		c.open = true
+		c.RsetFirst()
 		return c
 	}
 }
@@ -129,6 +125,6 @@ func (cc *connCache) close() {
 	cc.mu.Unlock()
 	for _, s := range all {
 		s.timer.Stop()
-		s.c.quit()
+		s.c.Quit()
 	}
 }

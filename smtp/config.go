@@ -5,21 +5,15 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/esmtp"
 )
-
-// Timeouts bound each phase of a session, as Postfix's smtp_*_timeout
-// parameters do: each is how long the agent waits for one reply (or, for
-// DataXfer, for the server to take one buffer of message data).
-type Timeouts struct {
-	Connect, Helo, Mail, Rcpt, DataInit, DataXfer, DataDone, Quit time.Duration
-}
 
 // Config is what the agent needs from the parameters.
 type Config struct {
-	HeloName    string // smtp_helo_name
-	Port        int    // smtp_tcp_port: for MX and A lookups without :port
-	Concurrency int    // smtp_delivery_concurrency: requests in progress at once
-	Timeouts    Timeouts
+	HeloName    string         // smtp_helo_name
+	Port        int            // smtp_tcp_port: for MX and A lookups without :port
+	Concurrency int            // smtp_delivery_concurrency: requests in progress at once
+	Timeouts    esmtp.Timeouts // smtp_*_timeout
 
 	TLSLevel    string             // smtp_tls_security_level
 	TLSPolicies []config.TLSPolicy // smtp_tls_policy_maps
@@ -51,7 +45,7 @@ func NewConfig(p *config.Params) (Config, error) {
 	}
 	c := Config{
 		HeloName: p.SMTPHeloName, Port: p.SMTPPort, Concurrency: max(p.SMTPConcurrency, 1),
-		Timeouts: Timeouts{
+		Timeouts: esmtp.Timeouts{
 			Connect: p.SMTPConnectTimeout.D(), Helo: p.SMTPHeloTimeout.D(), Mail: p.SMTPMailTimeout.D(),
 			Rcpt: p.SMTPRcptTimeout.D(), DataInit: p.SMTPDataInitTimeout.D(), DataXfer: p.SMTPDataXferTimeout.D(),
 			DataDone: p.SMTPDataDoneTimeout.D(), Quit: p.SMTPQuitTimeout.D(),

@@ -2,11 +2,14 @@ package smtp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 	"unicode/utf8"
 
+	"postern.dev/postern/libmail/esmtp"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -106,9 +109,9 @@ func (a *Agent) skipped(j *job, f *failure, last bool) {
 }
 
 // release puts a session back into the cache, or ends it.
-func (a *Agent) release(key string, c *client) {
-	if c.broken {
-		c.close()
+func (a *Agent) release(key string, c *esmtp.Client) {
+	if c.Broken() {
+		c.Close()
 		return
 	}
 	a.cache.put(key, c)
@@ -121,25 +124,28 @@ func (a *Agent) release(key string, c *client) {
 // whether c is the last server to try. It reports false when the
 // session turned out dead before a transaction began (a cached session
 // whose RSET failed): then nothing was decided.
-func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool) (used bool) {
-	stop := context.AfterFunc(ctx, c.abort)
+func (a *Agent) transactions(ctx context.Context, j *job, c *esmtp.Client, final bool) (used bool) {
+	stop := context.AfterFunc(ctx, c.Abort)
 	defer func() {
 		if !stop() {
-			c.broken = true
+			// The abort may still be on its way in another goroutine:
+			// the session must not be cached before it lands.
+			c.Abort()
 		}
 	}()
 	ready := a.now()
 	idx := j.pending()
-	if j.msg.env.SMTPUTF8 && !c.ext.smtputf8 && needsSMTPUTF8(j, idx) {
+	relay, ext := c.Relay(), c.Ext()
+	if j.msg.env.SMTPUTF8 && !ext.SMTPUTF8 && needsSMTPUTF8(j, idx) {
 		for _, i := range idx {
-			j.decide(i, queue.Failed, "5.6.7", c.relay, "SMTPUTF8 is required, but was not offered by host "+c.relay, "", ready, true)
+			j.decide(i, queue.Failed, "5.6.7", relay, "SMTPUTF8 is required, but was not offered by host "+relay, "", ready, true)
 		}
 		return true
 	}
-	if c.ext.sizeLimit > 0 && j.msg.size > c.ext.sizeLimit {
-		why := fmt.Sprintf("message size %d exceeds size limit %d of server %s", j.msg.size, c.ext.sizeLimit, c.relay)
+	if ext.SizeLimit > 0 && j.msg.size > ext.SizeLimit {
+		why := fmt.Sprintf("message size %d exceeds size limit %d of server %s", j.msg.size, ext.SizeLimit, relay)
 		for _, i := range idx {
-			j.decide(i, queue.Failed, "5.3.4", c.relay, why, "", ready, true)
+			j.decide(i, queue.Failed, "5.3.4", relay, why, "", ready, true)
 		}
 		return true
 	}
@@ -148,62 +154,62 @@ func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool)
 	}
 	bp := a.buffer()
 	defer a.bufs.Put(bp)
-	rcpts := make([]queue.Recipient, 0, len(idx))
+	tx := esmtp.Transaction{Mail: j.msg.mail(), Rcpts: make([]esmtp.Rcpt, 0, len(idx)),
+		Data: func(w io.Writer) error { return j.msg.writeTo(w, *bp) }}
 	for len(idx) > 0 {
-		rcpts = rcpts[:0]
+		tx.Rcpts = tx.Rcpts[:0]
 		for _, i := range idx {
-			rcpts = append(rcpts, j.rcpts[i])
+			r := &j.rcpts[i]
+			tx.Rcpts = append(tx.Rcpts, esmtp.Rcpt{To: r.Addr, Notify: r.Notify, ORcpt: r.ORcpt})
 		}
-		ans, err := c.transact(&j.msg, rcpts, *bp)
+		err := c.Send(&tx)
+		j.msg.folded = j.msg.folded || tx.Folded
 		if j.msg.folded && !j.msg.noted {
 			j.msg.noted = true
-			a.log.Info("%s: breaking line > %d bytes with <CR><LF>SPACE", j.id, c.data.LineLimit)
+			a.log.Info("%s: breaking line > %d bytes with <CR><LF>SPACE", j.id, a.cfg.Content.LineLimit)
 		}
 		var again []int
 		delivered := false
-		for k, an := range ans {
+		for k := range tx.Answers {
+			an := &tx.Answers[k]
 			i := idx[k]
-			if !an.set {
+			if an.In == "" {
 				continue
 			}
-			r := &an.reply
+			r := &an.Reply
 			text := r.String()
-			said := "host " + c.relay + " said: " + text + " (in reply to " + an.in + " command)"
+			said := "host " + relay + " said: " + text + " (in reply to " + an.In + " command)"
 			switch r.Class() {
 			case 2:
 				delivered = true
-				j.decide(i, queue.Sent, r.DSN(), c.relay, text, text, ready, true)
+				j.decide(i, queue.Sent, r.DSN(), relay, text, text, ready, true)
 			case 5:
-				j.decide(i, queue.Failed, r.DSN(), c.relay, text, said, ready, true)
+				j.decide(i, queue.Failed, r.DSN(), relay, text, said, ready, true)
 			default:
 				if !final {
 					// Postfix's words when it keeps a recipient for the
 					// next server.
 					a.log.Info("%s: %s", j.id, said)
 				}
-				j.decide(i, queue.Deferred, r.DSN(), c.relay, text, said, ready, final)
-				if r.Code == 452 && an.in == "RCPT TO" {
+				j.decide(i, queue.Deferred, r.DSN(), relay, text, said, ready, final)
+				if r.Code == 452 && an.In == "RCPT TO" {
 					again = append(again, i)
 				}
 			}
 		}
 		if err != nil {
-			ioe, _ := err.(*ioError)
-			if ioe != nil && ioe.phase == phaseRset {
+			var ioe *esmtp.IOError
+			if errors.As(err, &ioe) && ioe.RsetFailed() {
 				return false
 			}
-			why := err.Error()
-			if ioe != nil {
-				why = c.reason(ioe)
-			}
-			for k, an := range ans {
-				if !an.set {
-					j.decide(idx[k], queue.Deferred, "4.4.2", c.relay, why, "", ready, final)
+			for k := range tx.Answers {
+				if tx.Answers[k].In == "" {
+					j.decide(idx[k], queue.Deferred, "4.4.2", relay, err.Error(), "", ready, final)
 				}
 			}
 			return true
 		}
-		if !delivered || c.broken || ctx.Err() != nil {
+		if !delivered || c.Broken() || ctx.Err() != nil {
 			return true
 		}
 		idx = again
@@ -218,24 +224,24 @@ func (a *Agent) transactions(ctx context.Context, j *job, c *client, final bool)
 // does; converted to 7-bit MIME otherwise (package downgrade); and
 // returned with 5.6.3 when it cannot be converted. It reports false
 // when it decided the recipients at idx.
-func (a *Agent) eightBitOK(j *job, c *client, idx []int, ready time.Time) bool {
+func (a *Agent) eightBitOK(j *job, c *esmtp.Client, idx []int, ready time.Time) bool {
 	j.msg.convert = false
-	if c.ext.eightBitMIME || !c.data.Downgrade {
+	if c.Ext().EightBitMIME || !a.cfg.Content.Downgrade {
 		return true
 	}
 	p, err := j.msg.downgradePlan()
 	switch {
 	case err != nil:
 		for _, i := range idx {
-			j.decide(i, queue.Deferred, "4.3.0", c.relay, "cannot read the message from the queue file: "+err.Error(), "", ready, true)
+			j.decide(i, queue.Deferred, "4.3.0", c.Relay(), "cannot read the message from the queue file: "+err.Error(), "", ready, true)
 		}
 		return false
 	case !p.EightBit:
 		return true
 	case p.Reason != "":
-		why := fmt.Sprintf("host %s does not announce 8BITMIME, and the message cannot be converted to 7-bit MIME: %s", c.relay, p.Reason)
+		why := fmt.Sprintf("host %s does not announce 8BITMIME, and the message cannot be converted to 7-bit MIME: %s", c.Relay(), p.Reason)
 		for _, i := range idx {
-			j.decide(i, queue.Failed, "5.6.3", c.relay, why, "", ready, true)
+			j.decide(i, queue.Failed, "5.6.3", c.Relay(), why, "", ready, true)
 		}
 		return false
 	}

@@ -11,22 +11,25 @@
 // machine are dropped, so a backup MX never sends mail to itself), and
 // tries them address by address until one holds a session: a refused or
 // timed-out connection, a 4xx or 5xx greeting, or a failed TLS
-// requirement moves on to the next. It speaks its own SMTP client (not
-// go-smtp's, which cannot pipeline and says EHLO localhost): EHLO with
-// smtp_helo_name (HELO for servers that refuse it), STARTTLS, then MAIL,
-// every RCPT and DATA in one write when the server offers PIPELINING,
-// with SIZE, BODY=8BITMIME, SMTPUTF8 and the DSN parameters (RET, ENVID,
-// NOTIFY, ORCPT) where the server supports them. Paths are written in
-// RFC 5321 form (address.AppendPath: a local part that is not a
-// dot-string is quoted), so no address can add parameters. The message
-// streams from the queue file, dot-stuffed through a 64 KiB buffer,
-// never held in memory; lines over smtp_line_length_limit are broken
-// with CRLF SPACE, as Postfix does; and a server without 8BITMIME gets
-// 8-bit MIME converted to quoted-printable (package smtp/downgrade), or
+// requirement moves on to the next. It speaks SMTP through postern's own
+// client, package libmail/esmtp (not go-smtp's, which cannot pipeline and
+// says EHLO localhost): EHLO with smtp_helo_name (HELO for servers that
+// refuse it), STARTTLS, then MAIL, every RCPT and DATA in one write when
+// the server offers PIPELINING, with SIZE, BODY=8BITMIME, SMTPUTF8 and
+// the DSN parameters (RET, ENVID, NOTIFY, ORCPT) where the server
+// supports them. Paths are written in RFC 5321 form (address.AppendPath:
+// a local part that is not a dot-string is quoted), so no address can
+// add parameters. The message streams from the queue file, dot-stuffed
+// through a 64 KiB buffer, never held in memory; lines over
+// smtp_line_length_limit are broken with CRLF SPACE, as Postfix does.
+// What the session sends is the agent's choice: a server without
+// 8BITMIME gets 8-bit MIME converted to quoted-printable (package
+// smtp/downgrade, applied on the way into the session's data writer), or
 // a 5.6.3 return where that is impossible, unless
-// disable_mime_output_conversion is set. Each recipient gets the server's verdict: 2xx sent, 5xx
-// failed, 4xx deferred (and a recipient a server defers is offered to
-// the next server, as Postfix does, so a backup MX can take it).
+// disable_mime_output_conversion is set. Each recipient gets the server's
+// verdict: 2xx sent, 5xx failed, 4xx deferred (and a recipient a server
+// defers is offered to the next server, as Postfix does, so a backup MX
+// can take it).
 //
 // TLS follows smtp_tls_policy_maps, else smtp_tls_security_level: none;
 // may (STARTTLS when offered, the certificate not checked, and a failed

@@ -15,6 +15,7 @@ import (
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/dns"
 	"postern.dev/postern/libmail/dns/dnstest"
+	"postern.dev/postern/libmail/esmtp"
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
@@ -281,7 +282,7 @@ func TestSmtpSink(t *testing.T) {
 // 4,000 bytes. The agent used to keep all of it, log it, record it in
 // the entry and put it in its result, which then did not fit an IPC
 // frame: the connection to qmgr dropped, and every attempt did it all
-// again. Now each result carries at most maxReplyText bytes of the reply,
+// again. Now each result carries at most esmtp.MaxReplyText bytes of the reply,
 // the entry and the log grow by about that much per recipient, and the
 // answer reaches qmgr on a connection that stays up.
 func TestServeHugeReplies(t *testing.T) {
@@ -325,15 +326,15 @@ func TestServeHugeReplies(t *testing.T) {
 			t.Fatalf("reply %d with %d results", rep.Seq, len(rep.Results))
 		}
 		for _, r := range rep.Results {
-			if r.Status != "deferred" || r.DSN != "4.7.1" || len(r.Reply) > maxReplyText ||
+			if r.Status != "deferred" || r.DSN != "4.7.1" || len(r.Reply) > esmtp.MaxReplyText ||
 				!strings.HasPrefix(r.Reply, "451-4.7.1 <spam&eggs>") || !strings.HasSuffix(r.Reply, "...") {
 				t.Errorf("result %s %s, text of %d bytes: %.60q", r.Status, r.DSN, len(r.Reply), r.Reply)
 			}
 		}
-		if grown := size() - before; grown > nrcpt*(maxReplyText+100) {
+		if grown := size() - before; grown > nrcpt*(esmtp.MaxReplyText+100) {
 			t.Errorf("entry grew by %d bytes", grown)
 		}
-		if grown := len(e.log.String()) - logBefore; grown > nrcpt*(maxReplyText+400) {
+		if grown := len(e.log.String()) - logBefore; grown > nrcpt*(esmtp.MaxReplyText+400) {
 			t.Errorf("log grew by %d bytes", grown)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"postern.dev/postern/libmail/esmtp"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -13,89 +14,84 @@ import (
 // within smtp_connect_timeout, the greeting, EHLO, STARTTLS when the plan
 // asks for it, EHLO again. Any failure is the server's, not the
 // recipients': the caller tries the next address.
-func (a *Agent) connect(ctx context.Context, h *mxHost, addr netip.AddrPort, plan *tlsPlan) (*client, *failure) {
-	relay := relayName(h.name, addr)
-	dctx, cancel := context.WithTimeout(ctx, a.cfg.Timeouts.Connect)
-	conn, err := a.dial(dctx, "tcp", addr.String())
-	cancel()
+func (a *Agent) connect(ctx context.Context, h *mxHost, addr netip.AddrPort, plan *tlsPlan) (*esmtp.Client, *failure) {
+	c, err := esmtp.Dial(ctx, a.dial, h.name, addr, &a.client, a.now())
 	if err != nil {
-		f := deferred("4.4.1", connectReason(relay, err))
+		f := deferred("4.4.1", err.Error())
 		f.unreachable, f.connect = true, true
 		return nil, f
 	}
-	c := newClient(conn, h.name, addr, a.cfg.HeloName, a.cfg.Timeouts, a.now())
-	c.data = a.cfg.Content
-	stop := context.AfterFunc(ctx, c.abort)
+	stop := context.AfterFunc(ctx, c.Abort)
 	defer stop()
-	if err := c.greet(); err != nil {
-		c.quit()
-		return nil, c.sessionFailure(err)
+	if err := c.Greet(); err != nil {
+		c.Quit()
+		return nil, sessionFailure(c, err)
 	}
 	if plan.mode == tlsNone {
 		return c, nil
 	}
-	if !c.ext.startTLS {
+	if !c.Ext().StartTLS {
 		if plan.mode == tlsMay {
 			return c, nil
 		}
-		c.quit()
-		return nil, c.tlsFailure("TLS is required, but was not offered by host " + c.relay)
+		c.Quit()
+		return nil, tlsFailure(c, "TLS is required, but was not offered by host "+c.Relay())
 	}
 	var check tlsCheck
-	err = c.startTLS(ctx, a.tlsConfig(plan, &check))
-	var ref *refusal
-	var hs *handshakeError
+	err = c.StartTLS(ctx, a.tlsConfig(plan, &check))
+	var ref *esmtp.Refusal
+	var hs *esmtp.HandshakeError
 	switch {
 	case err == nil:
-		a.log.Info("%s", tlsSummary(check.trust, c.relay, c.tls))
+		a.log.Info("%s", tlsSummary(check.trust, c.Relay(), c.TLS()))
 		return c, nil
-	case errors.As(err, &ref) && ref.in == "STARTTLS" && plan.mode == tlsMay:
+	case errors.As(err, &ref) && ref.In == "STARTTLS" && plan.mode == tlsMay:
 		// Opportunistic: the server offered TLS and then declined; the
 		// session goes on in plaintext, as Postfix's does.
-		a.log.Info("host %s refused to start TLS: %s", c.relay, ref.reply.String())
+		a.log.Info("host %s refused to start TLS: %s", c.Relay(), ref.Reply.String())
 		return c, nil
-	case errors.As(err, &ref) && ref.in == "STARTTLS":
-		c.quit()
-		return nil, c.tlsFailure(fmt.Sprintf("TLS is required, but host %s refused to start TLS: %s", c.relay, ref.reply.String()))
+	case errors.As(err, &ref) && ref.In == "STARTTLS":
+		c.Quit()
+		return nil, tlsFailure(c, fmt.Sprintf("TLS is required, but host %s refused to start TLS: %s", c.Relay(), ref.Reply.String()))
 	case errors.As(err, &hs):
-		c.close()
+		c.Close()
 		if check.err != nil {
-			a.log.Info("server certificate verification failed for %s: %v", c.relay, check.err)
-			return nil, c.tlsFailure("Server certificate not verified")
+			a.log.Info("server certificate verification failed for %s: %v", c.Relay(), check.err)
+			return nil, tlsFailure(c, "Server certificate not verified")
 		}
-		a.log.Info("TLS handshake failed with %s: %v", c.relay, hs.err)
-		f := c.tlsFailure("Cannot start TLS: handshake failure")
+		a.log.Info("TLS handshake failed with %s: %v", c.Relay(), hs.Err)
+		f := tlsFailure(c, "Cannot start TLS: handshake failure")
 		f.plaintext = plan.mode == tlsMay
 		return nil, f
 	}
-	c.close()
-	return nil, c.sessionFailure(err)
+	c.Close()
+	return nil, sessionFailure(c, err)
 }
 
 // tlsFailure defers a delivery whose TLS requirement this server does not
 // meet (4.7.5, Postfix's code for "cannot start TLS").
-func (c *client) tlsFailure(why string) *failure {
-	return &failure{status: queue.Deferred, dsn: "4.7.5", relay: c.relay, reply: why, unreachable: true}
+func tlsFailure(c *esmtp.Client, why string) *failure {
+	return &failure{status: queue.Deferred, dsn: "4.7.5", relay: c.Relay(), reply: why, unreachable: true}
 }
 
 // sessionFailure turns a failed greeting, EHLO or I/O error into the
 // result for the recipients that were waiting. A refusal to talk is
 // deferred even when the server said 5xx: another server, or this one
 // later, may accept (as with a 554 greeting from a blocklisting server).
-func (c *client) sessionFailure(err error) *failure {
-	var ref *refusal
-	var ioe *ioError
+func sessionFailure(c *esmtp.Client, err error) *failure {
+	var ref *esmtp.Refusal
+	var ioe *esmtp.IOError
 	switch {
 	case errors.As(err, &ref):
-		dsn := ref.reply.DSN()
+		dsn := ref.Reply.DSN()
 		dsn = "4" + dsn[1:]
-		text := "host " + c.relay + " refused to talk to me: " + ref.reply.String()
-		if ref.in != "" {
-			text += " (in reply to " + ref.in + " command)"
+		text := "host " + c.Relay() + " refused to talk to me: " + ref.Reply.String()
+		if ref.In != "" {
+			text += " (in reply to " + ref.In + " command)"
 		}
-		return &failure{status: queue.Deferred, dsn: dsn, relay: c.relay, reply: ref.reply.String(), log: text, unreachable: true}
+		return &failure{status: queue.Deferred, dsn: dsn, relay: c.Relay(), reply: ref.Reply.String(), log: text, unreachable: true}
 	case errors.As(err, &ioe):
-		return &failure{status: queue.Deferred, dsn: "4.4.2", relay: c.relay, reply: c.reason(ioe), unreachable: true}
+		return &failure{status: queue.Deferred, dsn: "4.4.2", relay: c.Relay(), reply: ioe.Error(), unreachable: true}
 	}
-	return &failure{status: queue.Deferred, dsn: "4.4.2", relay: c.relay, reply: fmt.Sprintf("conversation with %s failed: %v", c.relay, err), unreachable: true}
+	return &failure{status: queue.Deferred, dsn: "4.4.2", relay: c.Relay(), reply: fmt.Sprintf("conversation with %s failed: %v", c.Relay(), err), unreachable: true}
 }

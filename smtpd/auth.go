@@ -61,7 +61,7 @@ func (c *conn) auth(arg string) {
 		return
 	}
 	c.authUser, c.authMech = acct.Address, ex.Mechanism()
-	c.respond("auth", &Reply{235, "2.7.0", "Authentication successful"}, nil)
+	c.respond("auth", &Reply{Code: 235, Enhanced: "2.7.0", Text: "Authentication successful"}, nil)
 }
 
 // saslReply is the SMTP reply to a failed exchange (RFC 4954 §4, §6).

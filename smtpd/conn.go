@@ -204,29 +204,6 @@ func (c *conn) lastVerb() string {
 	return "MAIL"
 }
 
-// writeReply buffers a reply. Multi-line text becomes a multi-line reply.
-func (c *conn) writeReply(r *Reply) {
-	lines := strings.Split(r.Text, "\n")
-	for i, l := range lines {
-		sep := " "
-		if i < len(lines)-1 {
-			sep = "-"
-		}
-		c.w.WriteString(itoa3(r.Code))
-		c.w.WriteString(sep)
-		if r.Enhanced != "" {
-			c.w.WriteString(r.Enhanced)
-			c.w.WriteByte(' ')
-		}
-		c.w.WriteString(l)
-		c.w.WriteString("\r\n")
-	}
-}
-
-func itoa3(n int) string {
-	return string([]byte{byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
-}
-
 // fail writes an error reply and counts it; too many errors end the
 // session: smtpd_hard_error_limit, or its stress value.
 func (c *conn) fail(r *Reply) {
@@ -279,9 +256,9 @@ func (c *conn) dispatch(ctx context.Context, cmd command) {
 	case "VRFY":
 		// RFC 5321 §3.5.3: a server that will not say whether a user
 		// exists answers 252, which does not leak the user list.
-		c.respond("vrfy", &Reply{252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery"}, nil)
+		c.respond("vrfy", &Reply{Code: 252, Enhanced: "2.0.0", Text: "Cannot VRFY user, but will accept message and attempt delivery"}, nil)
 	case "HELP":
-		c.respond("help", &Reply{214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH; see RFC 5321"}, nil)
+		c.respond("help", &Reply{Code: 214, Enhanced: "2.0.0", Text: "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY STARTTLS AUTH; see RFC 5321"}, nil)
 	case "STARTTLS":
 		c.starttls(cmd.arg)
 	case "AUTH":

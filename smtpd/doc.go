@@ -4,7 +4,9 @@
 // # Role
 //
 // It speaks SMTP with its own small protocol layer (docs/architecture.md
-// says why not go-smtp) and decides policy:
+// says why not go-smtp); its replies are the type the outbound client
+// reads (libmail/esmtp.Reply), written in the same wire form. It decides
+// policy:
 // relay control (local domains accepted; other destinations only for
 // clients in mynetworks or authenticated ones, otherwise 554 5.7.1 Relay
 // access denied), unknown local recipients refused at RCPT with 550 5.1.1,

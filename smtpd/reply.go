@@ -2,29 +2,23 @@ package smtpd
 
 import (
 	"fmt"
-	"strconv"
+
+	"postern.dev/postern/libmail/esmtp"
 )
 
 // Reply is an SMTP reply: a code, an RFC 3463 enhanced status code and
-// text. Policy decisions are Replies, which conn writes in one place.
-type Reply struct {
-	Code     int
-	Enhanced string // "5.1.1"; empty for replies that carry none (220, 354, 334)
-	Text     string
+// text, lines joined by "\n". It is the type the SMTP client reads the
+// replies of remote servers into (esmtp.Reply), so the two sides agree
+// on the wire form. Policy decisions are Replies, which conn writes in
+// one place (writeReply).
+type Reply = esmtp.Reply
+
+// writeReply buffers a reply: each line the code, '-' but on the last,
+// the enhanced code and the text (esmtp.Reply.Append). It is built in
+// the writer's free buffer, so a reply costs no allocation.
+func (c *conn) writeReply(r *Reply) {
+	c.w.Write(r.Append(c.w.AvailableBuffer()))
 }
-
-func (r *Reply) Error() string { return r.String() }
-
-// String is the reply as one line without CRLF.
-func (r *Reply) String() string {
-	if r.Enhanced == "" {
-		return strconv.Itoa(r.Code) + " " + r.Text
-	}
-	return strconv.Itoa(r.Code) + " " + r.Enhanced + " " + r.Text
-}
-
-// Temporary reports a 4xx reply.
-func (r *Reply) Temporary() bool { return r.Code/100 == 4 }
 
 // reply builds a Reply with formatted text.
 func reply(code int, enhanced, format string, args ...any) *Reply {
@@ -34,22 +28,22 @@ func reply(code int, enhanced, format string, args ...any) *Reply {
 // The replies smtpd gives in more than one place, worded as Postfix's so
 // that admins and log tools recognize them.
 var (
-	replyOK          = &Reply{250, "2.0.0", "Ok"}
-	replyMailOK      = &Reply{250, "2.1.0", "Ok"}
-	replyRcptOK      = &Reply{250, "2.1.5", "Ok"}
-	replyData        = &Reply{354, "", "End data with <CR><LF>.<CR><LF>"}
-	replyBye         = &Reply{221, "2.0.0", "Bye"}
-	replyUnknown     = &Reply{502, "5.5.2", "Error: command not recognized"}
-	replyNeedMail    = &Reply{503, "5.5.1", "Error: need MAIL command"}
-	replyNeedRcpt    = &Reply{503, "5.5.1", "Error: need RCPT command"}
-	replyNested      = &Reply{503, "5.5.1", "Error: nested MAIL command"}
-	replyTooBig      = &Reply{552, "5.3.4", "Message size exceeds fixed limit"}
-	replyTooMany     = &Reply{452, "4.5.3", "Error: too many recipients"}
-	replyWriteError  = &Reply{451, "4.3.0", "Error: queue file write error"}
-	replyNeedTLS     = &Reply{530, "5.7.0", "Must issue a STARTTLS command first"}
-	replyLineTooLong = &Reply{500, "5.5.2", "Error: line too long"}
-	replyBareLF      = &Reply{554, "5.6.0", "Error: bare <LF> received; lines must end in <CR><LF> (RFC 5321 section 2.3.8)"}
-	replyBareCR      = &Reply{554, "5.6.0", "Error: bare <CR> received; lines must end in <CR><LF> (RFC 5321 section 2.3.8)"}
-	replyNUL         = &Reply{554, "5.6.0", "Error: message contains NUL characters"}
-	replyHops        = &Reply{554, "5.4.6", "Error: too many hops"}
+	replyOK          = &Reply{Code: 250, Enhanced: "2.0.0", Text: "Ok"}
+	replyMailOK      = &Reply{Code: 250, Enhanced: "2.1.0", Text: "Ok"}
+	replyRcptOK      = &Reply{Code: 250, Enhanced: "2.1.5", Text: "Ok"}
+	replyData        = &Reply{Code: 354, Enhanced: "", Text: "End data with <CR><LF>.<CR><LF>"}
+	replyBye         = &Reply{Code: 221, Enhanced: "2.0.0", Text: "Bye"}
+	replyUnknown     = &Reply{Code: 502, Enhanced: "5.5.2", Text: "Error: command not recognized"}
+	replyNeedMail    = &Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need MAIL command"}
+	replyNeedRcpt    = &Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: need RCPT command"}
+	replyNested      = &Reply{Code: 503, Enhanced: "5.5.1", Text: "Error: nested MAIL command"}
+	replyTooBig      = &Reply{Code: 552, Enhanced: "5.3.4", Text: "Message size exceeds fixed limit"}
+	replyTooMany     = &Reply{Code: 452, Enhanced: "4.5.3", Text: "Error: too many recipients"}
+	replyWriteError  = &Reply{Code: 451, Enhanced: "4.3.0", Text: "Error: queue file write error"}
+	replyNeedTLS     = &Reply{Code: 530, Enhanced: "5.7.0", Text: "Must issue a STARTTLS command first"}
+	replyLineTooLong = &Reply{Code: 500, Enhanced: "5.5.2", Text: "Error: line too long"}
+	replyBareLF      = &Reply{Code: 554, Enhanced: "5.6.0", Text: "Error: bare <LF> received; lines must end in <CR><LF> (RFC 5321 section 2.3.8)"}
+	replyBareCR      = &Reply{Code: 554, Enhanced: "5.6.0", Text: "Error: bare <CR> received; lines must end in <CR><LF> (RFC 5321 section 2.3.8)"}
+	replyNUL         = &Reply{Code: 554, Enhanced: "5.6.0", Text: "Error: message contains NUL characters"}
+	replyHops        = &Reply{Code: 554, Enhanced: "5.4.6", Text: "Error: too many hops"}
 )

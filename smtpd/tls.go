@@ -19,7 +19,7 @@ func (c *conn) starttls(arg string) {
 		c.respond("starttls", nil, reply(501, "5.5.4", "Syntax: STARTTLS"))
 		return
 	}
-	c.respond("starttls", &Reply{220, "2.0.0", "Ready to start TLS"}, nil)
+	c.respond("starttls", &Reply{Code: 220, Enhanced: "2.0.0", Text: "Ready to start TLS"}, nil)
 	if err := c.flush(); err != nil {
 		c.closing = true
 		return
