@@ -78,7 +78,7 @@ func TestServeFitsFrame(t *testing.T) {
 					t.Fatalf("no results at all")
 				}
 				for _, r := range rep.Results {
-					if tc.intact && (r.Reply == "" || !strings.HasPrefix(tc.text, strings.TrimSuffix(r.Reply, delivery.Truncated))) {
+					if tc.intact && (r.Reply == "" || !strings.HasPrefix(tc.text, strings.TrimSuffix(r.Reply, maillog.Truncated))) {
 						t.Fatalf("result text %.100q is not a prefix of the text", r.Reply)
 					}
 				}
@@ -122,7 +122,7 @@ func TestRecordBoundsReply(t *testing.T) {
 	}
 	got := Record(spool, f, req, rep, recs, maillog.Discard(), "local")
 	for _, r := range got.Results {
-		if len(r.Reply) > delivery.MaxReplyText || !strings.HasSuffix(r.Reply, delivery.Truncated) {
+		if len(r.Reply) > delivery.MaxReplyText || !strings.HasSuffix(r.Reply, maillog.Truncated) {
 			t.Errorf("result text of %d bytes: %.60q", len(r.Reply), r.Reply)
 		}
 	}
@@ -131,7 +131,7 @@ func TestRecordBoundsReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, s := range e.State {
-		if len(s.Reply) > delivery.MaxReplyText || !strings.HasPrefix(text, strings.TrimSuffix(s.Reply, delivery.Truncated)) {
+		if len(s.Reply) > delivery.MaxReplyText || !strings.HasPrefix(text, strings.TrimSuffix(s.Reply, maillog.Truncated)) {
 			t.Errorf("recipient %d: recorded text of %d bytes", i, len(s.Reply))
 		}
 	}

@@ -72,7 +72,7 @@ func Record(spool *queue.Spool, f *os.File, req *delivery.Request, rep *delivery
 func DeferAll(req *delivery.Request, dsn, relay, reason string) *delivery.Reply {
 	rep := &delivery.Reply{Type: delivery.ReplyType, Seq: req.Seq}
 	for _, i := range req.Rcpts {
-		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: relay, Reply: delivery.Truncate(reason, delivery.MaxReplyText)})
+		rep.Results = append(rep.Results, delivery.Result{Rcpt: i, Status: string(queue.Deferred), DSN: dsn, Relay: relay, Reply: maillog.Truncate(reason, delivery.MaxReplyText)})
 	}
 	return rep
 }
@@ -81,11 +81,11 @@ func DeferAll(req *delivery.Request, dsn, relay, reason string) *delivery.Reply 
 // about to append, and of the results it is about to send.
 func boundRecords(rep *delivery.Reply, recs []queue.Record) {
 	for i := range rep.Results {
-		rep.Results[i].Reply = delivery.Truncate(rep.Results[i].Reply, delivery.MaxReplyText)
+		rep.Results[i].Reply = maillog.Truncate(rep.Results[i].Reply, delivery.MaxReplyText)
 	}
 	for i, r := range recs {
 		if rr, ok := r.(queue.ResultRecord); ok && len(rr.Reply) > delivery.MaxReplyText {
-			rr.Reply = delivery.Truncate(rr.Reply, delivery.MaxReplyText)
+			rr.Reply = maillog.Truncate(rr.Reply, delivery.MaxReplyText)
 			recs[i] = rr
 		}
 	}

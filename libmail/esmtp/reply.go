@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"postern.dev/postern/libmail/ipc/delivery"
+	"postern.dev/postern/libmail/maillog"
 )
 
 // Reply is one SMTP reply (RFC 5321 §4.2): a code, the RFC 3463 enhanced
@@ -55,7 +55,7 @@ const maxReplyKeep = 2048
 const MaxReplyText = 1000
 
 // A reply that lost lines renders to at least half of maxReplyKeep
-// bytes, so String always cuts it and marks it with delivery.Truncated:
+// bytes, so String always cuts it and marks it with maillog.Truncated:
 // this does not compile when the limits stop saying so.
 const _ = uint(maxReplyKeep/2 - MaxReplyText)
 
@@ -137,7 +137,7 @@ func (r *Reply) appendLine(b []byte, sep byte, text string) []byte {
 // again"), so a DSN's Diagnostic-Code and the log carry the server's
 // words exactly; a last line of the code alone is the code alone ("250").
 // A reply longer than MaxReplyText bytes, or with lines dropped, is cut
-// and ends in delivery.Truncated: every log line, queue record and DSN
+// and ends in maillog.Truncated: every log line, queue record and DSN
 // that quotes a reply goes through here.
 func (r *Reply) String() string {
 	b := make([]byte, 0, min(len(r.Text)+16, 2*MaxReplyText))
@@ -158,7 +158,7 @@ func (r *Reply) String() string {
 		b = append(b, ' ')
 		rest = next
 	}
-	return delivery.Truncate(string(b), MaxReplyText)
+	return maillog.Truncate(string(b), MaxReplyText)
 }
 
 // readReply reads one reply from br. It is strict where ambiguity could
@@ -295,7 +295,7 @@ func parseLine(line []byte) (code int, more bool, err error) {
 func excerpt(line []byte) string {
 	const n = 80
 	if len(line) > n {
-		return strconv.Quote(string(line[:n])) + delivery.Truncated
+		return strconv.Quote(string(line[:n])) + maillog.Truncated
 	}
 	return strconv.Quote(string(line))
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -132,7 +133,7 @@ func checkFit(t *testing.T, r *Reply, limit int) {
 		if c != o {
 			t.Fatalf("result %d was %+v, is %+v", i, r.Results[i], cut.Results[i])
 		}
-		if text != r.Results[i].Reply && !strings.HasPrefix(r.Results[i].Reply, strings.TrimSuffix(text, Truncated)) {
+		if text != r.Results[i].Reply && !strings.HasPrefix(r.Results[i].Reply, strings.TrimSuffix(text, maillog.Truncated)) {
 			t.Fatalf("result %d text %q, cut to %q", i, r.Results[i].Reply, text)
 		}
 	}

@@ -2,9 +2,9 @@ package delivery
 
 import (
 	"encoding/json"
-	"unicode/utf8"
 
 	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/maillog"
 )
 
 // MaxReplyText bounds the reply text of one result as an agent records
@@ -15,30 +15,6 @@ import (
 // bounds its replies at 1000 bytes, so this is defence in depth for
 // every agent.
 const MaxReplyText = 2000
-
-// Truncated marks a text that was cut.
-const Truncated = "..."
-
-// Truncate returns s if it is at most n bytes long, else its longest
-// prefix that, with Truncated appended, is at most n bytes (n is at
-// least len(Truncated)), cut between UTF-8 characters when s is UTF-8
-// there.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := max(n-len(Truncated), 0)
-	// If the cut falls inside a UTF-8 character, cut before it instead.
-	for start := cut; start > 0 && start > cut-utf8.UTFMax; start-- {
-		if utf8.RuneStart(s[start]) {
-			if _, size := utf8.DecodeRuneInString(s[start:]); size > 1 && start+size > cut && start < cut {
-				cut = start
-			}
-			break
-		}
-	}
-	return s[:cut] + Truncated
-}
 
 // FrameLimit is the largest encoded reply ipc.Conn.Send accepts.
 const FrameLimit = ipc.MaxFrame - 1
@@ -75,11 +51,11 @@ func (rep *Reply) Fit(limit int) bool {
 	// Each text costs `,"reply":""` (10 bytes) plus at most six bytes per
 	// byte of it, its marker included.
 	n := ((limit-len(bare))/len(texts) - 10) / 6
-	if n < len(Truncated) {
+	if n < len(maillog.Truncated) {
 		return true
 	}
 	for i, t := range texts {
-		rep.Results[i].Reply = Truncate(t, n)
+		rep.Results[i].Reply = maillog.Truncate(t, n)
 	}
 	return true
 }
