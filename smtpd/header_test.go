@@ -90,3 +90,34 @@ func TestHeaderSizeLimitSession(t *testing.T) {
 		})
 	}
 }
+
+// TestHopsAfterWhiteSpaceLine: a message whose first line begins with
+// white space continued smtpd's Received: field, so the 60 Received:
+// fields after it were header to every agent but were not counted
+// against the hop limit, which saw one. intake puts an empty line before
+// such a line, so what the agents read is what was counted.
+func TestHopsAfterWhiteSpaceLine(t *testing.T) {
+	srv, spool := testServer(t, "")
+	d := dial(t, serveTest(t, srv))
+	d.send("EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n")
+	d.expect("250-")
+	d.expect("250 ")
+	d.expect("250 ")
+	d.expect("354 ")
+	d.send(" x\r\n" + strings.Repeat("Received: from x by y; date\r\n", 60) + "\r\nb\r\n.\r\n")
+	d.expect("250 ")
+	msgs := queuedMessages(t, spool)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages queued", len(msgs))
+	}
+	n := 0
+	message.ScanHeader(bufio.NewReader(bytes.NewReader(msgs[0])), 1<<20, func(name, _ []byte) bool {
+		if bytes.EqualFold(name, []byte("Received")) {
+			n++
+		}
+		return true
+	})
+	if n != 1 {
+		t.Errorf("the queued header holds %d Received: fields, the hop count saw 1", n)
+	}
+}
