@@ -26,7 +26,7 @@ func FuzzHeaderCut(f *testing.F) {
 	}
 	const limit = 64
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint16) {
-		whole, err, _, _ := run(t, testConfig(limit), &Source{}, in, len(in)+1)
+		whole, _, _, err := run(t, testConfig(limit), &Source{}, in, len(in)+1)
 		if err != nil {
 			return // refused: nothing is kept
 		}
@@ -95,8 +95,8 @@ func FuzzWriter(f *testing.F) {
 		cfg := testConfig(limit)
 		cfg.SizeLimit = 4096
 		r1, r2 := &recorder{}, &recorder{}
-		whole, err1, w, rec := run(t, cfg, src(r1), in, len(in)+1)
-		got, err2, _, _ := run(t, cfg, src(r2), in, max(1, int(chunk)))
+		whole, w, rec, err1 := run(t, cfg, src(r1), in, len(in)+1)
+		got, _, _, err2 := run(t, cfg, src(r2), in, max(1, int(chunk)))
 		if !errors.Is(err1, err2) && !(err1 != nil && err2 != nil && err1.Error() == err2.Error()) || (err1 == nil) != (err2 == nil) {
 			t.Fatalf("whole: %v; pieces of %d: %v", err1, chunk, err2)
 		}

@@ -49,9 +49,9 @@ func testEnvelope() *queue.Envelope {
 }
 
 // run feeds in to a new Writer in pieces of chunk bytes and ends it. It
-// returns what was stored after the Received: field, End's error, the
-// Writer and the Received: field.
-func run(t testing.TB, cfg *Config, src *Source, in []byte, chunk int) (stored string, err error, w *Writer, rec string) {
+// returns what was stored after the Received: field, the Writer, the
+// Received: field and End's error.
+func run(t testing.TB, cfg *Config, src *Source, in []byte, chunk int) (stored string, w *Writer, rec string, err error) {
 	t.Helper()
 	m := &memEntry{}
 	w = newWriter(m, testID, testEnvelope(), cfg, src)
@@ -75,7 +75,7 @@ func run(t testing.TB, cfg *Config, src *Source, in []byte, chunk int) (stored s
 			break
 		}
 	}
-	return string(all[i:]), err, w, string(all[:i])
+	return string(all[i:]), w, string(all[:i]), err
 }
 
 // recorder is a Tap that keeps what it is shown.

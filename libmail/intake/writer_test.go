@@ -38,7 +38,7 @@ func TestLineEnds(t *testing.T) {
 		{"lf, nul", LF, "Subject: x\n\nbo\x00dy\n", "", ErrNUL},
 	} {
 		for _, chunk := range chunks {
-			got, err, _, _ := run(t, testConfig(102400), &Source{LineEnds: c.lines}, []byte(c.in), chunk)
+			got, _, _, err := run(t, testConfig(102400), &Source{LineEnds: c.lines}, []byte(c.in), chunk)
 			if !errors.Is(err, c.err) || (c.err != nil) != (err != nil) {
 				t.Errorf("%s, pieces of %d: error %v, want %v", c.name, chunk, err, c.err)
 				continue
@@ -61,7 +61,7 @@ func TestSizeLimit(t *testing.T) {
 		cfg := testConfig(102400)
 		cfg.SizeLimit = c.limit
 		for _, chunk := range chunks {
-			_, err, w, _ := run(t, cfg, &Source{}, []byte(msg), chunk)
+			_, w, _, err := run(t, cfg, &Source{}, []byte(msg), chunk)
 			if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 				t.Errorf("limit %d, pieces of %d: %v, want %v", c.limit, chunk, err, c.err)
 			}
@@ -104,7 +104,7 @@ func TestHeaderCut(t *testing.T) {
 		{"not a field", "no field here " + a36 + "\r\n\r\nb\r\n", "no field here " + a36[:24] + "\r\n\r\n" + a36[24:] + "\r\n\r\nb\r\n", true},
 	} {
 		for _, chunk := range chunks {
-			got, err, w, _ := run(t, testConfig(limit), &Source{}, []byte(c.in), chunk)
+			got, w, _, err := run(t, testConfig(limit), &Source{}, []byte(c.in), chunk)
 			if err != nil {
 				t.Fatalf("%s, pieces of %d: %v", c.name, chunk, err)
 			}
@@ -138,7 +138,7 @@ func TestHops(t *testing.T) {
 		{"after a first line with white space", " x\r\n" + rcvd(60) + "\r\nb\r\n", nil},
 	} {
 		for _, chunk := range []int{1, 13, 1 << 20} {
-			got, err, _, rec := run(t, testConfig(102400), &Source{}, []byte(c.in), chunk)
+			got, _, rec, err := run(t, testConfig(102400), &Source{}, []byte(c.in), chunk)
 			if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 				t.Errorf("%s, pieces of %d: %v, want %v", c.name, chunk, err, c.err)
 			}
@@ -151,7 +151,7 @@ func TestHops(t *testing.T) {
 	}
 	// Past the cut the header is body.
 	cfg := testConfig(1000)
-	_, err, _, _ := run(t, cfg, &Source{}, []byte(rcvd(60)+"\r\nbody\r\n"), 100)
+	_, _, _, err := run(t, cfg, &Source{}, []byte(rcvd(60)+"\r\nbody\r\n"), 100)
 	if err != nil {
 		t.Errorf("Received: fields past header_size_limit counted: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestAddMissing(t *testing.T) {
 			if limit == 0 {
 				limit = 102400
 			}
-			got, err, w, _ := run(t, testConfig(limit), &Source{AddMissing: c.add}, []byte(c.in), chunk)
+			got, w, _, err := run(t, testConfig(limit), &Source{AddMissing: c.add}, []byte(c.in), chunk)
 			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
@@ -210,7 +210,7 @@ func TestAddMissing(t *testing.T) {
 		}
 	}
 	// A local submission with LF line ends, as pickup will write it.
-	got, err, _, _ := run(t, testConfig(102400), &Source{LineEnds: LF, AddMissing: true}, []byte("Subject: x\n\nbody\n"), 3)
+	got, _, _, err := run(t, testConfig(102400), &Source{LineEnds: LF, AddMissing: true}, []byte("Subject: x\n\nbody\n"), 3)
 	if err != nil || got != "Subject: x\r\n"+date+mid+"\r\nbody\r\n" {
 		t.Errorf("LF submission stored %q, %v", got, err)
 	}
