@@ -11,14 +11,18 @@ import (
 
 // Config is what smtpd needs from the parameters, checked and converted.
 type Config struct {
-	Hostname       string
-	MailName       string
-	Networks       []netip.Prefix
-	SizeLimit      int64
-	HeaderLimit    int // header_size_limit: the rest of a longer header is body
-	RcptLimit      int
-	Timeout        time.Duration
-	HardErrorLimit int
+	Hostname    string
+	MailName    string
+	Networks    []netip.Prefix
+	SizeLimit   int64
+	HeaderLimit int // header_size_limit: the rest of a longer header is body
+	// AlwaysAddMissing adds Date: and Message-ID: to messages that lack
+	// them from any client, not only from authenticated ones
+	// (always_add_missing_headers).
+	AlwaysAddMissing bool
+	RcptLimit        int
+	Timeout          time.Duration
+	HardErrorLimit   int
 	// Under stress (connections at ProcessConnLimit) these replace
 	// Timeout and HardErrorLimit.
 	StressTimeout        time.Duration
@@ -50,7 +54,7 @@ func NewConfig(p *config.Params) (Config, error) {
 		HardErrorLimit: p.SMTPDHardErrorLimit, StressTimeout: p.SMTPDStressTimeout.D(), StressHardErrorLimit: p.SMTPDStressErrorLimit,
 		ClientConnLimit: p.SMTPDConnCountLimit, ProcessConnLimit: p.SMTPDProcessConnLimit, LineLimit: p.SMTPDLineLimit,
 		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
-		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable,
+		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable, AlwaysAddMissing: p.AlwaysAddMissingHeaders,
 	}
 	if len(p.MyDestination) > 0 {
 		c.FirstLocalDomain = p.MyDestination[0]

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"postern.dev/postern/libmail/intake"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/sasl"
 )
@@ -56,11 +57,10 @@ type transaction struct {
 	from   string
 	params mailParams
 	rcpts  []queue.Recipient
-	logged bool          // the "ID: client=" line was written
-	entry  *queue.Writer // the entry being written, discarded if the session ends first
-	bdat   *queue.Writer // the entry being written by BDAT chunks
-	bdatCp *copier
-	failed *Reply // a BDAT chunk failed: the rest of the message is refused
+	logged bool           // the "ID: client=" line was written
+	entry  *intake.Writer // the message being taken in, discarded if the session ends first
+	bdat   *intake.Writer // the message being taken in by BDAT chunks
+	failed *Reply         // a BDAT chunk failed: the rest of the message is refused
 }
 
 func newConn(s *Server, cc *clientConn) *conn {

@@ -11,12 +11,15 @@
 // clients in mynetworks or authenticated ones, otherwise 554 5.7.1 Relay
 // access denied), unknown local recipients refused at RCPT with 550 5.1.1,
 // Postfix's limits (message size, recipients, timeouts, connections per
-// client), strict CRLF in the message (a bare LF or CR rejects it, so the
-// SMTP smuggling sequences can never end a message early), and a
-// Received: header. It writes the queue entry itself, streaming the
-// message to disk, and answers 250 only once the entry and its directory
-// are fsynced; sessions that finish DATA together share the directory
-// fsync. Then it wakes qmgr.
+// client). Only CRLF "." CRLF ends DATA. The message itself goes through
+// libmail/intake, the queue writers' shared cleanup step: strict CRLF (a
+// bare LF or CR rejects it, so the SMTP smuggling sequences can never end
+// a message early), the size, header_size_limit and hop checks, the
+// Received: header, and for authenticated sessions (submission) the Date:
+// and Message-ID: a message lacks. smtpd writes the queue entry itself,
+// streaming the message to disk, and answers 250 only once the entry and
+// its directory are fsynced; sessions that finish DATA together share the
+// directory fsync. Then it wakes qmgr.
 //
 // Unlike Postfix's smtpd, one process serves many connections: Go's
 // netpoller (epoll) carries them. The service's process_limit counts

@@ -2,10 +2,8 @@ package smtpd
 
 import (
 	"bufio"
-	"bytes"
 	"net"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -87,70 +85,6 @@ func FuzzSession(f *testing.F) {
 			}
 			if !replyLineRE.MatchString(line) {
 				t.Fatalf("malformed reply line %q", line)
-			}
-		}
-	})
-}
-
-// FuzzCopierHeader: however a message is cut into chunks, the copier
-// writes the same bytes; its header section (up to the first empty line,
-// or all of it) is at most header_size_limit; and what it writes is the
-// message with at most one empty line (or a line end and an empty line)
-// inserted, so nothing is lost.
-func FuzzCopierHeader(f *testing.F) {
-	for _, s := range []string{
-		"A: 1\r\nB: 2\r\n\r\nbody\r\n",
-		strings.Repeat("A: 1\r\n", 20) + "\r\nbody\r\n",
-		"X: " + strings.Repeat("a", 100) + "\r\n\r\nb\r\n",
-		"X: " + strings.Repeat("a", 61) + "\r\n",
-		"X: 1\r\n" + strings.Repeat(" folded\r\n", 10) + "\r\n",
-		"\r\nno header\r\n",
-	} {
-		f.Add([]byte(s), uint16(1))
-		f.Add([]byte(s), uint16(7))
-	}
-	const limit = 64
-	f.Fuzz(func(t *testing.T, in []byte, chunk uint16) {
-		run := func(chunk int) (string, *copier) {
-			var out bytes.Buffer
-			cp := newCopier(&out, &Config{SizeLimit: 1 << 20, HeaderLimit: limit})
-			for p := in; len(p) > 0; {
-				n := min(chunk, len(p))
-				cp.Write(p[:n])
-				p = p[n:]
-			}
-			cp.end()
-			return out.String(), cp
-		}
-		whole, cp := run(len(in) + 1)
-		if cp.bad != nil {
-			return // refused: nothing is kept
-		}
-		if got, _ := run(max(1, int(chunk))); got != whole {
-			t.Fatalf("chunks of %d give %q, whole %q", chunk, got, whole)
-		}
-		head := len(whole)
-		if strings.HasPrefix(whole, "\r\n") {
-			head = 0
-		} else if i := strings.Index(whole, "\r\n\r\n"); i >= 0 {
-			head = i + 2
-		}
-		if head > limit {
-			t.Fatalf("header section of %d bytes in %q", head, whole)
-		}
-		if whole != string(in) {
-			ok := false
-			for _, sep := range []string{"\r\n", "\r\n\r\n"} {
-				at := head
-				if sep == "\r\n\r\n" {
-					at = head - 2
-				}
-				if at >= 0 && at+len(sep) <= len(whole) && whole[at:at+len(sep)] == sep && whole[:at]+whole[at+len(sep):] == string(in) {
-					ok = true
-				}
-			}
-			if !ok {
-				t.Fatalf("%q became %q", in, whole)
 			}
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/account"
+	"postern.dev/postern/libmail/intake"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
@@ -37,13 +38,14 @@ type Namer interface {
 // Server is one smtpd process's SMTP service. It speaks the protocol
 // itself rather than through go-smtp; docs/architecture.md says why.
 type Server struct {
-	cfg   Config
-	spool *queue.Spool
-	dir   Directory
-	wake  Waker
-	names Namer
-	log   *maillog.Logger
-	now   func() time.Time
+	cfg    Config
+	intake intake.Config // what messages are taken in with, from cfg
+	spool  *queue.Spool
+	dir    Directory
+	wake   Waker
+	names  Namer
+	log    *maillog.Logger
+	now    func() time.Time
 
 	// base is the parent of every session's context (boundary.go); stop
 	// cancels it when Shutdown gives up waiting.
@@ -68,6 +70,7 @@ func NewServer(cfg Config, spool *queue.Spool, dir Directory, wake Waker, names 
 	base, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, spool: spool, dir: dir, wake: wake, names: names, log: log, now: now,
 		base: base, stop: stop,
+		intake:  intake.Config{Hostname: cfg.Hostname, MailName: cfg.MailName, SizeLimit: cfg.SizeLimit, HeaderLimit: cfg.HeaderLimit},
 		clients: map[string]int{}, sem: make(chan struct{}, cfg.ProcessConnLimit),
 		listeners: map[net.Listener]bool{}, conns: map[*conn]bool{}}
 }

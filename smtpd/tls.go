@@ -2,8 +2,9 @@ package smtpd
 
 import (
 	"crypto/tls"
-	"strings"
 	"time"
+
+	"postern.dev/postern/libmail/intake"
 )
 
 // starttls handles STARTTLS (RFC 3207).
@@ -53,13 +54,6 @@ func (c *conn) startTLS() bool {
 	c.r.Reset(tc)
 	c.w.Reset(tc)
 	c.srv.log.Info("%s TLS connection established from %s: %s with cipher %s", "Anonymous", c.client.label(),
-		versionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		intake.TLSVersion(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	return true
-}
-
-// versionName names a TLS version as OpenSSL, and so Postfix, does in
-// logs and Received: headers ("TLSv1.3" rather than Go's "TLS 1.3"), the
-// form log tools and people grepping for it expect.
-func versionName(v uint16) string {
-	return strings.Replace(tls.VersionName(v), "TLS ", "TLSv", 1)
 }

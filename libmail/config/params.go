@@ -40,6 +40,8 @@ type General struct {
 	LocalTransport    string   `toml:"local_transport" default:"local" doc:"The delivery service for recipients in mydestination."`
 	TransportMaps     []string `toml:"transport_maps" default:"" doc:"Routes by destination, each \"DESTINATION TRANSPORT:NEXTHOP\" (\"example.org smtp:[relay.example.org]:587\", \".example.org smtp:\", \"example.net local:\"); TRANSPORT is a delivery service of the service table (smtp names the built-in outbound one; a [services.relay] row running smtp makes relay a transport of its own); a leading dot matches subdomains; an empty NEXTHOP means the recipient's domain. Consulted before mydestination and relayhost."`
 	DNSServers        []string `toml:"dns_servers" default:"" doc:"Name servers to ask, as IP or IP:port; empty means those in /etc/resolv.conf. DANE trusts their AD bit, so they must validate DNSSEC and be reached over a trusted path (loopback)."`
+
+	AlwaysAddMissingHeaders bool `toml:"always_add_missing_headers" default:"false" doc:"Add Date: and Message-ID: to messages that lack them from every client; by default only submissions (authenticated sessions) and local mail get them (RFC 6409 section 8), never mail relayed on port 25 (RFC 5321 section 6.4)."`
 }
 
 // Queue is about the spool and the queue manager.

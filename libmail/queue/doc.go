@@ -26,13 +26,15 @@
 //
 // An entry is text up to the message, so an admin can read it with less:
 //
-//	postern-queue 1
-//	size 0000000000005123            message length, fixed width (patched after streaming)
+//	postern-queue 2
+//	size 0000000000005123            stored message length, fixed width (patched after streaming)
+//	prepend 0000000000000312         prepended header length, fixed width (patched likewise)
 //	arrival 1795441921123456789      envelope: one "key value" line each
 //	sender bounce@example.org
 //	rcpt user@example.test notify=FAILURE orcpt=rfc822;user@example.test
 //	                                 an empty line ends the envelope
-//	<the message, CRLF line ends, exactly size bytes>
+//	<the message as streamed, CRLF line ends, exactly size bytes>
+//	<the prepended header fields, CRLF line ends, exactly prepend bytes>
 //	sent 0 2.0.0 delivered to maildir      trailer: progress records, appended
 //
 // The message is stored in the form it is sent in, so it is written once
@@ -41,4 +43,28 @@
 // to some recipients never goes to them again; a torn last record (power
 // loss mid-append) is ignored when read. Values are escaped with %XX for
 // bytes up to space, '%' and DEL, so every field is one token.
+//
+// # Headers decided after the body
+//
+// Some header fields (Authentication-Results:, DKIM-Signature:) are known
+// only once the whole message is in, when it already lies on disk.
+// Writer.Prepend takes them; Commit writes them after the message and
+// patches their length next to the size, before the one fsync, so they
+// are part of the same commit and a crash never leaves an entry in
+// incoming/ without them (crash_test.go kills a writer after every step
+// of Commit). Every reader of an entry gets the message through one
+// accessor, Entry.Message, which reads the prepended fields (held in
+// memory, at most MaxPrepend bytes) and then the stored message, and
+// Entry.Size is the length of both: agents, bounces and queue tools see
+// the same complete message, byte for byte.
+//
+// # Versions
+//
+// Version 2 (the prepend line) is what postern writes. Version 1 entries,
+// which have no prepend line and no prepended header, are still read, so
+// a queue survives the upgrade. An older postern reads only version 1 and
+// moves a version 2 entry to corrupt/, where nothing is lost but nothing
+// is delivered either: drain the queue before going back (or move the
+// entries back to incoming/ after upgrading again).
+
 package queue

@@ -20,13 +20,19 @@ var ErrCorrupt = errors.New("corrupt queue entry")
 type Entry struct {
 	ID ID
 	Envelope
-	Size   int64       // message length in bytes
-	Offset int64       // where the message starts in the file
+	// Size is the length of the message as every reader sees it through
+	// Message: the prepended header fields and the stored message.
+	Size   int64
+	Offset int64       // where the stored message starts in the file
 	State  []RcptState // one per recipient, in envelope order
 
 	Attempts    int       // delivery attempts made so far
 	NextAttempt time.Time // when the next attempt is due (zero: now)
 	Warned      bool      // a delay warning was sent
+
+	// prepend is the header decided after the message was stored (see
+	// Writer.Prepend), read with the envelope; Message puts it on top.
+	prepend []byte
 }
 
 // maxEnvelope bounds the envelope text, so that a hostile or broken file
@@ -53,18 +59,32 @@ func Read(f *os.File, id ID) (*Entry, error) {
 func parse(r io.ReaderAt, n int64) (*Entry, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, n), 8192)
 	head := make([]byte, headerHead)
-	if _, err := io.ReadFull(br, head); err != nil {
+	if _, err := io.ReadFull(br, head[:headerHead1]); err != nil {
 		return nil, fmt.Errorf("%w: short header", ErrCorrupt)
 	}
-	if string(head[:len(magic)]) != magic || string(head[len(magic):sizeOffset]) != "size " || head[headerHead-1] != '\n' {
-		return nil, fmt.Errorf("%w: not a version 1 entry", ErrCorrupt)
+	version := string(head[:len(magic)])
+	if version != magic && version != magic1 || string(head[len(magic):sizeOffset]) != "size " || head[headerHead1-1] != '\n' {
+		return nil, fmt.Errorf("%w: not a version 1 or 2 entry", ErrCorrupt)
 	}
-	size, err := strconv.ParseInt(string(head[sizeOffset:sizeOffset+sizeDigits]), 10, 64)
-	if err != nil || size < 0 {
+	size, err := parseDigits(head[sizeOffset : sizeOffset+sizeDigits])
+	if err != nil {
 		return nil, fmt.Errorf("%w: bad size", ErrCorrupt)
 	}
-	e := &Entry{Size: size}
-	off := int64(headerHead)
+	off := int64(headerHead1)
+	var plen int64
+	if version == magic {
+		if _, err := io.ReadFull(br, head[headerHead1:]); err != nil {
+			return nil, fmt.Errorf("%w: short header", ErrCorrupt)
+		}
+		if string(head[headerHead1:prependOffset]) != "prepend " || head[headerHead-1] != '\n' {
+			return nil, fmt.Errorf("%w: no prepend line", ErrCorrupt)
+		}
+		if plen, err = parseDigits(head[prependOffset : prependOffset+sizeDigits]); err != nil || plen > MaxPrepend {
+			return nil, fmt.Errorf("%w: bad prepend length", ErrCorrupt)
+		}
+		off = int64(headerHead)
+	}
+	e := &Entry{}
 	for {
 		line, err := br.ReadString('\n')
 		off += int64(len(line))
@@ -86,12 +106,19 @@ func parse(r io.ReaderAt, n int64) (*Entry, error) {
 		return nil, fmt.Errorf("%w: envelope lacks arrival or recipients", ErrCorrupt)
 	}
 	e.Offset = off
-	if off+size > n {
-		return nil, fmt.Errorf("%w: message truncated (%d of %d bytes)", ErrCorrupt, n-off, size)
+	if size > n-off || plen > n-off-size {
+		return nil, fmt.Errorf("%w: message truncated (%d of %d+%d bytes)", ErrCorrupt, n-off, size, plen)
 	}
+	if plen > 0 {
+		e.prepend = make([]byte, plen)
+		if _, err := r.ReadAt(e.prepend, off+size); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("read prepended header: %w", err)
+		}
+	}
+	e.Size = size + plen
 	e.State = make([]RcptState, len(e.Recipients))
-	trailer := make([]byte, n-off-size)
-	if _, err := r.ReadAt(trailer, off+size); err != nil && err != io.EOF {
+	trailer := make([]byte, n-off-size-plen)
+	if _, err := r.ReadAt(trailer, off+size+plen); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("read trailer: %w", err)
 	}
 	lines := strings.Split(string(trailer), "\n")
@@ -105,9 +132,49 @@ func parse(r io.ReaderAt, n int64) (*Entry, error) {
 	return e, nil
 }
 
-// Message returns a reader for the message bytes of the entry open in f.
+// Message returns a reader for the message of the entry open in f, as
+// every reader of an entry must see it: the prepended header fields (see
+// Writer.Prepend), then the message as it was stored. Its Size is e.Size.
+// It reads the file where it lies, so the message is never copied; only
+// the prepended header, read with the envelope, comes from memory.
 func (e *Entry) Message(f io.ReaderAt) *io.SectionReader {
-	return io.NewSectionReader(f, e.Offset, e.Size)
+	if len(e.prepend) == 0 {
+		return io.NewSectionReader(f, e.Offset, e.Size)
+	}
+	return io.NewSectionReader(&withPrepend{head: e.prepend, f: f, off: e.Offset}, 0, e.Size)
+}
+
+// withPrepend is a message whose first bytes are head and whose rest lies
+// in f from off on.
+type withPrepend struct {
+	head []byte
+	f    io.ReaderAt
+	off  int64
+}
+
+func (m *withPrepend) ReadAt(p []byte, at int64) (int, error) {
+	if at < 0 {
+		return 0, errors.New("negative offset")
+	}
+	n := 0
+	if at < int64(len(m.head)) {
+		n = copy(p, m.head[at:])
+		if n == len(p) {
+			return n, nil
+		}
+		at = int64(len(m.head))
+	}
+	k, err := m.f.ReadAt(p[n:], m.off+at-int64(len(m.head)))
+	return n + k, err
+}
+
+// parseDigits reads a fixed-width decimal field of the header.
+func parseDigits(b []byte) (int64, error) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err == nil && n < 0 {
+		err = fmt.Errorf("negative %d", n)
+	}
+	return n, err
 }
 
 // Pending returns the indexes of recipients with no final result yet.

@@ -35,20 +35,34 @@ func allocatedBytes() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// claimedSize returns the size field of the header, if it parses.
-func claimedSize(data []byte) (int64, bool) {
-	if len(data) < headerHead {
-		return 0, false
+// claimedSize returns the size field of the header (the stored message's
+// length), and the prepend field of a version 2 header, if they parse.
+func claimedSize(data []byte) (size, prepend int64, ok bool) {
+	if len(data) < headerHead1 {
+		return 0, 0, false
 	}
 	n, err := strconv.ParseInt(string(data[sizeOffset:sizeOffset+sizeDigits]), 10, 64)
-	return n, err == nil && n >= 0
+	if err != nil || n < 0 {
+		return 0, 0, false
+	}
+	if string(data[:len(magic1)]) == magic1 {
+		return n, 0, true
+	}
+	if len(data) < headerHead {
+		return 0, 0, false
+	}
+	p, err := strconv.ParseInt(string(data[prependOffset:prependOffset+sizeDigits]), 10, 64)
+	return n, p, err == nil && p >= 0
 }
 
-// serialize writes e back in the entry format: envelope, message and one
-// record per piece of progress.
+// serialize writes e back in the entry format (version 2): envelope, the
+// stored message, the prepended header and one record per piece of
+// progress. msg is the message as Message reads it.
 func serialize(e *Entry, msg []byte) []byte {
-	b := appendEnvelope(nil, &e.Envelope, e.Size)
-	b = append(b, msg...)
+	plen := len(e.prepend)
+	b := appendEnvelope(nil, &e.Envelope, e.Size-int64(plen), int64(plen))
+	b = append(b, msg[plen:]...)
+	b = append(b, msg[:plen]...)
 	var notified []int
 	for i, s := range e.State {
 		if s.Status != Pending {
@@ -103,17 +117,17 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("parse of %d bytes allocated %d bytes (limit %d)", len(data), allocated, limit)
 			}
 		}
-		claimed, ok := claimedSize(data)
+		claimed, claimedPrepend, ok := claimedSize(data)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 			return
 		}
-		if !ok || claimed != e.Size || claimed > n {
-			t.Fatalf("parsed size %d, header claims %q of a %d-byte input", e.Size, data[sizeOffset:sizeOffset+sizeDigits], n)
+		if !ok || claimed+claimedPrepend != e.Size || e.Size > n || int64(len(e.prepend)) != claimedPrepend {
+			t.Fatalf("parsed size %d, header claims %d+%d of a %d-byte input", e.Size, claimed, claimedPrepend, n)
 		}
-		if e.Offset < int64(headerHead)+1 || e.Offset+e.Size > n || e.Size < 0 {
+		if e.Offset < int64(headerHead1)+1 || e.Offset+e.Size > n || e.Size < 0 {
 			t.Fatalf("message at %d+%d outside the %d-byte input", e.Offset, e.Size, n)
 		}
 		if data[e.Offset-1] != '\n' || data[e.Offset-2] != '\n' {
@@ -156,6 +170,12 @@ func FuzzParse(f *testing.F) {
 		msg, err := io.ReadAll(e.Message(bytes.NewReader(data)))
 		if err != nil || int64(len(msg)) != e.Size {
 			t.Fatalf("message read back %d of %d bytes: %v", len(msg), e.Size, err)
+		}
+		// What readers see is the prepended header, which lies after the
+		// stored message in the file, then the stored message.
+		stored := data[e.Offset : e.Offset+claimed]
+		if want := string(data[e.Offset+claimed:e.Offset+e.Size]) + string(stored); string(msg) != want {
+			t.Fatalf("message read back as %q, want %q", msg, want)
 		}
 
 		// Writing back what was read and reading it again is stable.
@@ -202,9 +222,16 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 			recs = append(recs, WarnedRecord{})
 		}
 
-		b := appendEnvelope(nil, &env, int64(len(msg)))
+		// A prepended header: any bytes, as far as the format goes.
+		prepend := []byte(reply)
+		if bounce {
+			prepend = nil
+		}
+		prepend = prepend[:min(len(prepend), MaxPrepend)]
+		b := appendEnvelope(nil, &env, int64(len(msg)), int64(len(prepend)))
 		head := len(b)
 		b = append(b, msg...)
+		b = append(b, prepend...)
 		for _, r := range recs {
 			b = r.appendTo(b)
 		}
@@ -216,8 +243,8 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parse: %v\n%q", err, b)
 		}
-		if e.Offset != int64(head) || e.Size != int64(len(msg)) {
-			t.Fatalf("message at %d+%d, written at %d+%d", e.Offset, e.Size, head, len(msg))
+		if e.Offset != int64(head) || e.Size != int64(len(prepend)+len(msg)) {
+			t.Fatalf("message at %d+%d, written at %d+%d+%d", e.Offset, e.Size, head, len(msg), len(prepend))
 		}
 		if !e.Arrival.Equal(env.Arrival) {
 			t.Fatalf("arrival %v, wrote %v", e.Arrival, env.Arrival)
@@ -228,8 +255,8 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 			t.Fatalf("envelope changed:\nwrote %#v\nread  %#v\n%q", env, got, b[:head])
 		}
 		got2, err := io.ReadAll(e.Message(bytes.NewReader(b)))
-		if err != nil || !bytes.Equal(got2, msg) {
-			t.Fatalf("message read back as %q, %v; wrote %q", got2, err, msg)
+		if err != nil || string(got2) != string(prepend)+string(msg) {
+			t.Fatalf("message read back as %q, %v; wrote %q above %q", got2, err, prepend, msg)
 		}
 		want := []RcptState{{Notified: true}, {Result: res}, {Notified: true}}
 		if !reflect.DeepEqual(e.State, want) {

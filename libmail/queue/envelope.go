@@ -40,21 +40,37 @@ type Recipient struct {
 	Notify string // RFC 3461 NOTIFY: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY; "" for the default
 }
 
-const magic = "postern-queue 1\n"
-
-// sizeOffset is where the 16 size digits sit in every entry; the writer
-// patches them once the message has streamed through.
+// The first line names the format's version. Version 2 added the
+// prepend line; version 1 entries (no prepended header) are still read.
 const (
-	sizeOffset = len(magic) + len("size ")
-	sizeDigits = 16
-	headerHead = len(magic) + len("size ") + sizeDigits + 1
+	magic  = "postern-queue 2\n"
+	magic1 = "postern-queue 1\n"
 )
 
-// appendEnvelope renders the envelope lines, ending with the empty line.
-func appendEnvelope(b []byte, env *Envelope, size int64) []byte {
+// The 16 size digits and the 16 prepend digits sit at fixed offsets in
+// every entry, so the writer can patch them once the message has streamed
+// through (in one write: only "\nprepend " lies between them).
+const (
+	sizeOffset    = len(magic) + len("size ")
+	sizeDigits    = 16
+	headerHead1   = sizeOffset + sizeDigits + 1 // version 1: the magic and size lines
+	prependOffset = headerHead1 + len("prepend ")
+	headerHead    = prependOffset + sizeDigits + 1 // version 2: and the prepend line
+)
+
+// MaxPrepend bounds the prepended header of one entry. Every reader holds
+// it in memory; a few Authentication-Results, DKIM and ARC fields need a
+// few KB.
+const MaxPrepend = 1 << 20
+
+// appendEnvelope renders the version line, the size and prepend lines and
+// the envelope lines, ending with the empty line.
+func appendEnvelope(b []byte, env *Envelope, size, prepend int64) []byte {
 	b = append(b, magic...)
 	b = append(b, "size "...)
-	b = append(b, fmt.Sprintf("%016d\n", size)...)
+	b = append(appendDigits(b, size), '\n')
+	b = append(b, "prepend "...)
+	b = append(appendDigits(b, prepend), '\n')
 	b = append(b, "arrival "...)
 	b = strconv.AppendInt(b, env.Arrival.UnixNano(), 10)
 	b = append(b, '\n')
@@ -91,6 +107,17 @@ func appendEnvelope(b []byte, env *Envelope, size int64) []byte {
 		b = append(b, '\n')
 	}
 	return append(b, '\n')
+}
+
+// appendDigits appends n (not negative) in decimal, zero-padded to
+// sizeDigits; a larger n comes out longer, which callers check.
+func appendDigits(b []byte, n int64) []byte {
+	var d [20]byte
+	s := strconv.AppendInt(d[:0], n, 10)
+	for i := len(s); i < sizeDigits; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
 }
 
 func appendField(b []byte, key, val string) []byte {

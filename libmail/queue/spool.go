@@ -56,6 +56,10 @@ type Spool struct {
 	spareMu   sync.Mutex
 	spares    []string  // candidate names in spare/
 	spareRead time.Time // when spare/ was last listed
+
+	// hook, when a test sets it, is called after each step of a commit
+	// (the Step constants), so that a crash can be staged at every one.
+	hook func(step string)
 }
 
 const writeBufSize = 64 << 10
@@ -67,6 +71,13 @@ func Open(root string, now func() time.Time) *Spool {
 	s := &Spool{root: root, ids: NewIDSource(now), policy: &commit.PerFile{}}
 	s.bufs.New = func() any { b := make([]byte, 0, writeBufSize); return &b }
 	return s
+}
+
+// step reports a commit step to the test hook, if there is one.
+func (s *Spool) step(name string) {
+	if s.hook != nil {
+		s.hook(name)
+	}
 }
 
 // Root returns the spool directory.

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +25,9 @@ type Writer struct {
 	// reused says f is a recycled spare file that still holds an old
 	// entry's bytes past what this one writes (see claimSpare).
 	reused bool
+	// prepend is the header to put above the message (Prepend), written
+	// after it when the entry is committed.
+	prepend []byte
 }
 
 // Create starts entry id in tmp/ with env. The caller writes the message
@@ -42,7 +46,7 @@ func (s *Spool) Create(id ID, env *Envelope) (*Writer, error) {
 		}
 	}
 	w := &Writer{s: s, id: id, f: f, reused: reused, bufp: s.bufs.Get().(*[]byte)}
-	w.buf = appendEnvelope((*w.bufp)[:0], env, 0)
+	w.buf = appendEnvelope((*w.bufp)[:0], env, 0, 0)
 	w.head = len(w.buf)
 	return w, nil
 }
@@ -72,6 +76,30 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Prepend adds header fields that every reader of the entry sees above
+// the message (Entry.Message): for what is known only once the message
+// has been stored, such as Authentication-Results: and DKIM-Signature:.
+// field is one or more whole fields with CRLF line ends. Each call puts
+// its fields on top of those of earlier calls, as trace fields are
+// prepended (RFC 5322 §3.6.7). The fields are written after the message
+// and before Commit's fsync, and the entry's header says how long they
+// are, so the message is still written once and read once.
+func (w *Writer) Prepend(field []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if !bytes.HasSuffix(field, crlf) {
+		return fmt.Errorf("queue entry %s: prepended field does not end in CRLF", w.id)
+	}
+	if len(w.prepend)+len(field) > MaxPrepend {
+		return fmt.Errorf("queue entry %s: prepended header longer than %d bytes", w.id, MaxPrepend)
+	}
+	w.prepend = append(append(make([]byte, 0, len(field)+len(w.prepend)), field...), w.prepend...)
+	return nil
+}
+
+var crlf = []byte("\r\n")
+
 // WriteString appends message bytes.
 func (w *Writer) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
 
@@ -87,9 +115,15 @@ func (w *Writer) flush() error {
 }
 
 // Commit makes the entry durable and visible in incoming/: it writes the
-// message size, fsyncs the file, renames it into incoming/ and waits for a
-// directory fsync that covers the rename. Only after Commit returns nil may
-// anyone be told that the message is queued. On error the entry is gone.
+// prepended header and the lengths, fsyncs the file, renames it into
+// incoming/ and waits for a directory fsync that covers the rename. Only
+// after Commit returns nil may anyone be told that the message is queued.
+// On error the entry is gone.
+//
+// A crash at any step leaves either nothing in incoming/ or the whole
+// entry: until the rename the file is only in tmp/, which no reader
+// looks at (qmgr removes what a dead writer left there after a day), and
+// the rename comes after the fsync of everything the entry holds.
 func (w *Writer) Commit() error {
 	if err := w.finish(); err != nil {
 		w.Abort()
@@ -100,6 +134,7 @@ func (w *Writer) Commit() error {
 		os.Remove(tmp)
 		return fmt.Errorf("commit queue entry: %w", err)
 	}
+	w.s.step(StepRename)
 	if err := w.s.syncPolicy().Dir(filepath.Join(w.s.root, Incoming)); err != nil {
 		// The entry is in incoming/ but not known to be durable. Leaving it
 		// there may deliver a message whose sender was told it failed (a
@@ -107,47 +142,75 @@ func (w *Writer) Commit() error {
 		// already took. The first is the lesser evil.
 		return fmt.Errorf("commit queue entry %s: %w", w.id, err)
 	}
+	w.s.step(StepDirSync)
 	return nil
 }
 
-// finish writes the size and the last bytes and fsyncs the file.
+// The steps of a commit, in order, as the crash test names them.
+const (
+	StepBegin    = "begin"    // Commit called; part of the message may be in the file
+	StepWrite    = "write"    // message and prepended header written, lengths not yet
+	StepLengths  = "lengths"  // size and prepend lengths patched
+	StepTruncate = "truncate" // a recycled file cut to the entry's length
+	StepSync     = "fsync"    // the file fsynced
+	StepClose    = "close"    // the file closed
+	StepRename   = "rename"   // renamed into incoming/
+	StepDirSync  = "dirsync"  // incoming/ fsynced: the entry is durable
+)
+
+// finish writes the prepended header, the lengths and the last bytes and
+// fsyncs the file.
 func (w *Writer) finish() error {
+	w.s.step(StepBegin)
 	if w.err != nil {
 		return w.err
 	}
 	size := w.Size()
-	digits := fmt.Appendf(nil, "%016d", size)
-	if len(digits) != sizeDigits {
+	var pb [64]byte
+	lengths := appendDigits(pb[:0], size)
+	lengths = append(lengths, "\nprepend "...)
+	lengths = appendDigits(lengths, int64(len(w.prepend)))
+	if len(lengths) != prependOffset+sizeDigits-sizeOffset {
 		return fmt.Errorf("queue entry %s: size %d out of range", w.id, size)
+	}
+	if len(w.prepend) > 0 {
+		if _, err := w.Write(w.prepend); err != nil {
+			return err
+		}
 	}
 	patched := false
 	if w.flushed == 0 {
-		copy(w.buf[sizeOffset:], digits)
+		copy(w.buf[sizeOffset:], lengths)
 		patched = true
 	}
 	if err := w.flush(); err != nil {
 		return err
 	}
+	w.s.step(StepWrite)
 	if !patched {
-		if _, err := w.f.WriteAt(digits, int64(sizeOffset)); err != nil {
+		if _, err := w.f.WriteAt(lengths, int64(sizeOffset)); err != nil {
 			return fmt.Errorf("write queue entry %s size: %w", w.id, err)
 		}
 	}
+	w.s.step(StepLengths)
 	if w.reused {
 		// Cut what is left of the old entry, before the fsync.
 		if err := w.f.Truncate(w.flushed); err != nil {
 			return fmt.Errorf("truncate queue entry %s: %w", w.id, err)
 		}
 	}
+	w.s.step(StepTruncate)
 	if err := w.s.syncPolicy().File(w.f); err != nil {
 		return err
 	}
+	w.s.step(StepSync)
 	err := w.f.Close()
 	w.f = nil
 	w.release()
 	if err != nil {
 		return fmt.Errorf("close queue entry %s: %w", w.id, err)
 	}
+	w.s.step(StepClose)
 	return nil
 }
 
