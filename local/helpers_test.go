@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
@@ -25,24 +26,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a log sink that tests may read while the agent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // recWaker records wake-ups.
@@ -70,7 +53,7 @@ type testEnv struct {
 	spool   *queue.Spool
 	agent   *Agent
 	waker   *recWaker
-	log     *syncBuffer
+	log     *testkit.LogBuffer
 	params  config.Params
 	aliases string
 	vbase   string
@@ -100,7 +83,7 @@ func newTestEnv(t *testing.T, o envOptions) *testEnv {
 			t.Fatal(err)
 		}
 	}
-	e := &testEnv{t: t, dir: dir, waker: &recWaker{}, log: &syncBuffer{}, me: me,
+	e := &testEnv{t: t, dir: dir, waker: &recWaker{}, log: &testkit.LogBuffer{}, me: me,
 		aliases: filepath.Join(dir, "aliases"), vbase: filepath.Join(dir, "vhosts")}
 	accounts := filepath.Join(dir, "accounts")
 	if o.aliases != "" {

@@ -1,17 +1,17 @@
 package master
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc"
@@ -29,7 +29,7 @@ type testSystem struct {
 	dir     string
 	cfgPath string
 	reports string // where the fake daemons write their reports
-	stdout  *syncBuffer
+	stdout  *testkit.LogBuffer
 	clock   time.Time
 	timers  []timer // what Master.later was asked to deliver, in order
 }
@@ -38,24 +38,6 @@ type testSystem struct {
 type timer struct {
 	d  time.Duration
 	ev any
-}
-
-// syncBuffer is a writer the test reads while others write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // builtinsOff turns off the built-in services, whose programs a unit
@@ -129,7 +111,7 @@ func newTestSystem(t *testing.T, config func(ts *testSystem) string) *testSystem
 	needSystemUsers(t)
 	dir := testDir(t)
 	ts := &testSystem{t: t, dir: dir, cfgPath: filepath.Join(dir, "postern.toml"), reports: filepath.Join(dir, "reports"),
-		stdout: &syncBuffer{}, clock: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		stdout: &testkit.LogBuffer{}, clock: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	if err := os.Mkdir(ts.reports, 0o777); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"golang.org/x/sys/unix"
 
 	"postern.dev/postern/libmail/ipc/control"
@@ -19,17 +21,17 @@ import (
 // announceWriter is the master's standard output; it counts the
 // announcements that the system is ready.
 type announceWriter struct {
-	syncBuffer
+	testkit.LogBuffer
 	mu    sync.Mutex
 	seen  int
 	ready chan struct{} // receives one value per announcement
 }
 
 func (w *announceWriter) Write(p []byte) (int, error) {
-	n, err := w.syncBuffer.Write(p)
+	n, err := w.LogBuffer.Write(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for c := strings.Count(w.syncBuffer.String(), "ready (master pid"); w.seen < c; w.seen++ {
+	for c := strings.Count(w.LogBuffer.String(), "ready (master pid"); w.seen < c; w.seen++ {
 		w.ready <- struct{}{}
 	}
 	return n, err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/delivery"
@@ -243,7 +245,7 @@ type harness struct {
 	cfg    Config
 	seen   chan seen
 	m      *Manager
-	log    *syncBuffer
+	log    *testkit.LogBuffer
 	stash  []seen // requests next has yet to return (set aside by barrier)
 	cancel context.CancelFunc
 	done   chan error
@@ -268,7 +270,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			t.Fatal(err)
 		}
 	}
-	h := &harness{t: t, root: root, seen: make(chan seen, 1000), log: &syncBuffer{},
+	h := &harness{t: t, root: root, seen: make(chan seen, 1000), log: &testkit.LogBuffer{},
 		clock: &clock{frozen: o.frozen, t: time.Now().Truncate(time.Second)}}
 	h.spool = queue.Open(root, time.Now)
 	t.Cleanup(func() { h.spool.Close() })
@@ -541,23 +543,4 @@ func (h *harness) ids(q string) []queue.ID {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
-}
-
-// syncBuffer is a log sink tests may read while the manager writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }

@@ -22,8 +22,8 @@ func cacheParams(idle, reuse time.Duration) func(*config.Params) {
 func TestConnectionReuse(t *testing.T) {
 	s := newFakeServer(t, "PIPELINING")
 	e := newTestEnv(t, envOptions{params: cacheParams(10*time.Second, time.Minute)})
-	e.res.addMX("example.net", "mx.example.net", 10)
-	e.res.addHost("mx.example.net", "192.0.2.5")
+	e.res.AddMX("example.net", "mx.example.net", 10)
+	e.res.AddHost("mx.example.net", "192.0.2.5")
 	e.dialer.route("192.0.2.5:2525", s.addr())
 	for i := range 3 {
 		id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
@@ -37,7 +37,7 @@ func TestConnectionReuse(t *testing.T) {
 		t.Errorf("%d connections, %d RSETs, %d messages", s.Conns(), s.Rsets(), len(s.Msgs()))
 	}
 	// The cached session skipped DNS too.
-	if n := strings.Count(strings.Join(e.res.asked, "\n"), "MX example.net"); n != 1 {
+	if n := strings.Count(strings.Join(e.res.Asked(), "\n"), "MX example.net"); n != 1 {
 		t.Errorf("%d MX lookups", n)
 	}
 	d := s.Dialogue()
@@ -99,7 +99,7 @@ func TestConnectionReuseRSETFails(t *testing.T) {
 
 	// When the new connection fails too, the result is that failure: the
 	// dead cached session was no session.
-	e.res.addHost("mx.example.net", "192.0.2.5")
+	e.res.AddHost("mx.example.net", "192.0.2.5")
 	e.dialer.route("192.0.2.5:2525", s.addr())
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	checkResults(t, e.handle(id, "[mx.example.net]", true, 0), want{"sent", "2.0.0", "250"})

@@ -1,21 +1,12 @@
 package smtp
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,118 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"postern.dev/postern/libmail/config"
-	"postern.dev/postern/libmail/dns"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 )
-
-// syncBuffer is a log sink that tests may read while the agent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// fakeResolver answers from maps; names it does not know do not exist.
-type fakeResolver struct {
-	mu     sync.Mutex
-	mx     map[string][]dns.MX
-	hosts  map[string][]netip.Addr
-	tlsa   map[string][]dns.TLSA // by "_port._tcp.host"
-	secure map[string]bool       // by name: answers about it are DNSSEC-validated
-	temp   map[string]bool       // by name: lookups fail temporarily
-	asked  []string
-}
-
-func newFakeResolver() *fakeResolver {
-	return &fakeResolver{mx: map[string][]dns.MX{}, hosts: map[string][]netip.Addr{},
-		tlsa: map[string][]dns.TLSA{}, secure: map[string]bool{}, temp: map[string]bool{}}
-}
-
-func (r *fakeResolver) addHost(name string, addrs ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, a := range addrs {
-		r.hosts[name] = append(r.hosts[name], netip.MustParseAddr(a))
-	}
-}
-
-func (r *fakeResolver) addMX(domain, host string, pref uint16) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.mx[domain] = append(r.mx[domain], dns.MX{Host: host, Pref: pref})
-}
-
-func (r *fakeResolver) lookup(typ, name string) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked = append(r.asked, typ+" "+name)
-	if r.temp[name] {
-		return false, &dns.Error{Name: name, Type: typ, Temporary: true}
-	}
-	return r.secure[name], nil
-}
-
-func (r *fakeResolver) LookupMX(ctx context.Context, domain string) ([]dns.MX, bool, error) {
-	sec, err := r.lookup("MX", domain)
-	if err != nil {
-		return nil, false, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.mx[domain]) == 0 {
-		return nil, false, &dns.Error{Name: domain, Type: "MX", NotFound: true}
-	}
-	return append([]dns.MX(nil), r.mx[domain]...), sec, nil
-}
-
-func (r *fakeResolver) LookupHost(ctx context.Context, host string) ([]netip.Addr, bool, error) {
-	sec, err := r.lookup("A", host)
-	if err != nil {
-		return nil, false, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.hosts[host]) == 0 {
-		return nil, false, &dns.Error{Name: host, Type: "A", NotFound: true}
-	}
-	return append([]netip.Addr(nil), r.hosts[host]...), sec, nil
-}
-
-func (r *fakeResolver) LookupTLSA(ctx context.Context, port int, host string) ([]dns.TLSA, bool, error) {
-	name := fmt.Sprintf("_%d._tcp.%s", port, host)
-	sec, err := r.lookup("TLSA", name)
-	if err != nil {
-		return nil, false, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.tlsa[name]) == 0 {
-		return nil, false, &dns.Error{Name: name, Type: "TLSA", NotFound: true}
-	}
-	return r.tlsa[name], sec, nil
-}
-
-func (r *fakeResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	return nil, &dns.Error{Name: name, Type: "TXT", NotFound: true}
-}
-
-func (r *fakeResolver) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
-	return nil, &dns.Error{Name: ip.String(), Type: "PTR", NotFound: true}
-}
 
 // testDialer keeps every connection of the agent on loopback: addresses
 // the fake resolver hands out (192.0.2.x, documentation addresses) are
@@ -214,8 +100,8 @@ type testEnv struct {
 	dir    string
 	spool  *queue.Spool
 	agent  *Agent
-	log    *syncBuffer
-	res    *fakeResolver
+	log    *testkit.LogBuffer
+	res    *testkit.Resolver
 	dialer *testDialer
 	params config.Params
 }
@@ -254,7 +140,7 @@ func newTestEnv(t *testing.T, o envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, dir: dir, log: &syncBuffer{}, res: newFakeResolver(), dialer: &testDialer{}, params: p}
+	e := &testEnv{t: t, dir: dir, log: &testkit.LogBuffer{}, res: testkit.NewResolver(), dialer: &testDialer{}, params: p}
 	e.spool = queue.Open(root, time.Now)
 	t.Cleanup(func() { e.spool.Close() })
 	roots := o.roots
@@ -376,53 +262,4 @@ func checkResults(t *testing.T, rep *delivery.Reply, w ...want) {
 			t.Errorf("result %d = %+v, want %s %s (%s)", i, r, x.status, x.dsn, x.reply)
 		}
 	}
-}
-
-// pki is a test certificate authority and a server certificate it
-// issued.
-type pki struct {
-	caPEM  []byte
-	caFile string
-	server tls.Certificate
-	leaf   *x509.Certificate
-}
-
-func newPKI(t *testing.T, names ...string) *pki {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "postern test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	p := &pki{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), leaf: leaf,
-		server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key, Leaf: leaf}}
-	p.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(p.caFile, p.caPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func (p *pki) serverConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
 }

@@ -9,32 +9,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/smtp/mtasts"
 )
-
-// stsResolver is the fetcher's resolver: the fake one plus _mta-sts TXT
-// records.
-type stsResolver struct {
-	*fakeResolver
-	mu  sync.Mutex
-	txt map[string]string
-}
-
-func (r *stsResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v, ok := r.txt[name]; ok {
-		return []string{v}, nil
-	}
-	return r.fakeResolver.LookupTXT(ctx, name)
-}
 
 // TestMTASTSOverHTTPS runs the agent with the real MTA-STS fetcher
 // against a policy server on loopback HTTPS (certificate from a test CA,
@@ -42,7 +26,7 @@ func (r *stsResolver) LookupTXT(ctx context.Context, name string) ([]string, err
 // enforce policy naming the MX lets mail through over verified TLS; a new
 // policy id that excludes the MX is fetched again and defers the mail.
 func TestMTASTSOverHTTPS(t *testing.T) {
-	p := newPKI(t, "mx.example.net", "mta-sts.example.net")
+	p := testkit.NewPKI(t, "mx.example.net", "mta-sts.example.net")
 	var policy atomic.Value
 	policy.Store("version: STSv1\r\nmode: enforce\r\nmx: mx.example.net\r\nmax_age: 86400\r\n")
 	var fetches atomic.Int32
@@ -55,12 +39,12 @@ func TestMTASTSOverHTTPS(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, policy.Load().(string))
 	}))
-	hs.TLS = p.serverConfig()
+	hs.TLS = p.ServerConfig()
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 
 	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(p.caPEM)
+	roots.AppendCertsFromPEM(p.CAPEM)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots},
 		// Every policy host is the test server; nothing leaves loopback.
@@ -73,18 +57,19 @@ func TestMTASTSOverHTTPS(t *testing.T) {
 		},
 	}}
 
-	res := &stsResolver{fakeResolver: newFakeResolver(), txt: map[string]string{"_mta-sts.example.net": "v=STSv1; id=1;"}}
+	res := testkit.NewResolver()
+	res.SetTXT("_mta-sts.example.net", "v=STSv1; id=1;")
 	clock := time.Now
 	fetcher := mtasts.NewFetcher(res, client, clock)
 	s := newFakeServer(t, "PIPELINING", "STARTTLS")
-	s.tls = p.serverConfig()
+	s.tls = p.ServerConfig()
 	e := newTestEnv(t, envOptions{sts: fetcher, params: func(pp *config.Params) {
 		pp.SMTPTLSSecLevel = "may"
 		pp.SMTPMTASTS = true
-		pp.SMTPTLSCAFile = p.caFile
+		pp.SMTPTLSCAFile = p.WriteCA(t, t.TempDir())
 	}})
-	e.res.addMX("example.net", "mx.example.net", 10)
-	e.res.addHost("mx.example.net", "192.0.2.5")
+	e.res.AddMX("example.net", "mx.example.net", 10)
+	e.res.AddHost("mx.example.net", "192.0.2.5")
 	e.dialer.route("192.0.2.5:2525", s.addr())
 
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
@@ -106,9 +91,7 @@ func TestMTASTSOverHTTPS(t *testing.T) {
 
 	// A new policy (new id) that does not list the MX: fetched, enforced.
 	policy.Store("version: STSv1\r\nmode: enforce\r\nmx: *.elsewhere.example\r\nmax_age: 86400\r\n")
-	res.mu.Lock()
-	res.txt["_mta-sts.example.net"] = "v=STSv1; id=2;"
-	res.mu.Unlock()
+	res.SetTXT("_mta-sts.example.net", "v=STSv1; id=2;")
 	e.agent.cache.close() // no reuse of the connection opened under the old policy
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "c@example.net")
 	checkResults(t, e.handle(id, "example.net", true, 0), want{"deferred", "4.7.5", "does not match the MTA-STS policy"})

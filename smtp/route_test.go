@@ -52,12 +52,12 @@ func TestParseNexthop(t *testing.T) {
 func TestMXOrderAndFallback(t *testing.T) {
 	s := newFakeServer(t, "PIPELINING")
 	e := newTestEnv(t, envOptions{})
-	e.res.addMX("example.net", "mx3.example.net", 30)
-	e.res.addMX("example.net", "mx1.example.net", 10)
-	e.res.addMX("example.net", "mx2.example.net", 20)
-	e.res.addHost("mx1.example.net", "192.0.2.1")
-	e.res.addHost("mx2.example.net", "192.0.2.2")
-	e.res.addHost("mx3.example.net", "192.0.2.3")
+	e.res.AddMX("example.net", "mx3.example.net", 30)
+	e.res.AddMX("example.net", "mx1.example.net", 10)
+	e.res.AddMX("example.net", "mx2.example.net", 20)
+	e.res.AddHost("mx1.example.net", "192.0.2.1")
+	e.res.AddHost("mx2.example.net", "192.0.2.2")
+	e.res.AddHost("mx3.example.net", "192.0.2.3")
 	closed := closedPort(t)
 	e.dialer.route("192.0.2.1:2525", closed)
 	e.dialer.route("192.0.2.2:2525", s.addr())
@@ -78,10 +78,10 @@ func TestMXOrderAndFallback(t *testing.T) {
 // TestAllUnreachable: no server answers: deferred 4.4.1, Unreachable.
 func TestAllUnreachable(t *testing.T) {
 	e := newTestEnv(t, envOptions{})
-	e.res.addMX("example.net", "mx1.example.net", 10)
-	e.res.addMX("example.net", "mx2.example.net", 20)
-	e.res.addHost("mx1.example.net", "192.0.2.1")
-	e.res.addHost("mx2.example.net", "192.0.2.2", "2001:db8::2")
+	e.res.AddMX("example.net", "mx1.example.net", 10)
+	e.res.AddMX("example.net", "mx2.example.net", 20)
+	e.res.AddHost("mx1.example.net", "192.0.2.1")
+	e.res.AddHost("mx2.example.net", "192.0.2.2", "2001:db8::2")
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net", "b@example.net")
 	rep := e.handle(id, "example.net", true, 0, 1)
 	w := want{"deferred", "4.4.1", "connect to mx2.example.net[2001:db8::2]:2525: Connection refused"}
@@ -119,7 +119,7 @@ func TestSortMXShufflesEqualPreferences(t *testing.T) {
 
 func TestNullMX(t *testing.T) {
 	e := newTestEnv(t, envOptions{})
-	e.res.addMX("example.net", "", 0)
+	e.res.AddMX("example.net", "", 0)
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"failed", "5.1.10", "Recipient address has null MX"})
@@ -131,7 +131,7 @@ func TestNullMX(t *testing.T) {
 func TestNoMXUsesAddress(t *testing.T) {
 	s := newFakeServer(t, "PIPELINING")
 	e := newTestEnv(t, envOptions{})
-	e.res.addHost("example.net", "192.0.2.7")
+	e.res.AddHost("example.net", "192.0.2.7")
 	e.dialer.route("192.0.2.7:2525", s.addr())
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
@@ -143,7 +143,7 @@ func TestNoMXUsesAddress(t *testing.T) {
 
 func TestHostNotFound(t *testing.T) {
 	e := newTestEnv(t, envOptions{})
-	e.res.addMX("example.net", "mx.example.net", 10)
+	e.res.AddMX("example.net", "mx.example.net", 10)
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"failed", "5.4.4", "Host or domain name not found. Name service error for name=mx.example.net type=A: Host not found"})
@@ -154,16 +154,16 @@ func TestHostNotFound(t *testing.T) {
 
 func TestDNSTemporaryFailure(t *testing.T) {
 	e := newTestEnv(t, envOptions{})
-	e.res.temp["example.net"] = true
+	e.res.SetTemporaryFailure("example.net", true)
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.4.3", "type=MX: Host not found, try again"})
 	if !rep.Unreachable {
 		t.Error("not unreachable")
 	}
-	e.res.temp["example.net"] = false
-	e.res.addMX("example.net", "mx.example.net", 10)
-	e.res.temp["mx.example.net"] = true
+	e.res.SetTemporaryFailure("example.net", false)
+	e.res.AddMX("example.net", "mx.example.net", 10)
+	e.res.SetTemporaryFailure("mx.example.net", true)
 	rep = e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.4.3", "name=mx.example.net type=A: Host not found, try again"})
 }
@@ -173,10 +173,10 @@ func TestLoopToSelf(t *testing.T) {
 	self := &Self{Names: []string{"mail.example.test"}, Interfaces: []netip.Addr{netip.MustParseAddr("192.0.2.99")},
 		Listen: []netip.AddrPort{netip.MustParseAddrPort("0.0.0.0:2525")}}
 	e := newTestEnv(t, envOptions{self: self})
-	e.res.addMX("byname.example", "MAIL.example.test.", 10)
-	e.res.addHost("mail.example.test", "192.0.2.50")
-	e.res.addMX("byaddr.example", "mx.byaddr.example", 10)
-	e.res.addHost("mx.byaddr.example", "192.0.2.99")
+	e.res.AddMX("byname.example", "MAIL.example.test.", 10)
+	e.res.AddHost("mail.example.test", "192.0.2.50")
+	e.res.AddMX("byaddr.example", "mx.byaddr.example", 10)
+	e.res.AddHost("mx.byaddr.example", "192.0.2.99")
 	for _, domain := range []string{"byname.example", "byaddr.example"} {
 		id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@"+domain)
 		rep := e.handle(id, domain, true, 0)
@@ -188,11 +188,11 @@ func TestLoopToSelf(t *testing.T) {
 
 	// A backup MX (this machine) sends to the better one only.
 	s := newFakeServer(t, "PIPELINING")
-	e.res.addMX("backup.example", "primary.example", 10)
-	e.res.addMX("backup.example", "mail.example.test", 20)
-	e.res.addMX("backup.example", "other.example", 30)
-	e.res.addHost("primary.example", "192.0.2.10")
-	e.res.addHost("other.example", "192.0.2.11")
+	e.res.AddMX("backup.example", "primary.example", 10)
+	e.res.AddMX("backup.example", "mail.example.test", 20)
+	e.res.AddMX("backup.example", "other.example", 30)
+	e.res.AddHost("primary.example", "192.0.2.10")
+	e.res.AddHost("other.example", "192.0.2.11")
 	e.dialer.route("192.0.2.10:2525", closedPort(t))
 	e.dialer.route("192.0.2.11:2525", s.addr())
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@backup.example")
@@ -258,12 +258,12 @@ func TestGreetingRefusedNextHost(t *testing.T) {
 	bad4.greeting = "421 4.3.2 Busy"
 	good := newFakeServer(t, "PIPELINING")
 	e := newTestEnv(t, envOptions{})
-	e.res.addMX("example.net", "mx1.example.net", 10)
-	e.res.addMX("example.net", "mx2.example.net", 20)
-	e.res.addMX("example.net", "mx3.example.net", 30)
-	e.res.addHost("mx1.example.net", "192.0.2.1")
-	e.res.addHost("mx2.example.net", "192.0.2.2")
-	e.res.addHost("mx3.example.net", "192.0.2.3")
+	e.res.AddMX("example.net", "mx1.example.net", 10)
+	e.res.AddMX("example.net", "mx2.example.net", 20)
+	e.res.AddMX("example.net", "mx3.example.net", 30)
+	e.res.AddHost("mx1.example.net", "192.0.2.1")
+	e.res.AddHost("mx2.example.net", "192.0.2.2")
+	e.res.AddHost("mx3.example.net", "192.0.2.3")
 	e.dialer.route("192.0.2.1:2525", bad.addr())
 	e.dialer.route("192.0.2.2:2525", bad4.addr())
 	e.dialer.route("192.0.2.3:2525", good.addr())
@@ -295,10 +295,10 @@ func TestSoftFailureTriesBackup(t *testing.T) {
 	}
 	backup := newFakeServer(t, "PIPELINING")
 	e := newTestEnv(t, envOptions{})
-	e.res.addMX("example.net", "mx1.example.net", 10)
-	e.res.addMX("example.net", "mx2.example.net", 20)
-	e.res.addHost("mx1.example.net", "192.0.2.1")
-	e.res.addHost("mx2.example.net", "192.0.2.2")
+	e.res.AddMX("example.net", "mx1.example.net", 10)
+	e.res.AddMX("example.net", "mx2.example.net", 20)
+	e.res.AddHost("mx1.example.net", "192.0.2.1")
+	e.res.AddHost("mx2.example.net", "192.0.2.2")
 	e.dialer.route("192.0.2.1:2525", primary.addr())
 	e.dialer.route("192.0.2.2:2525", backup.addr())
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "ok@example.net", "grey@example.net")

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/dns"
 	"postern.dev/postern/libmail/dns/dnstest"
@@ -231,7 +233,7 @@ func TestSmtpSink(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	var log syncBuffer
+	var log testkit.LogBuffer
 	e := newTestEnv(t, envOptions{params: cacheParams(10*time.Second, time.Minute)})
 	e.agent.log = maillog.ForWriter(&log, "smtp", "mail.example.test", time.Now)
 	nexthop := "[127.0.0.1]:" + port

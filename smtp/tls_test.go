@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/dns"
 	"postern.dev/postern/libmail/queue"
@@ -48,11 +50,11 @@ func TestPolicyFor(t *testing.T) {
 // tlsEnv is a fake server with STARTTLS on a certificate for
 // mx.example.net from a test CA, reachable as [mx.example.net]:2525 and
 // as the MX of example.net.
-func tlsEnv(t *testing.T, level string, o envOptions, ext ...string) (*testEnv, *fakeServer, *pki) {
+func tlsEnv(t *testing.T, level string, o envOptions, ext ...string) (*testEnv, *fakeServer, *testkit.PKI) {
 	t.Helper()
-	p := newPKI(t, "mx.example.net")
+	p := testkit.NewPKI(t, "mx.example.net")
 	s := newFakeServer(t, append([]string{"PIPELINING", "STARTTLS"}, ext...)...)
-	s.tls = p.serverConfig()
+	s.tls = p.ServerConfig()
 	prev := o.params
 	o.params = func(pp *config.Params) {
 		pp.SMTPTLSSecLevel = level
@@ -61,8 +63,8 @@ func tlsEnv(t *testing.T, level string, o envOptions, ext ...string) (*testEnv, 
 		}
 	}
 	e := newTestEnv(t, o)
-	e.res.addMX("example.net", "mx.example.net", 10)
-	e.res.addHost("mx.example.net", "192.0.2.5")
+	e.res.AddMX("example.net", "mx.example.net", 10)
+	e.res.AddHost("mx.example.net", "192.0.2.5")
 	e.dialer.route("192.0.2.5:2525", s.addr())
 	return e, s, p
 }
@@ -133,9 +135,9 @@ func TestTLSEncryptHandshakeFails(t *testing.T) {
 }
 
 func TestTLSVerify(t *testing.T) {
-	p := newPKI(t, "mx.example.net")
-	e, s, _ := tlsEnv(t, "verify", envOptions{params: func(pp *config.Params) { pp.SMTPTLSCAFile = p.caFile }})
-	s.tls = p.serverConfig()
+	p := testkit.NewPKI(t, "mx.example.net")
+	e, s, _ := tlsEnv(t, "verify", envOptions{params: func(pp *config.Params) { pp.SMTPTLSCAFile = p.WriteCA(t, t.TempDir()) }})
+	s.tls = p.ServerConfig()
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})
@@ -150,8 +152,8 @@ func TestTLSVerify(t *testing.T) {
 }
 
 func TestTLSVerifyUnknownCA(t *testing.T) {
-	other := newPKI(t, "mx.example.net")
-	e, s, _ := tlsEnv(t, "verify", envOptions{params: func(pp *config.Params) { pp.SMTPTLSCAFile = other.caFile }})
+	other := testkit.NewPKI(t, "mx.example.net")
+	e, s, _ := tlsEnv(t, "verify", envOptions{params: func(pp *config.Params) { pp.SMTPTLSCAFile = other.WriteCA(t, t.TempDir()) }})
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "Server certificate not verified"})
@@ -164,9 +166,9 @@ func TestTLSVerifyUnknownCA(t *testing.T) {
 }
 
 func TestTLSVerifyWrongName(t *testing.T) {
-	p := newPKI(t, "other.example.net")
-	e, s, _ := tlsEnv(t, "verify", envOptions{params: func(pp *config.Params) { pp.SMTPTLSCAFile = p.caFile }})
-	s.tls = p.serverConfig()
+	p := testkit.NewPKI(t, "other.example.net")
+	e, s, _ := tlsEnv(t, "verify", envOptions{params: func(pp *config.Params) { pp.SMTPTLSCAFile = p.WriteCA(t, t.TempDir()) }})
+	s.tls = p.ServerConfig()
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "Server certificate not verified"})
@@ -180,10 +182,10 @@ func spkiTLSA(cert *x509.Certificate) dns.TLSA {
 
 func TestDANE(t *testing.T) {
 	e, s, p := tlsEnv(t, "dane", envOptions{})
-	e.res.secure["example.net"] = true
-	e.res.secure["mx.example.net"] = true
-	e.res.secure["_2525._tcp.mx.example.net"] = true
-	e.res.tlsa["_2525._tcp.mx.example.net"] = []dns.TLSA{spkiTLSA(p.leaf)}
+	e.res.SetSecure("example.net", true)
+	e.res.SetSecure("mx.example.net", true)
+	e.res.SetSecure("_2525._tcp.mx.example.net", true)
+	e.res.SetTLSA(2525, "mx.example.net", spkiTLSA(p.Leaf))
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})
@@ -192,14 +194,14 @@ func TestDANE(t *testing.T) {
 	}
 
 	// A record that does not match: no delivery.
-	other := newPKI(t, "mx.example.net")
-	e.res.tlsa["_2525._tcp.mx.example.net"] = []dns.TLSA{spkiTLSA(other.leaf)}
+	other := testkit.NewPKI(t, "mx.example.net")
+	e.res.SetTLSA(2525, "mx.example.net", spkiTLSA(other.Leaf))
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep = e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "Server certificate not verified"})
 
 	// Only unusable records (PKIX-EE): TLS required, not authenticated.
-	e.res.tlsa["_2525._tcp.mx.example.net"] = []dns.TLSA{{Usage: 1, Selector: 1, MatchingType: 1, Data: make([]byte, 32)}}
+	e.res.SetTLSA(2525, "mx.example.net", dns.TLSA{Usage: 1, Selector: 1, MatchingType: 1, Data: make([]byte, 32)})
 	rep = e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})
 	s.tls = nil
@@ -208,12 +210,12 @@ func TestDANE(t *testing.T) {
 	checkResults(t, rep, want{"deferred", "4.7.5", "TLS is required, but host mx.example.net[192.0.2.5]:2525 refused to start TLS: 454"})
 
 	// TLSA lookup failure: defer.
-	e.res.temp["_2525._tcp.mx.example.net"] = true
+	e.res.SetTemporaryFailure("_2525._tcp.mx.example.net", true)
 	rep = e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "TLSA lookup error for mx.example.net:2525"})
 
 	// An insecure MX RRset: opportunistic TLS (here: none offered works).
-	e.res.secure["example.net"] = false
+	e.res.SetSecure("example.net", false)
 	rep = e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})
 }
@@ -226,18 +228,18 @@ func (f fakeSTS) Get(ctx context.Context, domain string) (*mtasts.Policy, error)
 }
 
 func TestMTASTS(t *testing.T) {
-	p := newPKI(t, "mx.example.net")
+	p := testkit.NewPKI(t, "mx.example.net")
 	sts := fakeSTS{
 		"example.net":  {Mode: mtasts.ModeEnforce, MX: []string{"mx.example.net"}, MaxAge: time.Hour},
 		"mismatch.net": {Mode: mtasts.ModeEnforce, MX: []string{"*.mismatch.net"}, MaxAge: time.Hour},
 		"testing.net":  {Mode: mtasts.ModeTesting, MX: []string{"*.testing.net"}, MaxAge: time.Hour},
 	}
 	e, s, _ := tlsEnv(t, "may", envOptions{sts: sts, params: func(pp *config.Params) {
-		pp.SMTPTLSCAFile = p.caFile
+		pp.SMTPTLSCAFile = p.WriteCA(t, t.TempDir())
 		pp.SMTPMTASTS = true
 		pp.SMTPTLSPolicy = []string{"explicit.net may"}
 	}})
-	s.tls = p.serverConfig()
+	s.tls = p.ServerConfig()
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})
@@ -245,7 +247,7 @@ func TestMTASTS(t *testing.T) {
 		t.Errorf("log:\n%s", e.log.String())
 	}
 
-	e.res.addMX("mismatch.net", "mx.example.net", 10)
+	e.res.AddMX("mismatch.net", "mx.example.net", 10)
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@mismatch.net")
 	rep = e.handle(id, "mismatch.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "MX host mx.example.net does not match the MTA-STS policy of mismatch.net"})
@@ -254,7 +256,7 @@ func TestMTASTS(t *testing.T) {
 	}
 
 	// Testing mode: delivered, the mismatch logged.
-	e.res.addMX("testing.net", "mx.example.net", 10)
+	e.res.AddMX("testing.net", "mx.example.net", 10)
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@testing.net")
 	rep = e.handle(id, "testing.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})
@@ -263,14 +265,14 @@ func TestMTASTS(t *testing.T) {
 	}
 
 	// Enforce with a certificate that does not verify: deferred.
-	s.tls = newPKI(t, "mx.example.net").serverConfig()
+	s.tls = testkit.NewPKI(t, "mx.example.net").ServerConfig()
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep = e.handle(id, "example.net", true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "Server certificate not verified"})
 
 	// An explicit policy entry wins over MTA-STS.
 	sts["explicit.net"] = sts["mismatch.net"]
-	e.res.addMX("explicit.net", "mx.example.net", 10)
+	e.res.AddMX("explicit.net", "mx.example.net", 10)
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@explicit.net")
 	rep = e.handle(id, "explicit.net", true, 0)
 	checkResults(t, rep, want{"sent", "2.0.0", "250"})

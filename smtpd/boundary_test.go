@@ -2,14 +2,14 @@ package smtpd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/recipient"
@@ -30,27 +30,9 @@ func (d panicDirectory) Lookup(addr string) (recipient.Match, error) {
 	return d.Directory.Lookup(addr)
 }
 
-// syncBuffer is a log that sessions write to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // captureLog sends srv's log to a buffer, as well as to the test's log.
-func captureLog(t *testing.T, srv *Server) *syncBuffer {
-	var buf syncBuffer
+func captureLog(t *testing.T, srv *Server) *testkit.LogBuffer {
+	var buf testkit.LogBuffer
 	srv.log = maillog.ForWriter(io.MultiWriter(&buf, &testLog{t}), "smtpd", "mail.example.test", srv.now)
 	return &buf
 }

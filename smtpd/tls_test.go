@@ -2,49 +2,22 @@ package smtpd
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 )
 
 // selfSigned writes a certificate and key for mail.example.test and
 // returns the config lines that use them.
 func selfSigned(t *testing.T) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mail.example.test"},
-		DNSNames:  []string{"mail.example.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cert, keyf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyf, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return fmt.Sprintf("smtpd_tls_cert_file = %q\nsmtpd_tls_key_file = %q\n", cert, keyf)
+	cert, key := testkit.NewPKI(t, "mail.example.test").WriteServer(t, t.TempDir())
+	return fmt.Sprintf("smtpd_tls_cert_file = %q\nsmtpd_tls_key_file = %q\n", cert, key)
 }
 
 // dialogue is a minimal SMTP client for tests that need more than a

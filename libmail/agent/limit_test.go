@@ -1,14 +1,14 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/delivery"
@@ -46,9 +46,8 @@ func TestServeFitsFrame(t *testing.T) {
 		{"too many recipients for a frame", 30000, "x", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logBuf bytes.Buffer
-			var mu sync.Mutex
-			log := maillog.ForWriter(lockedWriter{&mu, &logBuf}, "test", "host", time.Now)
+			var logBuf testkit.LogBuffer
+			log := maillog.ForWriter(&logBuf, "test", "host", time.Now)
 			c, _ := serveHandler(t, hugeReply(tc.text), log)
 			rcpts := make([]int, tc.rcpts)
 			for i := range rcpts {
@@ -83,24 +82,11 @@ func TestServeFitsFrame(t *testing.T) {
 					}
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if bytes.Contains(logBuf.Bytes(), []byte("too large")) {
+			if strings.Contains(logBuf.String(), "too large") {
 				t.Errorf("log:\n%s", logBuf.String())
 			}
 		})
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // TestRecordBoundsReply: whatever reply text an agent hands over, the

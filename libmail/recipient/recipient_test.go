@@ -1,13 +1,14 @@
 package recipient
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
@@ -32,24 +33,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// syncBuffer is a log sink that may be written while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // params returns the defaults for a test host with the given files.
@@ -378,7 +361,7 @@ func TestMultipleAliasFiles(t *testing.T) {
 
 func TestMissingFiles(t *testing.T) {
 	dir := t.TempDir()
-	var log syncBuffer
+	var log testkit.LogBuffer
 	d := New(params([]string{filepath.Join(dir, "aliases")}, filepath.Join(dir, "accounts"), false),
 		maillog.ForWriter(&log, "test", "mail.example.test", nil), newClock().Now)
 	for _, addr := range []string{"postmaster@example.test", "demo@example.test"} {
@@ -415,7 +398,7 @@ func TestBrokenAliasLine(t *testing.T) {
 		"  , carol@remote.example",
 		"",
 	}, "\n"))
-	var log syncBuffer
+	var log testkit.LogBuffer
 	d := New(params([]string{aliases}, "", false), maillog.ForWriter(&log, "test", "mail.example.test", nil), newClock().Now)
 	tests := []struct {
 		addr, want string

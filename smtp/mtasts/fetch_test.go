@@ -2,80 +2,21 @@ package mtasts
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"postern.dev/postern/libmail/dns"
+	"postern.dev/postern/libmail/testkit"
 )
-
-// fakeDNS answers TXT queries from a map; everything else is not found.
-type fakeDNS struct {
-	mu  sync.Mutex
-	txt map[string][]string
-	err map[string]error
-}
-
-func (d *fakeDNS) setTXT(name string, txt ...string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.txt[name] = txt
-	delete(d.err, name)
-}
-
-func (d *fakeDNS) del(name string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.txt, name)
-}
-
-func (d *fakeDNS) setErr(name string, err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.err[name] = err
-}
-
-func (d *fakeDNS) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.err[name]; err != nil {
-		return nil, err
-	}
-	if txt, ok := d.txt[name]; ok {
-		return txt, nil
-	}
-	return nil, &dns.Error{Name: name, Type: "TXT", NotFound: true}
-}
-
-func (d *fakeDNS) LookupMX(ctx context.Context, domain string) ([]dns.MX, bool, error) {
-	return nil, false, &dns.Error{Name: domain, Type: "MX", NotFound: true}
-}
-
-func (d *fakeDNS) LookupHost(ctx context.Context, host string) ([]netip.Addr, bool, error) {
-	return nil, false, &dns.Error{Name: host, Type: "A/AAAA", NotFound: true}
-}
-
-func (d *fakeDNS) LookupTLSA(ctx context.Context, port int, host string) ([]dns.TLSA, bool, error) {
-	return nil, false, &dns.Error{Name: host, Type: "TLSA", NotFound: true}
-}
-
-func (d *fakeDNS) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
-	return nil, &dns.Error{Name: ip.String(), Type: "PTR", NotFound: true}
-}
 
 // page is what the test web server answers for one host.
 type page struct {
@@ -144,50 +85,10 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// testCA makes a CA and a server certificate it issued for hosts, valid
-// now by the real clock, which is the one crypto/tls checks.
+// testCA makes a CA and a server certificate it issued for hosts.
 func testCA(t *testing.T, hosts ...string) (*x509.CertPool, tls.Certificate) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "mtasts test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		DNSNames:     hosts,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool, tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
+	p := testkit.NewPKI(t, hosts...)
+	return p.Pool, p.Server
 }
 
 // startSite starts an HTTPS server on loopback presenting cert.
@@ -221,7 +122,7 @@ func client(roots *x509.CertPool, addr string) *http.Client {
 // env is a Fetcher wired to a fake DNS and a loopback web server.
 type env struct {
 	f     *Fetcher
-	dns   *fakeDNS
+	dns   *testkit.Resolver
 	site  *site
 	clock *clock
 }
@@ -230,7 +131,7 @@ func setup(t *testing.T) *env {
 	t.Helper()
 	roots, cert := testCA(t, "mta-sts.example.test", "mta-sts.a.test", "mta-sts.b.test", "mta-sts.c.test")
 	s, addr := startSite(t, cert)
-	d := &fakeDNS{txt: map[string][]string{}, err: map[string]error{}}
+	d := testkit.NewResolver()
 	c := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	return &env{f: NewFetcher(d, client(roots, addr), c.now), dns: d, site: s, clock: c}
 }
@@ -257,7 +158,7 @@ func (e *env) getErr(t *testing.T, domain string) error {
 
 func TestGetEnforce(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=spf1 -all", "v=STSv1; id=20300101T000000;")
+	e.dns.SetTXT("_mta-sts.example.test", "v=spf1 -all", "v=STSv1; id=20300101T000000;")
 	e.site.set("mta-sts.example.test", page{status: 200, ctype: "text/plain; charset=utf-8", body: enforce})
 	p := e.get(t, "Example.TEST.")
 	if p == nil {
@@ -278,7 +179,7 @@ func TestGetEnforce(t *testing.T) {
 
 func TestGetCaches(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.example.test", policyPage(enforce))
 	e.get(t, "example.test")
 	e.clock.add(time.Hour)
@@ -295,7 +196,7 @@ func TestGetCaches(t *testing.T) {
 	}
 
 	// A new id means a new policy.
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=2")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=2")
 	e.site.set("mta-sts.example.test", policyPage(strings.Replace(enforce, "enforce", "testing", 1)))
 	p = e.get(t, "example.test")
 	if n := e.site.count("mta-sts.example.test"); n != 2 {
@@ -316,7 +217,7 @@ func TestGetNoRecord(t *testing.T) {
 		t.Errorf("fetched without a TXT record")
 	}
 
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.get(t, "example.test")
 	for _, txt := range [][]string{
 		nil,                                // deleted: NXDOMAIN
@@ -324,9 +225,9 @@ func TestGetNoRecord(t *testing.T) {
 		{"v=STSv1; id=no-dashes"},          // malformed
 	} {
 		if txt == nil {
-			e.dns.del("_mta-sts.example.test")
+			e.dns.SetTXT("_mta-sts.example.test")
 		} else {
-			e.dns.setTXT("_mta-sts.example.test", txt...)
+			e.dns.SetTXT("_mta-sts.example.test", txt...)
 		}
 		if p := e.get(t, "example.test"); p == nil || p.ID != "1" {
 			t.Errorf("TXT %q: got %+v, want the cached policy", txt, p)
@@ -340,13 +241,14 @@ func TestGetNoRecord(t *testing.T) {
 func TestGetTemporaryDNSFailure(t *testing.T) {
 	e := setup(t)
 	servfail := &dns.Error{Name: "_mta-sts.example.test", Type: "TXT", Temporary: true}
-	e.dns.setErr("_mta-sts.example.test", servfail)
+	e.dns.SetError("_mta-sts.example.test", servfail)
 	e.getErr(t, "example.test")
 
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetError("_mta-sts.example.test", nil)
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.example.test", policyPage(enforce))
 	e.get(t, "example.test")
-	e.dns.setErr("_mta-sts.example.test", servfail)
+	e.dns.SetError("_mta-sts.example.test", servfail)
 	if p := e.get(t, "example.test"); p == nil || p.ID != "1" {
 		t.Errorf("SERVFAIL with a cached policy: %+v", p)
 	}
@@ -354,7 +256,7 @@ func TestGetTemporaryDNSFailure(t *testing.T) {
 
 func TestGetExpiry(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.example.test", policyPage(strings.Replace(enforce, "86400", "60", 1)))
 	e.get(t, "example.test")
 	e.clock.add(59 * time.Second)
@@ -372,7 +274,7 @@ func TestGetExpiry(t *testing.T) {
 
 	// An expired policy is not kept alive by a missing TXT record.
 	e.clock.add(time.Minute)
-	e.dns.del("_mta-sts.example.test")
+	e.dns.SetTXT("_mta-sts.example.test")
 	if p := e.get(t, "example.test"); p != nil {
 		t.Errorf("expired policy returned: %+v", p)
 	}
@@ -394,7 +296,7 @@ func TestGetRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t)
-			e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+			e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 			e.site.set("mta-sts.example.test", tt.page)
 			e.site.set("mta-sts.a.test", policyPage(enforce)) // the redirect target
 			err := e.getErr(t, "example.test")
@@ -410,7 +312,7 @@ func TestGetRefusals(t *testing.T) {
 
 func TestGetOversizeBoundary(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	body := enforce + "x-pad: " + strings.Repeat("y", MaxBody-len(enforce)-len("x-pad: "))
 	e.site.set("mta-sts.example.test", policyPage(body))
 	e.get(t, "example.test") // exactly MaxBody bytes is allowed
@@ -419,7 +321,7 @@ func TestGetOversizeBoundary(t *testing.T) {
 func TestGetBadCertificate(t *testing.T) {
 	e := setup(t)
 	// The server's certificate does not name mta-sts.other.test.
-	e.dns.setTXT("_mta-sts.other.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.other.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.other.test", policyPage(enforce))
 	if err := e.getErr(t, "other.test"); !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("name mismatch: %v", err)
@@ -431,7 +333,7 @@ func TestGetBadCertificate(t *testing.T) {
 	s.set("mta-sts.example.test", policyPage(enforce))
 	roots, _ := testCA(t, "unrelated.test")
 	f := NewFetcher(e.dns, client(roots, addr), e.clock.now)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	if _, err := f.Get(context.Background(), "example.test"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted CA: %v", err)
 	}
@@ -439,10 +341,10 @@ func TestGetBadCertificate(t *testing.T) {
 
 func TestGetFetchFailureKeepsCache(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.example.test", policyPage(enforce))
 	e.get(t, "example.test")
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=2")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=2")
 	e.site.set("mta-sts.example.test", page{status: 500, ctype: "text/plain"})
 	if p := e.get(t, "example.test"); p == nil || p.ID != "1" || p.Mode != ModeEnforce {
 		t.Errorf("fetch failed: got %+v, want the cached policy", p)
@@ -463,7 +365,7 @@ func TestGetBadDomain(t *testing.T) {
 
 func TestGetCancelled(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.example.test", policyPage(enforce))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -476,7 +378,7 @@ func TestCacheBounded(t *testing.T) {
 	e := setup(t)
 	e.f.cache.max = 2
 	for _, d := range []string{"a.test", "b.test", "c.test"} {
-		e.dns.setTXT("_mta-sts."+d, "v=STSv1; id=1")
+		e.dns.SetTXT("_mta-sts."+d, "v=STSv1; id=1")
 		e.site.set("mta-sts."+d, policyPage(enforce))
 		e.get(t, d)
 		e.clock.add(time.Second)
@@ -506,7 +408,7 @@ func TestCacheEvictsExpiredFirst(t *testing.T) {
 
 func TestGetConcurrent(t *testing.T) {
 	e := setup(t)
-	e.dns.setTXT("_mta-sts.example.test", "v=STSv1; id=1")
+	e.dns.SetTXT("_mta-sts.example.test", "v=STSv1; id=1")
 	e.site.set("mta-sts.example.test", policyPage(enforce))
 	var wg sync.WaitGroup
 	for range 8 {

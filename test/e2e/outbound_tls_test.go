@@ -1,65 +1,15 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 )
-
-// testPKI is a certificate authority and a server certificate it signed
-// for mx1.remote.test, written where the sandbox can read the CA.
-type testPKI struct {
-	caFile string
-	server tls.Certificate
-	leaf   *x509.Certificate
-}
-
-func newTestPKI(t *testing.T, dir string) *testPKI {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "postern test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mx1.remote.test"},
-		DNSNames: []string{"mx1.remote.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	p := &testPKI{caFile: filepath.Join(dir, "test-ca.pem"), leaf: leaf,
-		server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key, Leaf: leaf}}
-	if err := os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// spkiSHA256 is the TLSA 3 1 1 data of the server certificate.
-func (p *testPKI) spkiSHA256() string {
-	sum := sha256.Sum256(p.leaf.RawSubjectPublicKeyInfo)
-	return hex.EncodeToString(sum[:])
-}
 
 const oneMXZone = "$ORIGIN remote.test.\n@ MX 10 mx1\nmx1 A 127.0.0.1\n"
 
@@ -73,8 +23,9 @@ func TestOutboundTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	pki := newTestPKI(t, dir)
-	good := &tls.Config{Certificates: []tls.Certificate{pki.server}}
+	pki := testkit.NewPKI(t, "mx1.remote.test")
+	caFile := pki.WriteCA(t, dir)
+	good := &tls.Config{Certificates: []tls.Certificate{pki.Server}}
 	// A server that offers STARTTLS and then cannot complete a handshake.
 	broken := &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		return nil, fmt.Errorf("no certificate today")
@@ -97,14 +48,14 @@ func TestOutboundTLS(t *testing.T) {
 			logWants: "status=deferred"},
 		{name: "encrypt with a failing handshake defers", sinkTLS: broken, set: []string{"smtp_tls_security_level=encrypt"},
 			logWants: "status=deferred"},
-		{name: "verify with the CA", sinkTLS: good, set: []string{"smtp_tls_security_level=verify", "smtp_tls_CAfile=" + pki.caFile},
+		{name: "verify with the CA", sinkTLS: good, set: []string{"smtp_tls_security_level=verify", "smtp_tls_CAfile=" + caFile},
 			sent: true, overTLS: true, logWants: "Verified TLS connection established to mx1.remote.test[127.0.0.1]"},
 		{name: "verify without the CA defers", sinkTLS: good, set: []string{"smtp_tls_security_level=verify"},
 			logWants: "status=deferred"},
 		{name: "policy map overrides the level", sinkTLS: good, set: []string{"smtp_tls_security_level=may",
 			`smtp_tls_policy_maps=["remote.test verify"]`}, logWants: "status=deferred"},
 		{name: "dane with a matching TLSA", sinkTLS: good, set: []string{"smtp_tls_security_level=dane"}, secure: true,
-			tlsa: pki.spkiSHA256(), sent: true, overTLS: true, logWants: "Verified TLS connection established to mx1.remote.test[127.0.0.1]"},
+			tlsa: pki.SPKISHA256(), sent: true, overTLS: true, logWants: "Verified TLS connection established to mx1.remote.test[127.0.0.1]"},
 		{name: "dane with a wrong TLSA defers", sinkTLS: good, set: []string{"smtp_tls_security_level=dane"}, secure: true,
 			tlsa: strings.Repeat("ab", 32), logWants: "status=deferred"},
 		{name: "dane without DNSSEC is may", sinkTLS: good, set: []string{"smtp_tls_security_level=dane"},
