@@ -536,7 +536,7 @@ func TestConcurrentHandle(t *testing.T) {
 // deferring the message with a backoff for "context canceled".
 func TestHandleInterruptedIsNoResult(t *testing.T) {
 	e := newTestEnv(t, envOptions{aliases: "slow: |sleep 10\n",
-		params: func(p *config.Params) { p.AllowCommands = []string{"alias"} }})
+		params: func(p *config.Params) { p.AllowMailToCommands = []string{"alias"} }})
 	id := e.enqueue("sender@example.org", testMessage, "slow@example.test")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

@@ -7,19 +7,20 @@ import (
 	"postern.dev/postern/libmail/config"
 )
 
-// Config is what local needs from the parameters.
+// Config is what local needs from the parameters. Its fields are named
+// for local's reading; each says the parameter it holds.
 type Config struct {
-	Hostname      string
-	Delimiter     string
-	HomeMailbox   string
-	ForwardPath   []string
-	AllowCommands map[string]bool // origins ("alias", "forward", "include") allowed to run commands
-	AllowFiles    map[string]bool
-	CommandLimit  time.Duration
-	Shell         string
-	DefaultPrivs  string
-	VirtualBase   string
-	Concurrency   int
+	Hostname      string          // myhostname
+	Delimiter     string          // recipient_delimiter
+	HomeMailbox   string          // home_mailbox
+	ForwardPath   []string        // forward_path
+	AllowCommands map[string]bool // allow_mail_to_commands: origins ("alias", "forward", "include") allowed to run commands
+	AllowFiles    map[string]bool // allow_mail_to_files
+	CommandLimit  time.Duration   // command_time_limit
+	Shell         string          // local_command_shell
+	DefaultPrivs  string          // default_privs
+	VirtualBase   string          // virtual_mailbox_base
+	Concurrency   int             // local_delivery_concurrency
 }
 
 // NewConfig converts the parameters.
@@ -32,8 +33,8 @@ func NewConfig(p *config.Params) Config {
 		return m
 	}
 	return Config{
-		Hostname: p.MyHostname, Delimiter: p.RecipientDelim, HomeMailbox: p.HomeMailbox, ForwardPath: p.ForwardPath,
-		AllowCommands: set(p.AllowCommands), AllowFiles: set(p.AllowFiles), CommandLimit: p.CommandTimeLimit.D(),
-		Shell: p.CommandShell, DefaultPrivs: p.DefaultPrivs, VirtualBase: p.VirtualMailboxDir, Concurrency: p.DeliveryConcurrent,
+		Hostname: p.MyHostname, Delimiter: p.RecipientDelimiter, HomeMailbox: p.HomeMailbox, ForwardPath: p.ForwardPath,
+		AllowCommands: set(p.AllowMailToCommands), AllowFiles: set(p.AllowMailToFiles), CommandLimit: p.CommandTimeLimit.D(),
+		Shell: p.LocalCommandShell, DefaultPrivs: p.DefaultPrivs, VirtualBase: p.VirtualMailboxBase, Concurrency: p.LocalDeliveryConcurrency,
 	}
 }

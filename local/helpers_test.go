@@ -98,7 +98,7 @@ func newTestEnv(t *testing.T, o envOptions) *testEnv {
 	p.AliasMaps = []string{e.aliases}
 	p.AccountsFile = accounts
 	p.LocalSystemUsers = false
-	p.VirtualMailboxDir = e.vbase
+	p.VirtualMailboxBase = e.vbase
 	// Commands and files from the test's own aliases file run as the test's
 	// user, root or not, so no privilege switch is needed.
 	p.DefaultPrivs = me.Name

@@ -199,7 +199,7 @@ func TestIncludeRights(t *testing.T) {
 	aliases := "viaother: :include:" + byOther + "\nviaroot: :include:" + byRoot + "\n"
 	params := func(p *config.Params) {
 		p.DefaultPrivs = "nobody"
-		p.AllowCommands = []string{"alias", "include"}
+		p.AllowMailToCommands = []string{"alias", "include"}
 	}
 	for _, c := range []struct {
 		name         string

@@ -110,7 +110,7 @@ func newMaster(opt Options) (*Master, error) {
 	if err := makeSpool(&cfg.Params, id); err != nil {
 		return nil, err
 	}
-	if m.lock, err = lockSpool(cfg.QueueDirectory, cfg.StopTimeout.D(), m.log.Info); err != nil {
+	if m.lock, err = lockSpool(cfg.QueueDirectory, cfg.MasterStopTimeout.D(), m.log.Info); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -245,7 +245,7 @@ func (m *Master) stop(why string) {
 	for _, s := range m.services {
 		signalAll(s, syscall.SIGTERM)
 	}
-	m.later(m.cfg.StopTimeout.D(), stopTimeout{})
+	m.later(m.cfg.MasterStopTimeout.D(), stopTimeout{})
 }
 
 // reload rereads the configuration and restarts what changed.

@@ -157,8 +157,8 @@ func (m *Master) exited(p *proc, err error) {
 	}
 	if !p.ready {
 		m.log.Warn("%s: bad command startup -- throttling", path)
-		s.throttledUntil = m.now().Add(m.cfg.ServiceThrottle.D())
-		m.later(m.cfg.ServiceThrottle.D(), throttleDone{s.cfg.Name})
+		s.throttledUntil = m.now().Add(m.cfg.ServiceThrottleTime.D())
+		m.later(m.cfg.ServiceThrottleTime.D(), throttleDone{s.cfg.Name})
 		return
 	}
 	m.ensureProcs(s)
@@ -172,8 +172,8 @@ func (m *Master) ensureProcs(s *service) {
 	for len(s.procs) < s.cfg.ProcessLimit {
 		if err := m.startProc(s); err != nil {
 			m.log.Warn("service %s: %v -- throttling", s.cfg.Name, err)
-			s.throttledUntil = m.now().Add(m.cfg.ServiceThrottle.D())
-			m.later(m.cfg.ServiceThrottle.D(), throttleDone{s.cfg.Name})
+			s.throttledUntil = m.now().Add(m.cfg.ServiceThrottleTime.D())
+			m.later(m.cfg.ServiceThrottleTime.D(), throttleDone{s.cfg.Name})
 			return
 		}
 	}

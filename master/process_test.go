@@ -350,7 +350,7 @@ func TestThrottleProgramThatDoesNotStart(t *testing.T) {
 	if want := "service ghost: start " + missing; !strings.Contains(ts.log(), want) || !strings.Contains(ts.log(), "-- throttling") {
 		t.Errorf("the log lacks %q ... -- throttling:\n%s", want, ts.log())
 	}
-	if !ts.services["ghost"].throttledUntil.Equal(ts.clock.Add(ts.cfg.ServiceThrottle.D())) {
+	if !ts.services["ghost"].throttledUntil.Equal(ts.clock.Add(ts.cfg.ServiceThrottleTime.D())) {
 		t.Errorf("throttled until %v", ts.services["ghost"].throttledUntil)
 	}
 }

@@ -29,11 +29,11 @@ func makeSpool(p *config.Params, id *identity) error {
 	}
 	// The mailbox base belongs to the vmail user. It is made if missing;
 	// an existing one is left as the admin made it.
-	if _, err := os.Stat(p.VirtualMailboxDir); os.IsNotExist(err) {
-		if err := os.MkdirAll(filepath.Dir(p.VirtualMailboxDir), 0o755); err != nil {
+	if _, err := os.Stat(p.VirtualMailboxBase); os.IsNotExist(err) {
+		if err := os.MkdirAll(filepath.Dir(p.VirtualMailboxBase), 0o755); err != nil {
 			return fmt.Errorf("virtual_mailbox_base: %w", err)
 		}
-		if err := ensureDir(p.VirtualMailboxDir, 0o755, id.vmail.UID, id.vmail.GID); err != nil {
+		if err := ensureDir(p.VirtualMailboxBase, 0o755, id.vmail.UID, id.vmail.GID); err != nil {
 			return err
 		}
 	}

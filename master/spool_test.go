@@ -15,7 +15,7 @@ import (
 func spoolParams(dir string) *config.Params {
 	p := &config.Params{}
 	p.QueueDirectory = filepath.Join(dir, "spool")
-	p.VirtualMailboxDir = filepath.Join(dir, "mail", "vhosts")
+	p.VirtualMailboxBase = filepath.Join(dir, "mail", "vhosts")
 	return p
 }
 
@@ -51,20 +51,20 @@ func TestMakeSpool(t *testing.T) {
 	for _, d := range queue.Layout {
 		checkDir(t, filepath.Join(p.QueueDirectory, d.Name), d.Mode, -1, -1)
 	}
-	checkDir(t, p.VirtualMailboxDir, 0o755, -1, -1)
+	checkDir(t, p.VirtualMailboxBase, 0o755, -1, -1)
 
 	incoming := filepath.Join(p.QueueDirectory, queue.Incoming)
 	if err := os.Chmod(incoming, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(p.VirtualMailboxDir, 0o750); err != nil {
+	if err := os.Chmod(p.VirtualMailboxBase, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	if err := makeSpool(p, id); err != nil {
 		t.Fatal(err)
 	}
 	checkDir(t, incoming, 0o700, -1, -1)
-	checkDir(t, p.VirtualMailboxDir, 0o750, -1, -1)
+	checkDir(t, p.VirtualMailboxBase, 0o750, -1, -1)
 
 	hold := filepath.Join(p.QueueDirectory, queue.Hold)
 	if err := os.Remove(hold); err != nil {
@@ -101,7 +101,7 @@ func TestMakeSpoolOwners(t *testing.T) {
 			}
 			checkDir(t, filepath.Join(p.QueueDirectory, d.Name), d.Mode, uid, gid)
 		}
-		checkDir(t, p.VirtualMailboxDir, 0o755, 4244, 4245)
+		checkDir(t, p.VirtualMailboxBase, 0o755, 4244, 4245)
 	}
 	check()
 	if err := os.Chown(filepath.Join(p.QueueDirectory, queue.Active), 0, 0); err != nil {

@@ -8,26 +8,27 @@ import (
 	"postern.dev/postern/libmail/config"
 )
 
-// Config is what qmgr needs from the parameters.
+// Config is what qmgr needs from the parameters. Its fields are named for
+// qmgr's reading; each says the parameter it holds.
 type Config struct {
-	Spool          string
-	LocalDomains   map[string]bool
-	RelayHost      string
-	Hostname       string
-	ScanInterval   time.Duration // incoming/ without a wake-up
-	QueueRunDelay  time.Duration // deferred/
-	MinBackoff     time.Duration
-	MaxBackoff     time.Duration
-	MaxLifetime    time.Duration
-	BounceLifetime time.Duration
-	ActiveLimit    int
+	Spool          string          // queue_directory
+	LocalDomains   map[string]bool // mydestination
+	RelayHost      string          // relayhost
+	Hostname       string          // myhostname
+	ScanInterval   time.Duration   // qmgr_scan_interval: incoming/ without a wake-up
+	QueueRunDelay  time.Duration   // queue_run_delay: deferred/
+	MinBackoff     time.Duration   // minimal_backoff_time
+	MaxBackoff     time.Duration   // maximal_backoff_time
+	MaxLifetime    time.Duration   // maximal_queue_lifetime
+	BounceLifetime time.Duration   // bounce_queue_lifetime
+	ActiveLimit    int             // qmgr_message_active_limit
 	// Per-destination scheduling of remote mail (dest.go).
-	InitialDestConc   int
-	DestConcLimit     int
-	DestRcptLimit     int
-	DestRateDelay     time.Duration
-	FailedCohortLimit int
-	DelayWarning      time.Duration // 0: no delay warnings
+	InitialDestConc   int           // initial_destination_concurrency
+	DestConcLimit     int           // default_destination_concurrency_limit
+	DestRcptLimit     int           // default_destination_recipient_limit
+	DestRateDelay     time.Duration // default_destination_rate_delay
+	FailedCohortLimit int           // default_destination_concurrency_failed_cohort_limit
+	DelayWarning      time.Duration // delay_warning_time; 0: no delay warnings
 	// Routes are transport_maps, with each transport resolved to the name
 	// of its delivery service; DefaultTransport and LocalTransport too.
 	Routes           []config.Route
@@ -54,12 +55,12 @@ type Agent struct {
 func NewConfig(c *config.Config, p *config.Params) Config {
 	q := Config{
 		Spool: p.QueueDirectory, LocalDomains: map[string]bool{}, RelayHost: p.RelayHost, Hostname: p.MyHostname,
-		ScanInterval: p.IncomingScanDelay.D(), QueueRunDelay: p.QueueRunDelay.D(),
-		MinBackoff: p.MinimalBackoff.D(), MaxBackoff: p.MaximalBackoff.D(),
-		MaxLifetime: p.MaximalLifetime.D(), BounceLifetime: p.BounceLifetime.D(),
-		ActiveLimit: p.ActiveLimit, Agents: map[string]Agent{},
-		InitialDestConc: p.InitialDestConc, DestConcLimit: p.DestConcLimit, DestRcptLimit: p.DestRcptLimit,
-		DestRateDelay: p.DestRateDelay.D(), FailedCohortLimit: p.FailedCohortLimit, DelayWarning: p.DelayWarningTime.D(),
+		ScanInterval: p.QmgrScanInterval.D(), QueueRunDelay: p.QueueRunDelay.D(),
+		MinBackoff: p.MinimalBackoffTime.D(), MaxBackoff: p.MaximalBackoffTime.D(),
+		MaxLifetime: p.MaximalQueueLifetime.D(), BounceLifetime: p.BounceQueueLifetime.D(),
+		ActiveLimit: p.QmgrMessageActiveLimit, Agents: map[string]Agent{},
+		InitialDestConc: p.InitialDestinationConcurrency, DestConcLimit: p.DefaultDestinationConcurrencyLimit, DestRcptLimit: p.DefaultDestinationRecipientLimit,
+		DestRateDelay: p.DefaultDestinationRateDelay.D(), FailedCohortLimit: p.DefaultDestinationConcurrencyFailedCohortLimit, DelayWarning: p.DelayWarningTime.D(),
 	}
 	service := func(transport string) string {
 		if s, err := c.Transport(transport); err == nil {

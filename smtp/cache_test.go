@@ -12,8 +12,8 @@ import (
 
 func cacheParams(idle, reuse time.Duration) func(*config.Params) {
 	return func(p *config.Params) {
-		p.SMTPConnCacheTime = config.Duration(idle)
-		p.SMTPConnReuseTime = config.Duration(reuse)
+		p.SMTPConnectionCacheTimeLimit = config.Duration(idle)
+		p.SMTPConnectionReuseTimeLimit = config.Duration(reuse)
 	}
 }
 

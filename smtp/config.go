@@ -35,24 +35,24 @@ type Content struct {
 // NewConfig converts the parameters, checking those whose syntax the
 // parameter table cannot.
 func NewConfig(p *config.Params) (Config, error) {
-	pol, err := config.ParseTLSPolicies(p.SMTPTLSPolicy)
+	pol, err := config.ParseTLSPolicies(p.SMTPTLSPolicyMaps)
 	if err != nil {
 		return Config{}, fmt.Errorf("smtp_tls_policy_maps: %w", err)
 	}
-	level := p.SMTPTLSSecLevel
+	level := p.SMTPTLSSecurityLevel
 	if _, ok := tlsModes[level]; !ok {
 		return Config{}, fmt.Errorf("smtp_tls_security_level: unknown level %q", level)
 	}
 	c := Config{
-		HeloName: p.SMTPHeloName, Port: p.SMTPPort, Concurrency: max(p.SMTPConcurrency, 1),
+		HeloName: p.SMTPHeloName, Port: p.SMTPTCPPort, Concurrency: max(p.SMTPDeliveryConcurrency, 1),
 		Timeouts: esmtp.Timeouts{
 			Connect: p.SMTPConnectTimeout.D(), Helo: p.SMTPHeloTimeout.D(), Mail: p.SMTPMailTimeout.D(),
 			Rcpt: p.SMTPRcptTimeout.D(), DataInit: p.SMTPDataInitTimeout.D(), DataXfer: p.SMTPDataXferTimeout.D(),
 			DataDone: p.SMTPDataDoneTimeout.D(), Quit: p.SMTPQuitTimeout.D(),
 		},
-		TLSLevel: level, TLSPolicies: pol, CAFile: p.SMTPTLSCAFile, MTASTS: p.SMTPMTASTS,
-		CacheTime: p.SMTPConnCacheTime.D(), ReuseTime: p.SMTPConnReuseTime.D(),
-		Content: Content{LineLimit: p.SMTPLineLimit, Downgrade: !p.DisableMIMEOConv},
+		TLSLevel: level, TLSPolicies: pol, CAFile: p.SMTPTLSCAFile, MTASTS: p.SMTPMTASTSEnable,
+		CacheTime: p.SMTPConnectionCacheTimeLimit.D(), ReuseTime: p.SMTPConnectionReuseTimeLimit.D(),
+		Content: Content{LineLimit: p.SMTPLineLengthLimit, Downgrade: !p.DisableMIMEOutputConversion},
 	}
 	if n := c.Content.LineLimit; n < 0 || n > 0 && n < 80 {
 		// RFC 5321 §4.5.3.1.6 servers take 998; a limit far below it

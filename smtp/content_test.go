@@ -140,7 +140,7 @@ func TestDowngradeImpossible(t *testing.T) {
 	}
 
 	s = newFakeServer(t, "PIPELINING")
-	e = newTestEnv(t, envOptions{params: func(p *config.Params) { p.DisableMIMEOConv = true }})
+	e = newTestEnv(t, envOptions{params: func(p *config.Params) { p.DisableMIMEOutputConversion = true }})
 	id = e.enqueue(queue.Envelope{Sender: "s@example.org"}, eightBitMessage, "r@example.net")
 	checkResults(t, e.handle(id, nexthopOf(s), true, 0), want{"sent", "2.0.0", "250"})
 	if m := s.Msgs(); len(m) != 1 || string(m[0]) != eightBitMessage {

@@ -128,11 +128,11 @@ func newTestEnv(t *testing.T, o envOptions) *testEnv {
 	}
 	p := config.Default(config.Options{Hostname: "mail.example.test"}).Params
 	p.QueueDirectory = root
-	p.SMTPPort = 2525 // never 25: nothing here may leave the machine
-	p.SMTPTLSSecLevel = "none"
+	p.SMTPTCPPort = 2525 // never 25: nothing here may leave the machine
+	p.SMTPTLSSecurityLevel = "none"
 	p.SMTPConnectTimeout = config.Duration(5 * time.Second)
 	p.SMTPHeloTimeout = config.Duration(10 * time.Second)
-	p.SMTPConnCacheTime = 0
+	p.SMTPConnectionCacheTimeLimit = 0
 	if o.params != nil {
 		o.params(&p)
 	}

@@ -64,8 +64,8 @@ func TestMTASTSOverHTTPS(t *testing.T) {
 	s := newFakeServer(t, "PIPELINING", "STARTTLS")
 	s.tls = p.ServerConfig()
 	e := newTestEnv(t, envOptions{sts: fetcher, params: func(pp *config.Params) {
-		pp.SMTPTLSSecLevel = "may"
-		pp.SMTPMTASTS = true
+		pp.SMTPTLSSecurityLevel = "may"
+		pp.SMTPMTASTSEnable = true
 		pp.SMTPTLSCAFile = p.WriteCA(t, t.TempDir())
 	}})
 	e.res.AddMX("example.net", "mx.example.net", 10)

@@ -140,7 +140,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		}
 		return ""
 	}
-	e := newTestEnv(t, envOptions{params: func(p *config.Params) { p.SMTPConcurrency = 2 }})
+	e := newTestEnv(t, envOptions{params: func(p *config.Params) { p.SMTPDeliveryConcurrency = 2 }})
 	c, _ := serveAgent(t, e)
 	for seq := range uint64(6) {
 		id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
@@ -178,7 +178,7 @@ nullmx.example.    MX 0 .
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEnv(t, envOptions{params: func(p *config.Params) { p.SMTPPort = s.port }})
+	e := newTestEnv(t, envOptions{params: func(p *config.Params) { p.SMTPTCPPort = s.port }})
 	e.agent.res = res
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, "example.net", true, 0)

@@ -57,7 +57,7 @@ func tlsEnv(t *testing.T, level string, o envOptions, ext ...string) (*testEnv, 
 	s.tls = p.ServerConfig()
 	prev := o.params
 	o.params = func(pp *config.Params) {
-		pp.SMTPTLSSecLevel = level
+		pp.SMTPTLSSecurityLevel = level
 		if prev != nil {
 			prev(pp)
 		}
@@ -114,7 +114,7 @@ func TestTLSMayRefused(t *testing.T) {
 
 func TestTLSEncryptNotOffered(t *testing.T) {
 	s := newFakeServer(t, "PIPELINING")
-	e := newTestEnv(t, envOptions{params: func(p *config.Params) { p.SMTPTLSSecLevel = "encrypt" }})
+	e := newTestEnv(t, envOptions{params: func(p *config.Params) { p.SMTPTLSSecurityLevel = "encrypt" }})
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
 	rep := e.handle(id, nexthopOf(s), true, 0)
 	checkResults(t, rep, want{"deferred", "4.7.5", "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]:"})
@@ -236,8 +236,8 @@ func TestMTASTS(t *testing.T) {
 	}
 	e, s, _ := tlsEnv(t, "may", envOptions{sts: sts, params: func(pp *config.Params) {
 		pp.SMTPTLSCAFile = p.WriteCA(t, t.TempDir())
-		pp.SMTPMTASTS = true
-		pp.SMTPTLSPolicy = []string{"explicit.net may"}
+		pp.SMTPMTASTSEnable = true
+		pp.SMTPTLSPolicyMaps = []string{"explicit.net may"}
 	}})
 	s.tls = p.ServerConfig()
 	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")

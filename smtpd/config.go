@@ -10,35 +10,38 @@ import (
 )
 
 // Config is what smtpd needs from the parameters, checked and converted.
+// Its fields are named for smtpd's reading; each says the parameter it
+// holds.
 type Config struct {
-	Hostname    string
-	MailName    string
-	Networks    []netip.Prefix
-	SizeLimit   int64
-	HeaderLimit int // header_size_limit: the rest of a longer header is body
+	Hostname    string         // myhostname
+	MailName    string         // mail_name
+	Networks    []netip.Prefix // mynetworks
+	SizeLimit   int64          // message_size_limit
+	HeaderLimit int            // header_size_limit: the rest of a longer header is body
 	// AlwaysAddMissing adds Date: and Message-ID: to messages that lack
 	// them from any client, not only from authenticated ones
 	// (always_add_missing_headers).
 	AlwaysAddMissing bool
-	RcptLimit        int
-	Timeout          time.Duration
-	HardErrorLimit   int
+	RcptLimit        int           // smtpd_recipient_limit
+	Timeout          time.Duration // smtpd_timeout
+	HardErrorLimit   int           // smtpd_hard_error_limit
 	// Under stress (connections at ProcessConnLimit) these replace
-	// Timeout and HardErrorLimit.
+	// Timeout and HardErrorLimit: smtpd_stress_timeout,
+	// smtpd_stress_hard_error_limit.
 	StressTimeout        time.Duration
 	StressHardErrorLimit int
-	ClientConnLimit      int // per client address, 0: none
-	ProcessConnLimit     int
-	LineLimit            int
-	TLS                  *tls.Config // nil: no TLS
+	ClientConnLimit      int         // smtpd_client_connection_count_limit: per client address, 0: none
+	ProcessConnLimit     int         // smtpd_process_connection_limit
+	LineLimit            int         // smtpd_line_length_limit
+	TLS                  *tls.Config // smtpd_tls_cert_file and _key_file; nil: no TLS
 	RequireTLS           bool        // smtpd_tls_security_level = encrypt
-	WrapperMode          bool        // implicit TLS (port 465)
-	Auth                 bool
-	AuthTLSOnly          bool
-	PeernameLookup       bool
-	SMTPUTF8             bool
+	WrapperMode          bool        // smtpd_tls_wrappermode: implicit TLS (port 465)
+	Auth                 bool        // smtpd_sasl_auth_enable
+	AuthTLSOnly          bool        // smtpd_tls_auth_only
+	PeernameLookup       bool        // smtpd_peername_lookup
+	SMTPUTF8             bool        // smtputf8_enable
 	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
-	// §4.5.1 requires without a domain.
+	// §4.5.1 requires without a domain (the first of mydestination).
 	FirstLocalDomain string
 }
 
@@ -51,15 +54,15 @@ func NewConfig(p *config.Params) (Config, error) {
 	c := Config{
 		Hostname: p.MyHostname, MailName: p.MailName, Networks: nets,
 		SizeLimit: p.MessageSizeLimit, HeaderLimit: p.HeaderSizeLimit, RcptLimit: p.SMTPDRecipientLimit, Timeout: p.SMTPDTimeout.D(),
-		HardErrorLimit: p.SMTPDHardErrorLimit, StressTimeout: p.SMTPDStressTimeout.D(), StressHardErrorLimit: p.SMTPDStressErrorLimit,
-		ClientConnLimit: p.SMTPDConnCountLimit, ProcessConnLimit: p.SMTPDProcessConnLimit, LineLimit: p.SMTPDLineLimit,
-		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
+		HardErrorLimit: p.SMTPDHardErrorLimit, StressTimeout: p.SMTPDStressTimeout.D(), StressHardErrorLimit: p.SMTPDStressHardErrorLimit,
+		ClientConnLimit: p.SMTPDClientConnectionCountLimit, ProcessConnLimit: p.SMTPDProcessConnectionLimit, LineLimit: p.SMTPDLineLengthLimit,
+		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDSASLAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
 		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable, AlwaysAddMissing: p.AlwaysAddMissingHeaders,
 	}
 	if len(p.MyDestination) > 0 {
 		c.FirstLocalDomain = p.MyDestination[0]
 	}
-	if p.SMTPDTLSCertFile != "" && p.SMTPDTLSSecLevel != "none" {
+	if p.SMTPDTLSCertFile != "" && p.SMTPDTLSSecurityLevel != "none" {
 		cert, err := tls.LoadX509KeyPair(p.SMTPDTLSCertFile, p.SMTPDTLSKeyFile)
 		if err != nil {
 			return Config{}, fmt.Errorf("smtpd_tls_cert_file: %w", err)
@@ -71,8 +74,8 @@ func NewConfig(p *config.Params) (Config, error) {
 			// recorded sessions; SMTP sessions are short and rarely resumed.
 			SessionTicketsDisabled: true,
 		}
-		c.RequireTLS = p.SMTPDTLSSecLevel == "encrypt"
-	} else if p.SMTPDTLSSecLevel == "encrypt" || p.SMTPDTLSWrapperMode {
+		c.RequireTLS = p.SMTPDTLSSecurityLevel == "encrypt"
+	} else if p.SMTPDTLSSecurityLevel == "encrypt" || p.SMTPDTLSWrapperMode {
 		return Config{}, fmt.Errorf("TLS is required by the configuration but no certificate is set (smtpd_tls_cert_file)")
 	}
 	return c, nil

@@ -57,7 +57,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	<-ctx.Done()
 	// Sessions get a few seconds to finish what they are doing; a client
 	// that keeps its connection open for more mail is cut off after that.
-	sctx, cancel := context.WithTimeout(context.Background(), min(5*time.Second, env.Params.StopTimeout.D()/2))
+	sctx, cancel := context.WithTimeout(context.Background(), min(5*time.Second, env.Params.MasterStopTimeout.D()/2))
 	defer cancel()
 	srv.Shutdown(sctx)
 	wg.Wait()

@@ -143,7 +143,7 @@ func cmdStop(a *app, args []string) error {
 			return fmt.Errorf("signal the master (pid %d): %w", pid, err)
 		}
 	}
-	deadline := time.Now().Add(p.StopTimeout.D() + 10*time.Second)
+	deadline := time.Now().Add(p.MasterStopTimeout.D() + 10*time.Second)
 	for time.Now().Before(deadline) {
 		if syscall.Kill(pid, 0) != nil {
 			fmt.Fprintln(a.stdout, "postern: the mail system is stopped")

@@ -83,7 +83,7 @@ func TestSandbox(t *testing.T) {
 	}
 	bin, _ := binDir()
 	if c.MyHostname != "mail.example.test" || c.QueueDirectory != filepath.Join(dir, "spool") || c.DaemonDirectory != bin ||
-		c.VirtualMailboxDir != filepath.Join(dir, "mail") || c.MaillogFile != filepath.Join(dir, "log", "maillog") ||
+		c.VirtualMailboxBase != filepath.Join(dir, "mail") || c.MaillogFile != filepath.Join(dir, "log", "maillog") ||
 		c.LocalSystemUsers || !slices.Equal(c.AliasMaps, []string{filepath.Join(dir, "aliases")}) {
 		t.Errorf("the sandbox's parameters point outside it:\n%s", mustPostern(t, "-c", cfgPath, "config", "show", "-n"))
 	}

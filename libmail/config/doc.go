@@ -11,7 +11,11 @@
 // the same parameter (myhostname, mydestination, mynetworks, relayhost,
 // message_size_limit, ...), so an admin's knowledge carries over. String
 // values may refer to other parameters as $name or ${name}, expanded after
-// all files and overrides are applied, as Postfix does.
+// all files and overrides are applied, as Postfix does. The Go field of a
+// parameter is its name in CamelCase (master_stop_timeout is
+// MasterStopTimeout; TestFieldNamesAreParameterNames holds it so), so
+// grepping for either finds the other; a daemon's own Config says next to
+// each field which parameter it holds.
 //
 // The [services.NAME] tables play the role of Postfix's master.cf: which
 // daemons run, as whom, on which addresses, with how many processes, and

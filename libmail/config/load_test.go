@@ -20,8 +20,8 @@ func TestDefaults(t *testing.T) {
 	if c.MessageSizeLimit != 10240000 {
 		t.Errorf("message_size_limit = %d", c.MessageSizeLimit)
 	}
-	if c.MaximalLifetime.D() != 5*24*time.Hour || c.MinimalBackoff.D() != 300*time.Second {
-		t.Errorf("lifetimes %v %v", c.MaximalLifetime, c.MinimalBackoff)
+	if c.MaximalQueueLifetime.D() != 5*24*time.Hour || c.MinimalBackoffTime.D() != 300*time.Second {
+		t.Errorf("lifetimes %v %v", c.MaximalQueueLifetime, c.MinimalBackoffTime)
 	}
 	if s := c.Service("submissions"); s == nil || s.Enabled || !s.Params.SMTPDTLSWrapperMode || c.SMTPDTLSWrapperMode {
 		t.Errorf("submissions should ship disabled with wrappermode: %+v", s)

@@ -18,109 +18,109 @@ type Params struct {
 
 // General describes the mail system as a whole.
 type General struct {
-	MyHostname        string   `toml:"myhostname" default:"" doc:"The fully qualified name of this mail system, used in the SMTP greeting, Received: headers and bounces; empty means the machine's hostname."`
-	MyDomain          string   `toml:"mydomain" default:"" doc:"The domain of this mail system; empty means myhostname without its first label."`
-	MyOrigin          string   `toml:"myorigin" default:"$myhostname" doc:"The domain appended to unqualified addresses in locally submitted mail."`
-	MyDestination     []string `toml:"mydestination" default:"$myhostname, localhost.$mydomain, localhost" doc:"The domains delivered on this machine: their recipients are aliases, accounts or system users, and unknown ones are rejected at RCPT."`
-	MyNetworks        []string `toml:"mynetworks" default:"127.0.0.0/8, [::1]/128" doc:"Networks (CIDR) of trusted clients that may relay mail to any destination."`
-	RelayHost         string   `toml:"relayhost" default:"" doc:"Send all non-local mail through this host: host, [host] (no MX lookup), with an optional :port; empty means deliver directly."`
-	MailName          string   `toml:"mail_name" default:"postern" doc:"The name of the mail system, shown in the SMTP greeting and Received: headers."`
-	MailOwner         string   `toml:"mail_owner" default:"postern" doc:"The unprivileged user that owns the queue and runs the daemons."`
-	VmailUser         string   `toml:"vmail_user" default:"vmail" doc:"The unprivileged user that owns the virtual accounts' mailboxes."`
-	DefaultPrivs      string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root, and opens the :include: files it names."`
-	RecipientDelim    string   `toml:"recipient_delimiter" default:"+" doc:"Separates a local part from its extension (user+ext@domain is delivered to user); empty disables extensions."`
-	MessageSizeLimit  int64    `toml:"message_size_limit" default:"10240000" doc:"The largest message accepted, in bytes, including the headers postern adds."`
-	HeaderSizeLimit   int      `toml:"header_size_limit" default:"102400" doc:"The longest header section smtpd takes in, in bytes; past it smtpd ends the header with an empty line and keeps the rest as body, so that every agent can read the header of whatever was accepted."`
-	AliasMaps         []string `toml:"alias_maps" default:"/etc/aliases" doc:"Aliases files in the aliases(5) format, searched in order; local parts in every local domain are looked up."`
-	AccountsFile      string   `toml:"accounts_file" default:"/etc/postern/accounts" doc:"Virtual accounts in Dovecot's passwd-file format (address:{SCHEME}hash:::::home)."`
-	LocalSystemUsers  bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`
-	VirtualMailboxDir string   `toml:"virtual_mailbox_base" default:"/var/mail/vhosts" doc:"Where virtual accounts' Maildirs live, as BASE/domain/localpart/, unless the account names a home."`
-	SMTPUTF8Enable    bool     `toml:"smtputf8_enable" default:"true" doc:"Accept internationalized addresses (RFC 6531 SMTPUTF8)."`
-	DefaultTransport  string   `toml:"default_transport" default:"smtp" doc:"The delivery service for recipients that are not local and not routed by transport_maps: a unix service of the service table that runs a delivery agent. smtp names the built-in outbound service, as in Postfix."`
-	LocalTransport    string   `toml:"local_transport" default:"local" doc:"The delivery service for recipients in mydestination."`
-	TransportMaps     []string `toml:"transport_maps" default:"" doc:"Routes by destination, each \"DESTINATION TRANSPORT:NEXTHOP\" (\"example.org smtp:[relay.example.org]:587\", \".example.org smtp:\", \"example.net local:\"); TRANSPORT is a delivery service of the service table (smtp names the built-in outbound one; a [services.relay] row running smtp makes relay a transport of its own); a leading dot matches subdomains; an empty NEXTHOP means the recipient's domain. Consulted before mydestination and relayhost."`
-	DNSServers        []string `toml:"dns_servers" default:"" doc:"Name servers to ask, as IP or IP:port; empty means those in /etc/resolv.conf. DANE trusts their AD bit, so they must validate DNSSEC and be reached over a trusted path (loopback)."`
+	MyHostname         string   `toml:"myhostname" default:"" doc:"The fully qualified name of this mail system, used in the SMTP greeting, Received: headers and bounces; empty means the machine's hostname."`
+	MyDomain           string   `toml:"mydomain" default:"" doc:"The domain of this mail system; empty means myhostname without its first label."`
+	MyOrigin           string   `toml:"myorigin" default:"$myhostname" doc:"The domain appended to unqualified addresses in locally submitted mail."`
+	MyDestination      []string `toml:"mydestination" default:"$myhostname, localhost.$mydomain, localhost" doc:"The domains delivered on this machine: their recipients are aliases, accounts or system users, and unknown ones are rejected at RCPT."`
+	MyNetworks         []string `toml:"mynetworks" default:"127.0.0.0/8, [::1]/128" doc:"Networks (CIDR) of trusted clients that may relay mail to any destination."`
+	RelayHost          string   `toml:"relayhost" default:"" doc:"Send all non-local mail through this host: host, [host] (no MX lookup), with an optional :port; empty means deliver directly."`
+	MailName           string   `toml:"mail_name" default:"postern" doc:"The name of the mail system, shown in the SMTP greeting and Received: headers."`
+	MailOwner          string   `toml:"mail_owner" default:"postern" doc:"The unprivileged user that owns the queue and runs the daemons."`
+	VmailUser          string   `toml:"vmail_user" default:"vmail" doc:"The unprivileged user that owns the virtual accounts' mailboxes."`
+	DefaultPrivs       string   `toml:"default_privs" default:"nobody" doc:"The user that runs commands and file deliveries from an aliases file owned by root, and opens the :include: files it names."`
+	RecipientDelimiter string   `toml:"recipient_delimiter" default:"+" doc:"Separates a local part from its extension (user+ext@domain is delivered to user); empty disables extensions."`
+	MessageSizeLimit   int64    `toml:"message_size_limit" default:"10240000" doc:"The largest message accepted, in bytes, including the headers postern adds."`
+	HeaderSizeLimit    int      `toml:"header_size_limit" default:"102400" doc:"The longest header section smtpd takes in, in bytes; past it smtpd ends the header with an empty line and keeps the rest as body, so that every agent can read the header of whatever was accepted."`
+	AliasMaps          []string `toml:"alias_maps" default:"/etc/aliases" doc:"Aliases files in the aliases(5) format, searched in order; local parts in every local domain are looked up."`
+	AccountsFile       string   `toml:"accounts_file" default:"/etc/postern/accounts" doc:"Virtual accounts in Dovecot's passwd-file format (address:{SCHEME}hash:::::home)."`
+	LocalSystemUsers   bool     `toml:"local_system_users" default:"true" doc:"Deliver to the users of the system's user database (/etc/passwd) in the local domains, into their home Maildir."`
+	VirtualMailboxBase string   `toml:"virtual_mailbox_base" default:"/var/mail/vhosts" doc:"Where virtual accounts' Maildirs live, as BASE/domain/localpart/, unless the account names a home."`
+	SMTPUTF8Enable     bool     `toml:"smtputf8_enable" default:"true" doc:"Accept internationalized addresses (RFC 6531 SMTPUTF8)."`
+	DefaultTransport   string   `toml:"default_transport" default:"smtp" doc:"The delivery service for recipients that are not local and not routed by transport_maps: a unix service of the service table that runs a delivery agent. smtp names the built-in outbound service, as in Postfix."`
+	LocalTransport     string   `toml:"local_transport" default:"local" doc:"The delivery service for recipients in mydestination."`
+	TransportMaps      []string `toml:"transport_maps" default:"" doc:"Routes by destination, each \"DESTINATION TRANSPORT:NEXTHOP\" (\"example.org smtp:[relay.example.org]:587\", \".example.org smtp:\", \"example.net local:\"); TRANSPORT is a delivery service of the service table (smtp names the built-in outbound one; a [services.relay] row running smtp makes relay a transport of its own); a leading dot matches subdomains; an empty NEXTHOP means the recipient's domain. Consulted before mydestination and relayhost."`
+	DNSServers         []string `toml:"dns_servers" default:"" doc:"Name servers to ask, as IP or IP:port; empty means those in /etc/resolv.conf. DANE trusts their AD bit, so they must validate DNSSEC and be reached over a trusted path (loopback)."`
 
 	AlwaysAddMissingHeaders bool `toml:"always_add_missing_headers" default:"false" doc:"Add Date: and Message-ID: to messages that lack them from every client; by default only submissions (authenticated sessions) and local mail get them (RFC 6409 section 8), never mail relayed on port 25 (RFC 5321 section 6.4)."`
 }
 
 // Queue is about the spool and the queue manager.
 type Queue struct {
-	QueueDirectory     string   `toml:"queue_directory" default:"/var/spool/postern" doc:"The spool: queue directories and the sockets between the daemons."`
-	DaemonDirectory    string   `toml:"daemon_directory" default:"/usr/lib/postern" doc:"Where the master and the daemon programs are installed."`
-	QueueRunDelay      Duration `toml:"queue_run_delay" default:"300s" doc:"How often the queue manager scans the deferred queue."`
-	IncomingScanDelay  Duration `toml:"qmgr_scan_interval" default:"10s" doc:"How often the queue manager scans the incoming queue without being woken, so a lost wake-up only delays mail."`
-	MinimalBackoff     Duration `toml:"minimal_backoff_time" default:"300s" doc:"The shortest time a deferred message waits before the next attempt."`
-	MaximalBackoff     Duration `toml:"maximal_backoff_time" default:"4000s" doc:"The longest time a deferred message waits before the next attempt."`
-	MaximalLifetime    Duration `toml:"maximal_queue_lifetime" default:"5d" doc:"How long a message may stay deferred before it is returned as undeliverable."`
-	BounceLifetime     Duration `toml:"bounce_queue_lifetime" default:"5d" doc:"How long a bounce (null sender) may stay deferred before it is discarded."`
-	BounceSizeLimit    int64    `toml:"bounce_size_limit" default:"50000" doc:"The most bytes of the original message returned in a delivery status notification; a larger message is returned as its header only."`
-	ActiveLimit        int      `toml:"qmgr_message_active_limit" default:"20000" doc:"The most messages the queue manager keeps in the active queue; scanning pauses while it is full."`
-	DeliveryConcurrent int      `toml:"local_delivery_concurrency" default:"64" doc:"The most local deliveries in progress at once."`
-	InitialDestConc    int      `toml:"initial_destination_concurrency" default:"5" doc:"How many deliveries to one remote destination may run at once before any has succeeded (slow start)."`
-	DestConcLimit      int      `toml:"default_destination_concurrency_limit" default:"20" doc:"The most deliveries to one remote destination at once."`
-	DestRcptLimit      int      `toml:"default_destination_recipient_limit" default:"50" doc:"The most recipients of one message in one delivery to a remote destination."`
-	DestRateDelay      Duration `toml:"default_destination_rate_delay" default:"0s" doc:"The pause between two deliveries to the same remote destination; non-zero also limits it to one at a time."`
-	FailedCohortLimit  int      `toml:"default_destination_concurrency_failed_cohort_limit" default:"1" doc:"How many consecutive failed connections (cohorts) mark a destination dead: its mail is deferred without trying until the next queue run."`
-	DelayWarningTime   Duration `toml:"delay_warning_time" default:"0s" doc:"Tell the sender when a message has been delayed this long (a delay DSN); 0 means never."`
+	QueueDirectory                                 string   `toml:"queue_directory" default:"/var/spool/postern" doc:"The spool: queue directories and the sockets between the daemons."`
+	DaemonDirectory                                string   `toml:"daemon_directory" default:"/usr/lib/postern" doc:"Where the master and the daemon programs are installed."`
+	QueueRunDelay                                  Duration `toml:"queue_run_delay" default:"300s" doc:"How often the queue manager scans the deferred queue."`
+	QmgrScanInterval                               Duration `toml:"qmgr_scan_interval" default:"10s" doc:"How often the queue manager scans the incoming queue without being woken, so a lost wake-up only delays mail."`
+	MinimalBackoffTime                             Duration `toml:"minimal_backoff_time" default:"300s" doc:"The shortest time a deferred message waits before the next attempt."`
+	MaximalBackoffTime                             Duration `toml:"maximal_backoff_time" default:"4000s" doc:"The longest time a deferred message waits before the next attempt."`
+	MaximalQueueLifetime                           Duration `toml:"maximal_queue_lifetime" default:"5d" doc:"How long a message may stay deferred before it is returned as undeliverable."`
+	BounceQueueLifetime                            Duration `toml:"bounce_queue_lifetime" default:"5d" doc:"How long a bounce (null sender) may stay deferred before it is discarded."`
+	BounceSizeLimit                                int64    `toml:"bounce_size_limit" default:"50000" doc:"The most bytes of the original message returned in a delivery status notification; a larger message is returned as its header only."`
+	QmgrMessageActiveLimit                         int      `toml:"qmgr_message_active_limit" default:"20000" doc:"The most messages the queue manager keeps in the active queue; scanning pauses while it is full."`
+	LocalDeliveryConcurrency                       int      `toml:"local_delivery_concurrency" default:"64" doc:"The most local deliveries in progress at once."`
+	InitialDestinationConcurrency                  int      `toml:"initial_destination_concurrency" default:"5" doc:"How many deliveries to one remote destination may run at once before any has succeeded (slow start)."`
+	DefaultDestinationConcurrencyLimit             int      `toml:"default_destination_concurrency_limit" default:"20" doc:"The most deliveries to one remote destination at once."`
+	DefaultDestinationRecipientLimit               int      `toml:"default_destination_recipient_limit" default:"50" doc:"The most recipients of one message in one delivery to a remote destination."`
+	DefaultDestinationRateDelay                    Duration `toml:"default_destination_rate_delay" default:"0s" doc:"The pause between two deliveries to the same remote destination; non-zero also limits it to one at a time."`
+	DefaultDestinationConcurrencyFailedCohortLimit int      `toml:"default_destination_concurrency_failed_cohort_limit" default:"1" doc:"How many consecutive failed connections (cohorts) mark a destination dead: its mail is deferred without trying until the next queue run."`
+	DelayWarningTime                               Duration `toml:"delay_warning_time" default:"0s" doc:"Tell the sender when a message has been delayed this long (a delay DSN); 0 means never."`
 }
 
 // SMTPD is about the SMTP server.
 type SMTPD struct {
-	SMTPDRecipientLimit   int      `toml:"smtpd_recipient_limit" default:"1000" doc:"The most recipients accepted for one message."`
-	SMTPDTimeout          Duration `toml:"smtpd_timeout" default:"300s" doc:"How long the SMTP server waits for a client's command or data before it hangs up."`
-	SMTPDConnCountLimit   int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client address to one smtpd process; 0 means no limit."`
-	SMTPDProcessConnLimit int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves. When all are taken smtpd is under stress, until they are down to three quarters: it uses smtpd_stress_timeout and smtpd_stress_hard_error_limit, and makes room for each new client by closing (421) the session that has waited longest for a command outside a transaction."`
-	SMTPDHardErrorLimit   int      `toml:"smtpd_hard_error_limit" default:"20" doc:"The most error replies a client gets before it is disconnected with 421."`
-	SMTPDStressTimeout    Duration `toml:"smtpd_stress_timeout" default:"10s" doc:"smtpd_timeout while smtpd is under stress (Postfix: smtpd_timeout = ${stress?{10}:{300}}s); it also shortens the waits already in progress."`
-	SMTPDStressErrorLimit int      `toml:"smtpd_stress_hard_error_limit" default:"1" doc:"smtpd_hard_error_limit while smtpd is under stress (Postfix: ${stress?{1}:{20}})."`
-	SMTPDLineLimit        int      `toml:"smtpd_line_length_limit" default:"2048" doc:"The longest SMTP command line accepted, in bytes, without its CRLF (message lines have no limit); a longer one is refused with 500 5.5.2. At most 16382."`
-	SMTPDPeernameLookup   bool     `toml:"smtpd_peername_lookup" default:"true" doc:"Look up the client's name in the DNS (PTR) for logs and Received: headers."`
-	SMTPDTLSCertFile      string   `toml:"smtpd_tls_cert_file" default:"" doc:"PEM certificate chain for STARTTLS and implicit TLS; empty disables TLS."`
-	SMTPDTLSKeyFile       string   `toml:"smtpd_tls_key_file" default:"" doc:"PEM private key for smtpd_tls_cert_file."`
-	SMTPDTLSSecLevel      string   `toml:"smtpd_tls_security_level" default:"may" doc:"may: offer STARTTLS when a certificate is configured; encrypt: also require it before MAIL; none: never offer it."`
-	SMTPDTLSWrapperMode   bool     `toml:"smtpd_tls_wrappermode" default:"false" doc:"Speak TLS from the first byte (submissions on port 465, RFC 8314)."`
-	SMTPDAuthEnable       bool     `toml:"smtpd_sasl_auth_enable" default:"false" doc:"Offer AUTH PLAIN and LOGIN against accounts_file; authenticated clients may relay."`
-	SMTPDTLSAuthOnly      bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections."`
+	SMTPDRecipientLimit             int      `toml:"smtpd_recipient_limit" default:"1000" doc:"The most recipients accepted for one message."`
+	SMTPDTimeout                    Duration `toml:"smtpd_timeout" default:"300s" doc:"How long the SMTP server waits for a client's command or data before it hangs up."`
+	SMTPDClientConnectionCountLimit int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client address to one smtpd process; 0 means no limit."`
+	SMTPDProcessConnectionLimit     int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves. When all are taken smtpd is under stress, until they are down to three quarters: it uses smtpd_stress_timeout and smtpd_stress_hard_error_limit, and makes room for each new client by closing (421) the session that has waited longest for a command outside a transaction."`
+	SMTPDHardErrorLimit             int      `toml:"smtpd_hard_error_limit" default:"20" doc:"The most error replies a client gets before it is disconnected with 421."`
+	SMTPDStressTimeout              Duration `toml:"smtpd_stress_timeout" default:"10s" doc:"smtpd_timeout while smtpd is under stress (Postfix: smtpd_timeout = ${stress?{10}:{300}}s); it also shortens the waits already in progress."`
+	SMTPDStressHardErrorLimit       int      `toml:"smtpd_stress_hard_error_limit" default:"1" doc:"smtpd_hard_error_limit while smtpd is under stress (Postfix: ${stress?{1}:{20}})."`
+	SMTPDLineLengthLimit            int      `toml:"smtpd_line_length_limit" default:"2048" doc:"The longest SMTP command line accepted, in bytes, without its CRLF (message lines have no limit); a longer one is refused with 500 5.5.2. At most 16382."`
+	SMTPDPeernameLookup             bool     `toml:"smtpd_peername_lookup" default:"true" doc:"Look up the client's name in the DNS (PTR) for logs and Received: headers."`
+	SMTPDTLSCertFile                string   `toml:"smtpd_tls_cert_file" default:"" doc:"PEM certificate chain for STARTTLS and implicit TLS; empty disables TLS."`
+	SMTPDTLSKeyFile                 string   `toml:"smtpd_tls_key_file" default:"" doc:"PEM private key for smtpd_tls_cert_file."`
+	SMTPDTLSSecurityLevel           string   `toml:"smtpd_tls_security_level" default:"may" doc:"may: offer STARTTLS when a certificate is configured; encrypt: also require it before MAIL; none: never offer it."`
+	SMTPDTLSWrapperMode             bool     `toml:"smtpd_tls_wrappermode" default:"false" doc:"Speak TLS from the first byte (submissions on port 465, RFC 8314)."`
+	SMTPDSASLAuthEnable             bool     `toml:"smtpd_sasl_auth_enable" default:"false" doc:"Offer AUTH PLAIN and LOGIN against accounts_file; authenticated clients may relay."`
+	SMTPDTLSAuthOnly                bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections."`
 }
 
 // SMTP is about the outbound SMTP client.
 type SMTP struct {
-	SMTPHeloName        string   `toml:"smtp_helo_name" default:"$myhostname" doc:"The name the SMTP client sends in EHLO and HELO."`
-	SMTPPort            int      `toml:"smtp_tcp_port" default:"25" doc:"The port of mail exchangers found through MX or A records (a nexthop with :port overrides it)."`
-	SMTPConcurrency     int      `toml:"smtp_delivery_concurrency" default:"200" doc:"The most outbound deliveries in progress at once, over all destinations."`
-	SMTPConnectTimeout  Duration `toml:"smtp_connect_timeout" default:"30s" doc:"How long the SMTP client waits for a TCP connection."`
-	SMTPHeloTimeout     Duration `toml:"smtp_helo_timeout" default:"300s" doc:"How long the SMTP client waits for the greeting and the EHLO reply (and STARTTLS)."`
-	SMTPMailTimeout     Duration `toml:"smtp_mail_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to MAIL FROM."`
-	SMTPRcptTimeout     Duration `toml:"smtp_rcpt_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to RCPT TO."`
-	SMTPDataInitTimeout Duration `toml:"smtp_data_init_timeout" default:"120s" doc:"How long the SMTP client waits for the reply to DATA."`
-	SMTPDataXferTimeout Duration `toml:"smtp_data_xfer_timeout" default:"180s" doc:"How long the SMTP client waits for the server to take more message data."`
-	SMTPDataDoneTimeout Duration `toml:"smtp_data_done_timeout" default:"600s" doc:"How long the SMTP client waits for the reply to the end of the message."`
-	SMTPQuitTimeout     Duration `toml:"smtp_quit_timeout" default:"300s" doc:"How long the SMTP client waits for the replies to RSET and QUIT."`
-	SMTPTLSSecLevel     string   `toml:"smtp_tls_security_level" default:"may" doc:"Outbound TLS: none; may (STARTTLS when offered, plaintext retry when it fails); encrypt (TLS required, certificate not checked); verify (TLS with a certificate valid for the nexthop); dane (RFC 7672 where DNSSEC-signed TLSA records exist, may elsewhere)."`
-	SMTPTLSPolicy       []string `toml:"smtp_tls_policy_maps" default:"" doc:"TLS levels by destination, each \"DESTINATION LEVEL\" (\"example.org verify\", \".example.org encrypt\", \"[mx.example.net]:587 none\"); a leading dot matches subdomains."`
-	SMTPTLSCAFile       string   `toml:"smtp_tls_CAfile" default:"" doc:"PEM file of certificate authorities trusted for verify and MTA-STS, besides the system's."`
-	SMTPMTASTS          bool     `toml:"smtp_mta_sts_enable" default:"false" doc:"Look up MTA-STS policies (RFC 8461) for destinations that have no TLS policy of their own, and enforce them."`
-	SMTPConnCacheTime   Duration `toml:"smtp_connection_cache_time_limit" default:"2s" doc:"How long an idle outbound connection is kept open for more mail to the same destination."`
-	SMTPConnReuseTime   Duration `toml:"smtp_connection_reuse_time_limit" default:"300s" doc:"How long one outbound connection is reused before it is closed."`
-	SMTPLineLimit       int      `toml:"smtp_line_length_limit" default:"998" doc:"The longest line of message data the SMTP client sends, in bytes, without its CRLF (RFC 5321 allows 998); a longer line is broken by inserting CRLF and a space, as Postfix does. 0 means no limit; otherwise at least 80."`
-	DisableMIMEOConv    bool     `toml:"disable_mime_output_conversion" default:"false" doc:"Send 8-bit message content as it is to a server that does not announce 8BITMIME, instead of converting 8-bit MIME parts to quoted-printable (RFC 6152)."`
+	SMTPHeloName                 string   `toml:"smtp_helo_name" default:"$myhostname" doc:"The name the SMTP client sends in EHLO and HELO."`
+	SMTPTCPPort                  int      `toml:"smtp_tcp_port" default:"25" doc:"The port of mail exchangers found through MX or A records (a nexthop with :port overrides it)."`
+	SMTPDeliveryConcurrency      int      `toml:"smtp_delivery_concurrency" default:"200" doc:"The most outbound deliveries in progress at once, over all destinations."`
+	SMTPConnectTimeout           Duration `toml:"smtp_connect_timeout" default:"30s" doc:"How long the SMTP client waits for a TCP connection."`
+	SMTPHeloTimeout              Duration `toml:"smtp_helo_timeout" default:"300s" doc:"How long the SMTP client waits for the greeting and the EHLO reply (and STARTTLS)."`
+	SMTPMailTimeout              Duration `toml:"smtp_mail_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to MAIL FROM."`
+	SMTPRcptTimeout              Duration `toml:"smtp_rcpt_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to RCPT TO."`
+	SMTPDataInitTimeout          Duration `toml:"smtp_data_init_timeout" default:"120s" doc:"How long the SMTP client waits for the reply to DATA."`
+	SMTPDataXferTimeout          Duration `toml:"smtp_data_xfer_timeout" default:"180s" doc:"How long the SMTP client waits for the server to take more message data."`
+	SMTPDataDoneTimeout          Duration `toml:"smtp_data_done_timeout" default:"600s" doc:"How long the SMTP client waits for the reply to the end of the message."`
+	SMTPQuitTimeout              Duration `toml:"smtp_quit_timeout" default:"300s" doc:"How long the SMTP client waits for the replies to RSET and QUIT."`
+	SMTPTLSSecurityLevel         string   `toml:"smtp_tls_security_level" default:"may" doc:"Outbound TLS: none; may (STARTTLS when offered, plaintext retry when it fails); encrypt (TLS required, certificate not checked); verify (TLS with a certificate valid for the nexthop); dane (RFC 7672 where DNSSEC-signed TLSA records exist, may elsewhere)."`
+	SMTPTLSPolicyMaps            []string `toml:"smtp_tls_policy_maps" default:"" doc:"TLS levels by destination, each \"DESTINATION LEVEL\" (\"example.org verify\", \".example.org encrypt\", \"[mx.example.net]:587 none\"); a leading dot matches subdomains."`
+	SMTPTLSCAFile                string   `toml:"smtp_tls_CAfile" default:"" doc:"PEM file of certificate authorities trusted for verify and MTA-STS, besides the system's."`
+	SMTPMTASTSEnable             bool     `toml:"smtp_mta_sts_enable" default:"false" doc:"Look up MTA-STS policies (RFC 8461) for destinations that have no TLS policy of their own, and enforce them."`
+	SMTPConnectionCacheTimeLimit Duration `toml:"smtp_connection_cache_time_limit" default:"2s" doc:"How long an idle outbound connection is kept open for more mail to the same destination."`
+	SMTPConnectionReuseTimeLimit Duration `toml:"smtp_connection_reuse_time_limit" default:"300s" doc:"How long one outbound connection is reused before it is closed."`
+	SMTPLineLengthLimit          int      `toml:"smtp_line_length_limit" default:"998" doc:"The longest line of message data the SMTP client sends, in bytes, without its CRLF (RFC 5321 allows 998); a longer line is broken by inserting CRLF and a space, as Postfix does. 0 means no limit; otherwise at least 80."`
+	DisableMIMEOutputConversion  bool     `toml:"disable_mime_output_conversion" default:"false" doc:"Send 8-bit message content as it is to a server that does not announce 8BITMIME, instead of converting 8-bit MIME parts to quoted-printable (RFC 6152)."`
 }
 
 // Local is about the local delivery agent.
 type Local struct {
-	HomeMailbox      string   `toml:"home_mailbox" default:"Maildir/" doc:"A system user's Maildir, relative to the home directory; it must end in /."`
-	ForwardPath      []string `toml:"forward_path" default:"$home/.forward" doc:"Where a system user's .forward file is looked for; $home and $user are expanded."`
-	AllowCommands    []string `toml:"allow_mail_to_commands" default:"alias, forward" doc:"Where |command deliveries are allowed: alias, forward, include."`
-	AllowFiles       []string `toml:"allow_mail_to_files" default:"alias, forward" doc:"Where /file deliveries are allowed: alias, forward, include."`
-	CommandTimeLimit Duration `toml:"command_time_limit" default:"1000s" doc:"How long a |command delivery may run before it is killed and the delivery deferred."`
-	CommandShell     string   `toml:"local_command_shell" default:"/bin/sh" doc:"The shell that runs |command deliveries, as SHELL -c COMMAND."`
+	HomeMailbox         string   `toml:"home_mailbox" default:"Maildir/" doc:"A system user's Maildir, relative to the home directory; it must end in /."`
+	ForwardPath         []string `toml:"forward_path" default:"$home/.forward" doc:"Where a system user's .forward file is looked for; $home and $user are expanded."`
+	AllowMailToCommands []string `toml:"allow_mail_to_commands" default:"alias, forward" doc:"Where |command deliveries are allowed: alias, forward, include."`
+	AllowMailToFiles    []string `toml:"allow_mail_to_files" default:"alias, forward" doc:"Where /file deliveries are allowed: alias, forward, include."`
+	CommandTimeLimit    Duration `toml:"command_time_limit" default:"1000s" doc:"How long a |command delivery may run before it is killed and the delivery deferred."`
+	LocalCommandShell   string   `toml:"local_command_shell" default:"/bin/sh" doc:"The shell that runs |command deliveries, as SHELL -c COMMAND."`
 }
 
 // Master is about the supervisor.
 type Master struct {
-	ServiceThrottle Duration `toml:"service_throttle_time" default:"60s" doc:"How long the master waits before restarting a daemon that died before it was ready."`
-	StopTimeout     Duration `toml:"master_stop_timeout" default:"30s" doc:"How long the master waits for daemons to finish their work on stop or reload before it kills them."`
+	ServiceThrottleTime Duration `toml:"service_throttle_time" default:"60s" doc:"How long the master waits before restarting a daemon that died before it was ready."`
+	MasterStopTimeout   Duration `toml:"master_stop_timeout" default:"30s" doc:"How long the master waits for daemons to finish their work on stop or reload before it kills them."`
 }
 
 // Logging is about the mail log.

@@ -42,11 +42,11 @@ func Salvage(name string, opt Options) *Params {
 	switch v := doc.StopTimeout.(type) {
 	case string:
 		if d.UnmarshalText([]byte(v)) == nil {
-			p.StopTimeout = d
+			p.MasterStopTimeout = d
 		}
 	case int64:
 		if d.UnmarshalText([]byte(strconv.FormatInt(v, 10))) == nil {
-			p.StopTimeout = d
+			p.MasterStopTimeout = d
 		}
 	}
 	return &p

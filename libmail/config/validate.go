@@ -13,15 +13,15 @@ func (p *Params) validate() error {
 	if _, err := ParseNetworks(p.MyNetworks); err != nil {
 		return &paramError{"mynetworks", err}
 	}
-	switch p.SMTPDTLSSecLevel {
+	switch p.SMTPDTLSSecurityLevel {
 	case "may", "encrypt", "none":
 	default:
-		return &paramError{"smtpd_tls_security_level", fmt.Errorf("%q: want may, encrypt or none", p.SMTPDTLSSecLevel)}
+		return &paramError{"smtpd_tls_security_level", fmt.Errorf("%q: want may, encrypt or none", p.SMTPDTLSSecurityLevel)}
 	}
-	if !oneOf(p.SMTPTLSSecLevel, TLSLevels) {
-		return &paramError{"smtp_tls_security_level", fmt.Errorf("%q: want one of %s", p.SMTPTLSSecLevel, strings.Join(TLSLevels, ", "))}
+	if !oneOf(p.SMTPTLSSecurityLevel, TLSLevels) {
+		return &paramError{"smtp_tls_security_level", fmt.Errorf("%q: want one of %s", p.SMTPTLSSecurityLevel, strings.Join(TLSLevels, ", "))}
 	}
-	if _, err := ParseTLSPolicies(p.SMTPTLSPolicy); err != nil {
+	if _, err := ParseTLSPolicies(p.SMTPTLSPolicyMaps); err != nil {
 		return &paramError{"smtp_tls_policy_maps", err}
 	}
 	if _, err := ParseTransportMaps(p.TransportMaps); err != nil {
@@ -41,7 +41,7 @@ func (p *Params) validate() error {
 	if p.SMTPDTLSWrapperMode && p.SMTPDTLSCertFile == "" {
 		return &paramError{"smtpd_tls_wrappermode", fmt.Errorf("needs smtpd_tls_cert_file")}
 	}
-	for name, list := range map[string][]string{"allow_mail_to_commands": p.AllowCommands, "allow_mail_to_files": p.AllowFiles} {
+	for name, list := range map[string][]string{"allow_mail_to_commands": p.AllowMailToCommands, "allow_mail_to_files": p.AllowMailToFiles} {
 		for _, v := range list {
 			if v != "alias" && v != "forward" && v != "include" {
 				return &paramError{name, fmt.Errorf("%q: want alias, forward or include", v)}
@@ -57,22 +57,22 @@ func (p *Params) validate() error {
 		}
 	}
 	for name, n := range map[string]int64{"message_size_limit": p.MessageSizeLimit, "smtpd_recipient_limit": int64(p.SMTPDRecipientLimit),
-		"smtpd_process_connection_limit": int64(p.SMTPDProcessConnLimit), "qmgr_message_active_limit": int64(p.ActiveLimit),
-		"local_delivery_concurrency":      int64(p.DeliveryConcurrent),
-		"initial_destination_concurrency": int64(p.InitialDestConc), "default_destination_concurrency_limit": int64(p.DestConcLimit),
-		"default_destination_recipient_limit": int64(p.DestRcptLimit), "default_destination_concurrency_failed_cohort_limit": int64(p.FailedCohortLimit),
-		"smtp_delivery_concurrency": int64(p.SMTPConcurrency), "smtp_tcp_port": int64(p.SMTPPort), "smtpd_line_length_limit": int64(p.SMTPDLineLimit),
+		"smtpd_process_connection_limit": int64(p.SMTPDProcessConnectionLimit), "qmgr_message_active_limit": int64(p.QmgrMessageActiveLimit),
+		"local_delivery_concurrency":      int64(p.LocalDeliveryConcurrency),
+		"initial_destination_concurrency": int64(p.InitialDestinationConcurrency), "default_destination_concurrency_limit": int64(p.DefaultDestinationConcurrencyLimit),
+		"default_destination_recipient_limit": int64(p.DefaultDestinationRecipientLimit), "default_destination_concurrency_failed_cohort_limit": int64(p.DefaultDestinationConcurrencyFailedCohortLimit),
+		"smtp_delivery_concurrency": int64(p.SMTPDeliveryConcurrency), "smtp_tcp_port": int64(p.SMTPTCPPort), "smtpd_line_length_limit": int64(p.SMTPDLineLengthLimit),
 		"header_size_limit": int64(p.HeaderSizeLimit), "smtpd_hard_error_limit": int64(p.SMTPDHardErrorLimit),
-		"smtpd_stress_hard_error_limit": int64(p.SMTPDStressErrorLimit), "smtpd_stress_timeout": int64(p.SMTPDStressTimeout)} {
+		"smtpd_stress_hard_error_limit": int64(p.SMTPDStressHardErrorLimit), "smtpd_stress_timeout": int64(p.SMTPDStressTimeout)} {
 		if n <= 0 {
 			return &paramError{name, fmt.Errorf("%d: must be positive", n)}
 		}
 	}
-	if p.SMTPDLineLimit > 16382 {
+	if p.SMTPDLineLengthLimit > 16382 {
 		// smtpd reads command lines into a 16 KiB buffer.
-		return &paramError{"smtpd_line_length_limit", fmt.Errorf("%d: at most 16382", p.SMTPDLineLimit)}
+		return &paramError{"smtpd_line_length_limit", fmt.Errorf("%d: at most 16382", p.SMTPDLineLengthLimit)}
 	}
-	if p.MinimalBackoff > p.MaximalBackoff {
+	if p.MinimalBackoffTime > p.MaximalBackoffTime {
 		return &paramError{"minimal_backoff_time", fmt.Errorf("is larger than maximal_backoff_time")}
 	}
 	if p.MailOwner == "" || p.MailOwner == "root" {

@@ -87,7 +87,7 @@ type loaded[T any] struct {
 
 // New returns a Directory for the configuration in p.
 func New(p *config.Params, log *maillog.Logger, now func() time.Time) *Directory {
-	d := &Directory{domains: map[string]bool{}, delim: p.RecipientDelim, aliasPaths: p.AliasMaps,
+	d := &Directory{domains: map[string]bool{}, delim: p.RecipientDelimiter, aliasPaths: p.AliasMaps,
 		acctPath: p.AccountsFile, passwd: p.LocalSystemUsers, log: log, now: now, userCache: map[string]userEntry{},
 		every: time.Second}
 	for _, dom := range p.MyDestination {

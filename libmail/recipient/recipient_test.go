@@ -42,7 +42,7 @@ func params(aliasPaths []string, accounts string, systemUsers bool) *config.Para
 	p.AliasMaps = aliasPaths
 	p.AccountsFile = accounts
 	p.LocalSystemUsers = systemUsers
-	p.RecipientDelim = "+"
+	p.RecipientDelimiter = "+"
 	return &p
 }
 
@@ -240,10 +240,10 @@ func TestLookupOrder(t *testing.T) {
 			p := params([]string{aliases}, accounts, tt.passwd)
 			switch tt.delim {
 			case "none":
-				p.RecipientDelim = ""
+				p.RecipientDelimiter = ""
 			case "":
 			default:
-				p.RecipientDelim = tt.delim
+				p.RecipientDelimiter = tt.delim
 			}
 			d := New(p, maillog.Discard(), newClock().Now)
 			m, err := d.Lookup(tt.addr)
