@@ -85,7 +85,7 @@ func TestControlReloadAndStop(t *testing.T) {
 		t.Error("the master is not stopping")
 	}
 	ts.until("the daemons' end", func() bool { return ts.procCount() == 0 })
-	if _, err := askControl(ts.cfg.QueueDirectory, control.StatusGet); err == nil {
+	if _, err := control.Ask(context.Background(), ts.cfg.QueueDirectory, control.StatusGet); err == nil {
 		t.Error("a stopping master still takes requests")
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/daemon"
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/control"
 )
 
@@ -184,7 +183,7 @@ func (ts *testSystem) ask(typ string) (*control.Reply, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, err := askControl(ts.cfg.QueueDirectory, typ)
+		r, err := control.Ask(context.Background(), ts.cfg.QueueDirectory, typ)
 		done <- result{r, err}
 	}()
 	for {
@@ -195,26 +194,6 @@ func (ts *testSystem) ask(typ string) (*control.Reply, error) {
 			ts.handle(ev)
 		}
 	}
-}
-
-// askControl sends one request to the master of the spool at root.
-func askControl(root, typ string) (*control.Reply, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := ipc.Dial(ctx, control.Path(root), ipc.Hello{Channel: control.Channel, Version: control.Version})
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	if err := conn.SendFlush(control.Request{Type: typ}); err != nil {
-		return nil, err
-	}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var r control.Reply
-	if err := conn.Recv(&r); err != nil {
-		return nil, err
-	}
-	return &r, nil
 }
 
 // reportsOf returns the reports of the fake daemons of service, oldest

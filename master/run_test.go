@@ -68,7 +68,7 @@ func TestRun(t *testing.T) {
 	}
 	waitFor("ready", out.ready)
 	spool := filepath.Join(ts.dir, "spool")
-	r, err := askControl(spool, control.StatusGet)
+	r, err := control.Ask(context.Background(), spool, control.StatusGet)
 	if err != nil || !r.Status.Ready || len(r.Status.Services) != 1 {
 		t.Fatalf("status %+v %v", r, err)
 	}
@@ -81,7 +81,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("ready after SIGHUP", out.ready)
-	r, err = askControl(spool, control.StatusGet)
+	r, err = control.Ask(context.Background(), spool, control.StatusGet)
 	if err != nil || len(r.Status.Services) != 2 {
 		t.Fatalf("status after SIGHUP %+v %v", r, err)
 	}

@@ -14,34 +14,23 @@ import (
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/control"
 )
 
 // errNotRunning is what the commands that need a master say without one.
 var errNotRunning = errors.New("the mail system is not running")
 
-// ask sends one request to the master of the spool at root.
+// ask sends one request to the master of the spool at root; a refusal
+// is an error too.
 func ask(root, typ string) (*control.Reply, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := ipc.Dial(ctx, control.Path(root), ipc.Hello{Channel: control.Channel, Version: control.Version})
+	r, err := control.Ask(context.Background(), root, typ)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if err := conn.SendFlush(control.Request{Type: typ}); err != nil {
-		return nil, err
-	}
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var r control.Reply
-	if err := conn.Recv(&r); err != nil {
-		return nil, err
-	}
 	if !r.OK {
-		return &r, errors.New(r.Error)
+		return r, errors.New(r.Error)
 	}
-	return &r, nil
+	return r, nil
 }
 
 func notRunning(err error) bool {
