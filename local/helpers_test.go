@@ -74,15 +74,7 @@ func newTestEnv(t *testing.T, o envOptions) *testEnv {
 		t.Skipf("current user: %v", err)
 	}
 	dir := t.TempDir()
-	root := filepath.Join(dir, "spool")
-	if err := os.Mkdir(root, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range queue.Layout {
-		if err := os.Mkdir(filepath.Join(root, d.Name), d.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := testkit.MakeSpool(t, filepath.Join(dir, "spool"))
 	e := &testEnv{t: t, dir: dir, waker: &recWaker{}, log: &testkit.LogBuffer{}, me: me,
 		aliases: filepath.Join(dir, "aliases"), vbase: filepath.Join(dir, "vhosts")}
 	accounts := filepath.Join(dir, "accounts")
@@ -137,25 +129,8 @@ const testMessage = "From: sender@example.org\r\nTo: user@example.test\r\nSubjec
 // enqueue writes an entry and moves it to active/, as qmgr would.
 func (e *testEnv) enqueue(sender string, msg string, rcpts ...string) queue.ID {
 	e.t.Helper()
-	env := &queue.Envelope{Arrival: time.Now().Add(-time.Second), Sender: sender, Proto: "ESMTP", ClientName: "client.example.org"}
-	for _, r := range rcpts {
-		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
-	}
-	id := e.spool.NewID()
-	w, err := e.spool.Create(id, env)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := io.WriteString(w, msg); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.spool.Move(id, queue.Incoming, queue.Active); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	env := queue.Envelope{Sender: sender, ClientName: "client.example.org", Recipients: testkit.Recipients(rcpts...)}
+	return testkit.Enqueue(e.t, e.spool, queue.Active, env, msg)
 }
 
 // read reads entry id back from queue q.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -25,29 +27,8 @@ var prependedMessage = testMessage + strings.Repeat("a body line to make the mes
 // will for Authentication-Results:, and moves it to active/.
 func (e *testEnv) enqueuePrepended(sender, msg string, rcpts ...string) queue.ID {
 	e.t.Helper()
-	env := &queue.Envelope{Arrival: time.Now().Add(-time.Second), Sender: sender, Proto: "ESMTP", ClientName: "client.example.org"}
-	for _, r := range rcpts {
-		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
-	}
-	id := e.spool.NewID()
-	w, err := e.spool.Create(id, env)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	io.WriteString(w, msg)
-	if err := w.Prepend([]byte(prependAR)); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := w.Prepend([]byte(prependSig)); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.spool.Move(id, queue.Incoming, queue.Active); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	env := queue.Envelope{Sender: sender, ClientName: "client.example.org", Recipients: testkit.Recipients(rcpts...)}
+	return testkit.Enqueue(e.t, e.spool, queue.Active, env, msg, prependAR, prependSig)
 }
 
 // TestPrependedHeaderDelivered: a queue entry with prepended header

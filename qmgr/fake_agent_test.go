@@ -264,12 +264,7 @@ type harnessOptions struct {
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	// Socket paths must stay short; t.TempDir() can be long.
-	root := t.TempDir()
-	for _, d := range queue.Layout {
-		if err := os.Mkdir(filepath.Join(root, d.Name), d.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := testkit.MakeSpool(t, t.TempDir())
 	h := &harness{t: t, root: root, seen: make(chan seen, 1000), log: &testkit.LogBuffer{},
 		clock: &clock{frozen: o.frozen, t: time.Now().Truncate(time.Second)}}
 	h.spool = queue.Open(root, time.Now)
@@ -432,19 +427,8 @@ func (h *harness) enqueue(s entrySpec) queue.ID {
 	if s.msg == "" {
 		s.msg = testMsg
 	}
-	env := &queue.Envelope{Arrival: s.arrival, Sender: s.sender, Recipients: s.rcpts, Bounce: s.bounce, DoubleBounce: s.double, Ret: s.ret, Proto: "ESMTP"}
-	id := h.spool.NewID()
-	w, err := h.spool.Create(id, env)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := io.WriteString(w, s.msg); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		h.t.Fatal(err)
-	}
-	return id
+	env := queue.Envelope{Arrival: s.arrival, Sender: s.sender, Recipients: s.rcpts, Bounce: s.bounce, DoubleBounce: s.double, Ret: s.ret}
+	return testkit.Enqueue(h.t, h.spool, queue.Incoming, env, s.msg)
 }
 
 // next returns the next request an agent received.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -117,15 +116,7 @@ type envOptions struct {
 func newTestEnv(t *testing.T, o envOptions) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	root := filepath.Join(dir, "spool")
-	if err := os.Mkdir(root, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range queue.Layout {
-		if err := os.Mkdir(filepath.Join(root, d.Name), d.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := testkit.MakeSpool(t, filepath.Join(dir, "spool"))
 	p := config.Default(config.Options{Hostname: "mail.example.test"}).Params
 	p.QueueDirectory = root
 	p.SMTPTCPPort = 2525 // never 25: nothing here may leave the machine
@@ -162,30 +153,8 @@ const testMessage = "From: sender@example.org\r\nTo: rcpt@example.net\r\nSubject
 // enqueue writes an entry and moves it to active/, as qmgr would.
 func (e *testEnv) enqueue(env queue.Envelope, msg string, rcpts ...string) queue.ID {
 	e.t.Helper()
-	if env.Arrival.IsZero() {
-		env.Arrival = time.Now().Add(-time.Second)
-	}
-	if env.Proto == "" {
-		env.Proto = "ESMTP"
-	}
-	for _, r := range rcpts {
-		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
-	}
-	id := e.spool.NewID()
-	w, err := e.spool.Create(id, &env)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := io.WriteString(w, msg); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.spool.Move(id, queue.Incoming, queue.Active); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	env.Recipients = append(env.Recipients, testkit.Recipients(rcpts...)...)
+	return testkit.Enqueue(e.t, e.spool, queue.Active, env, msg)
 }
 
 // handle runs one delivery request for entry id to nexthop.

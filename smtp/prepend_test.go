@@ -3,11 +3,11 @@ package smtp
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/smtp/downgrade"
@@ -21,26 +21,8 @@ const prependedFields = "Authentication-Results: mail.example.test;\r\n\tspf=pas
 // the end of DATA.
 func (e *testEnv) enqueuePrepended(env queue.Envelope, msg, fields string, rcpts ...string) queue.ID {
 	e.t.Helper()
-	env.Arrival = time.Now().Add(-time.Second)
-	for _, r := range rcpts {
-		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
-	}
-	id := e.spool.NewID()
-	w, err := e.spool.Create(id, &env)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	io.WriteString(w, msg)
-	if err := w.Prepend([]byte(fields)); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.spool.Move(id, queue.Incoming, queue.Active); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+	env.Recipients = append(env.Recipients, testkit.Recipients(rcpts...)...)
+	return testkit.Enqueue(e.t, e.spool, queue.Active, env, msg, fields)
 }
 
 // TestPrependedHeaderAtPeer: an entry with prepended header fields reaches

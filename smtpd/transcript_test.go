@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"postern.dev/postern/libmail/testkit"
+
 	"golang.org/x/tools/txtar"
 
 	"postern.dev/postern/libmail/account"
@@ -241,9 +243,7 @@ func checkReplies(t *testing.T, update bool, got []string, want []step, out *[]s
 func testServer(t testing.TB, cfgText string) (*Server, *queue.Spool) {
 	t.Helper()
 	dir := t.TempDir()
-	for _, d := range queue.Layout {
-		os.MkdirAll(filepath.Join(dir, "spool", d.Name), d.Mode)
-	}
+	testkit.MakeSpool(t, filepath.Join(dir, "spool"))
 	hash, _ := account.Hash("demo")
 	os.WriteFile(filepath.Join(dir, "accounts"), []byte("demo@example.test:"+hash+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "aliases"), []byte("postmaster: demo@example.test\n"), 0o600)

@@ -1,11 +1,11 @@
 package agent
 
 import (
-	"io"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"postern.dev/postern/libmail/testkit"
 
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
@@ -14,27 +14,10 @@ import (
 
 func activeEntry(t *testing.T) (*queue.Spool, queue.ID) {
 	t.Helper()
-	root := t.TempDir()
-	for _, d := range queue.Layout {
-		if err := os.MkdirAll(filepath.Join(root, d.Name), d.Mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	spool := queue.Open(root, time.Now)
+	spool := queue.Open(testkit.MakeSpool(t, t.TempDir()), time.Now)
 	t.Cleanup(func() { spool.Close() })
-	id := spool.NewID()
-	w, err := spool.Create(id, &queue.Envelope{Arrival: time.Now(), Sender: "s@example.org",
-		Recipients: []queue.Recipient{{Addr: "a@example.test"}, {Addr: "b@example.test"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, "Subject: x\r\n\r\nbody\r\n")
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := spool.Move(id, queue.Incoming, queue.Active); err != nil {
-		t.Fatal(err)
-	}
+	id := testkit.Enqueue(t, spool, queue.Active, queue.Envelope{Arrival: time.Now(), Sender: "s@example.org",
+		Recipients: testkit.Recipients("a@example.test", "b@example.test")}, "Subject: x\r\n\r\nbody\r\n")
 	return spool, id
 }
 
