@@ -34,6 +34,7 @@ const ChildFlag = "-child"
 type job struct {
 	Kind     string `json:"kind"` // "maildir" or "file"
 	Path     string `json:"path"`
+	Folder   string `json:"folder,omitempty"` // a Maildir++ folder of Path (Junk for quarantined mail)
 	Header   string `json:"header"`
 	Sender   string `json:"sender"`
 	Hostname string `json:"hostname"`
@@ -63,6 +64,10 @@ func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t targ
 	}
 	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname}
 	note := "delivered to maildir"
+	if e.Quarantine != "" && t.kind == toUser {
+		j.Folder = maildir.JunkFolder
+		note = "delivered to maildir folder " + maildir.JunkFolder + " (" + e.Quarantine + ")"
+	}
 	if t.kind == toFile {
 		j.Kind, note = "file", "delivered to file: "+t.value
 	}
@@ -220,12 +225,18 @@ func child() error {
 	}
 	switch j.Kind {
 	case "maildir":
-		if err := maildir.Create(j.Path, 0o700); err != nil {
+		box := j.Path
+		if j.Folder != "" {
+			var err error
+			if box, err = maildir.CreateFolder(j.Path, j.Folder, 0o700); err != nil {
+				return mailboxError(j.Path, err)
+			}
+		} else if err := maildir.Create(box, 0o700); err != nil {
 			return mailboxError(j.Path, err)
 		}
 		w := maildir.NewWriter(j.Hostname, os.Getpid(), time.Now)
 		defer w.Close()
-		if _, err := w.Deliver(context.Background(), j.Path, []byte(j.Header), in); err != nil {
+		if _, err := w.Deliver(context.Background(), box, []byte(j.Header), in); err != nil {
 			return mailboxError(j.Path, err)
 		}
 		return nil

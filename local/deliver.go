@@ -110,20 +110,25 @@ func header(e *queue.Entry, rcpt string) []byte {
 func (a *Agent) deliverTarget(ctx context.Context, e *queue.Entry, f *os.File, rcpt string, t target) (string, error) {
 	switch t.kind {
 	case toVirtual:
-		var name string
+		note := "delivered to maildir"
 		err := daemon.AsUser(a.vmail.UID, a.vmail.GID, func() error {
-			if err := maildir.Create(t.value, 0o700); err != nil {
+			box := t.value
+			if e.Quarantine != "" {
+				var err error
+				if box, err = maildir.CreateFolder(t.value, maildir.JunkFolder, 0o700); err != nil {
+					return err
+				}
+				note = "delivered to maildir folder " + maildir.JunkFolder + " (" + e.Quarantine + ")"
+			} else if err := maildir.Create(box, 0o700); err != nil {
 				return err
 			}
-			var err error
-			name, err = a.mw.Deliver(ctx, t.value, header(e, t.addr), e.Message(f))
+			_, err := a.mw.Deliver(ctx, box, header(e, t.addr), e.Message(f))
 			return err
 		})
 		if err != nil {
 			return "", mailboxError(t.value, err)
 		}
-		_ = name
-		return "delivered to maildir", nil
+		return note, nil
 	case toUser, toCommand, toFile:
 		return a.runChild(ctx, e, f, t)
 	}

@@ -13,6 +13,7 @@ import (
 type memEntry struct {
 	msg       bytes.Buffer
 	prepend   []byte
+	records   []queue.Record
 	committed bool
 	aborted   bool
 }
@@ -22,14 +23,16 @@ func (m *memEntry) Prepend(f []byte) error {
 	m.prepend = append(append([]byte(nil), f...), m.prepend...)
 	return nil
 }
-func (m *memEntry) Commit() error { m.committed = true; return nil }
-func (m *memEntry) Abort()        { m.aborted = true }
+func (m *memEntry) Record(recs ...queue.Record) { m.records = append(m.records, recs...) }
+func (m *memEntry) Commit() error               { m.committed = true; return nil }
+func (m *memEntry) Abort()                      { m.aborted = true }
 
 // discard stores nothing, for allocation counts.
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) Prepend([]byte) error        { return nil }
+func (discard) Record(...queue.Record)      {}
 func (discard) Commit() error               { return nil }
 func (discard) Abort()                      {}
 

@@ -112,6 +112,7 @@ func Create(spool *queue.Spool, id queue.ID, env *queue.Envelope, cfg *Config, s
 type entry interface {
 	Write(p []byte) (int, error)
 	Prepend(field []byte) error
+	Record(recs ...queue.Record)
 	Commit() error
 	Abort()
 }
@@ -228,6 +229,21 @@ func (w *Writer) Prepend(field string) error {
 		return fmt.Errorf("intake %s: prepend: %w", w.id, err)
 	}
 	return w.q.Prepend(b)
+}
+
+// Quarantine marks the message for its recipients' Junk folders (DMARC
+// p=quarantine, say): the entry carries the reason from its commit on
+// (queue.QuarantineRecord), and local delivers to the Junk folder
+// instead of the inbox. Valid after End.
+func (w *Writer) Quarantine(reason string) error {
+	if !w.ended {
+		return fmt.Errorf("intake %s: Quarantine before End", w.id)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.q.Record(queue.QuarantineRecord{Reason: reason})
+	return nil
 }
 
 // Commit stores the message, its prepended fields with it, durably (see

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"postern.dev/postern/libmail/queue"
 )
 
 var chunks = []int{1, 2, 3, 5, 7, 41, 42, 43, 1 << 20}
@@ -376,5 +378,28 @@ func BenchmarkWrite(b *testing.B) {
 		if err := w.End(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestQuarantine: the quarantine decided at the end of the message goes
+// into the entry as a record, and only after End.
+func TestQuarantine(t *testing.T) {
+	m := &memEntry{}
+	w := newWriter(m, testID, testEnvelope(), testConfig(102400), &Source{})
+	w.Write([]byte("Subject: x\r\n\r\nb\r\n"))
+	if err := w.Quarantine("early"); err == nil {
+		t.Error("Quarantine before End was taken")
+	}
+	if err := w.End(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Quarantine("dmarc=fail (p=quarantine)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.records) != 1 || m.records[0] != (queue.QuarantineRecord{Reason: "dmarc=fail (p=quarantine)"}) {
+		t.Errorf("records %+v", m.records)
 	}
 }

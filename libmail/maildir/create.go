@@ -81,3 +81,34 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// JunkFolder is the Maildir++ folder quarantined mail goes to, the name
+// Dovecot and common clients give the special-use \Junk mailbox.
+const JunkFolder = "Junk"
+
+// Folder returns the path of Maildir++ folder name inside the Maildir at
+// root: a dot-prefixed directory of its own (root/.Junk), which IMAP
+// servers show as a mailbox beside INBOX.
+func Folder(root, name string) string { return filepath.Join(root, "."+name) }
+
+// CreateFolder makes the Maildir at root and its Maildir++ folder name,
+// with the maildirfolder marker file Maildir++ readers expect in a
+// folder, and returns the folder's path.
+func CreateFolder(root, name string, perm os.FileMode) (string, error) {
+	if err := Create(root, perm); err != nil {
+		return "", err
+	}
+	dir := Folder(root, name)
+	if err := Create(dir, perm); err != nil {
+		return "", err
+	}
+	marker := filepath.Join(dir, "maildirfolder")
+	if _, err := os.Stat(marker); errors.Is(err, fs.ErrNotExist) {
+		f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE, perm&0o666)
+		if err != nil {
+			return "", fmt.Errorf("create maildir folder: %w", err)
+		}
+		f.Close()
+	}
+	return dir, nil
+}

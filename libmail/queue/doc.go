@@ -56,7 +56,10 @@
 // accessor, Entry.Message, which reads the prepended fields (held in
 // memory, at most MaxPrepend bytes) and then the stored message, and
 // Entry.Size is the length of both: agents, bounces and queue tools see
-// the same complete message, byte for byte.
+// the same complete message, byte for byte. Facts decided at the same
+// moment that are not header fields travel as trailer records written in
+// the same commit (Writer.Record): a quarantine record sends the message
+// to its recipients' Junk folders.
 //
 // # Versions
 //

@@ -29,6 +29,9 @@ type Entry struct {
 	Attempts    int       // delivery attempts made so far
 	NextAttempt time.Time // when the next attempt is due (zero: now)
 	Warned      bool      // a delay warning was sent
+	// Quarantine is why the message was accepted into quarantine (see
+	// QuarantineRecord); "" for the inbox.
+	Quarantine string
 
 	// prepend is the header decided after the message was stored (see
 	// Writer.Prepend), read with the envelope; Message puts it on top.

@@ -59,6 +59,11 @@ type AttemptRecord struct {
 // WarnedRecord says that a delay warning was sent.
 type WarnedRecord struct{}
 
+// QuarantineRecord says the message was accepted into quarantine (DMARC
+// p=quarantine, say): local delivers it to each recipient's Junk folder
+// instead of the inbox. Reason is for the log.
+type QuarantineRecord struct{ Reason string }
+
 func (r ResultRecord) appendTo(b []byte) []byte {
 	b = append(b, "result "...)
 	b = strconv.AppendInt(b, int64(r.Rcpt), 10)
@@ -85,6 +90,12 @@ func (r AttemptRecord) appendTo(b []byte) []byte {
 }
 
 func (WarnedRecord) appendTo(b []byte) []byte { return append(b, "warned\n"...) }
+
+func (r QuarantineRecord) appendTo(b []byte) []byte {
+	b = append(b, "quarantine "...)
+	b = append(b, escapeText(r.Reason)...)
+	return append(b, '\n')
+}
 
 // escapeText escapes a free-text field, which keeps its spaces.
 func escapeText(s string) string {
@@ -158,6 +169,15 @@ func (e *Entry) applyRecord(line string) bool {
 		e.Attempts, e.NextAttempt = n, time.Unix(t, 0)
 	case "warned":
 		e.Warned = true
+	case "quarantine":
+		reason, err := unescape(strings.ReplaceAll(rest, " ", "%20"))
+		if err != nil {
+			return false
+		}
+		e.Quarantine = reason
+		if e.Quarantine == "" {
+			e.Quarantine = "quarantined"
+		}
 	default:
 		return false
 	}

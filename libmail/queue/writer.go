@@ -28,6 +28,7 @@ type Writer struct {
 	// prepend is the header to put above the message (Prepend), written
 	// after it when the entry is committed.
 	prepend []byte
+	trailer []byte // records decided at the end of the message (Record)
 }
 
 // Create starts entry id in tmp/ with env. The caller writes the message
@@ -99,6 +100,17 @@ func (w *Writer) Prepend(field []byte) error {
 }
 
 var crlf = []byte("\r\n")
+
+// Record adds trailer records that the entry carries from its commit on,
+// for facts decided once the message is in: a QuarantineRecord says the
+// message goes to its recipients' Junk folders. Like Prepend's fields they
+// are written before Commit's fsync, after the prepended header, where
+// the agents' progress records will follow.
+func (w *Writer) Record(recs ...Record) {
+	for _, r := range recs {
+		w.trailer = r.appendTo(w.trailer)
+	}
+}
 
 // WriteString appends message bytes.
 func (w *Writer) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
@@ -173,9 +185,11 @@ func (w *Writer) finish() error {
 	if len(lengths) != prependOffset+sizeDigits-sizeOffset {
 		return fmt.Errorf("queue entry %s: size %d out of range", w.id, size)
 	}
-	if len(w.prepend) > 0 {
-		if _, err := w.Write(w.prepend); err != nil {
-			return err
+	for _, b := range [][]byte{w.prepend, w.trailer} {
+		if len(b) > 0 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
 	}
 	patched := false
