@@ -95,9 +95,23 @@ func (w *Writer) endHeader(n int, lineEnd, emptyLine bool) {
 	h := w.head.buf
 	w.head.done = true
 	var last []byte // a last field without its line end
+	var kept []byte // the fields stored, when Drop took some out
+	dropped, pos := false, 0
 	fe := message.Fields(h[:n], func(name, field []byte) {
-		w.fact(name, field)
-		if field[len(field)-1] != '\n' {
+		start := pos
+		pos += len(field)
+		complete := field[len(field)-1] == '\n'
+		if w.drop != nil && complete && w.drop(name, field) {
+			if !dropped {
+				dropped, kept = true, append([]byte(nil), h[:start]...)
+			}
+		} else {
+			w.fact(name, field)
+			if dropped {
+				kept = append(kept, field...)
+			}
+		}
+		if !complete {
 			last = field // shown to the taps once its line end is known
 			return
 		}
@@ -109,7 +123,11 @@ func (w *Writer) endHeader(n int, lineEnd, emptyLine bool) {
 	if w.add {
 		added = w.missing()
 	}
-	w.put(h[:fe])
+	if dropped {
+		w.put(kept)
+	} else {
+		w.put(h[:fe])
+	}
 	ended := false
 	if last != nil {
 		if lineEnd || len(added) > 0 {

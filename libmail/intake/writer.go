@@ -65,6 +65,11 @@ type Source struct {
 	UID int
 	// Taps see the message as it streams through (see Tap).
 	Taps []Tap
+	// Drop, when set, says which of the source's header fields are not
+	// stored: Authentication-Results: fields that claim this server's
+	// authserv-id, which only this server may write (RFC 8601 §5). Taps
+	// still see them, as received: a DKIM signature may cover them.
+	Drop func(name, field []byte) bool
 }
 
 // Writer takes one message into a queue entry. The protocol layer feeds
@@ -79,6 +84,7 @@ type Writer struct {
 	lines   LineEnds
 	add     bool
 	taps    []Tap
+	drop    func(name, field []byte) bool
 
 	size   int64 // bytes the source sent
 	err    error // the first problem; the rest of the message is only counted
@@ -118,7 +124,7 @@ type entry interface {
 }
 
 func newWriter(q entry, id queue.ID, env *queue.Envelope, cfg *Config, src *Source) *Writer {
-	w := &Writer{q: q, cfg: cfg, id: id, arrival: env.Arrival, lines: src.LineEnds, add: src.AddMissing, taps: src.Taps}
+	w := &Writer{q: q, cfg: cfg, id: id, arrival: env.Arrival, lines: src.LineEnds, add: src.AddMissing, taps: src.Taps, drop: src.Drop}
 	rec := appendReceived(make([]byte, 0, 320), cfg, env, id, src)
 	w.put(rec)
 	for _, t := range w.taps {

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -401,5 +402,33 @@ func TestQuarantine(t *testing.T) {
 	}
 	if len(m.records) != 1 || m.records[0] != (queue.QuarantineRecord{Reason: "dmarc=fail (p=quarantine)"}) {
 		t.Errorf("records %+v", m.records)
+	}
+}
+
+// TestDrop: header fields Source.Drop picks are not stored, whatever the
+// pieces the message came in; taps still see every field as received;
+// the rest of the header and the body are stored as they came.
+func TestDrop(t *testing.T) {
+	in := "Authentication-Results: mail.example.test; dkim=pass\r\n" +
+		"Subject: hi\r\n" +
+		"authentication-results: other.example;\r\n spf=pass\r\n" +
+		"Authentication-Results: mail.example.test;\r\n\tdmarc=pass\r\n" +
+		"\r\nbody\r\n"
+	want := "Subject: hi\r\nauthentication-results: other.example;\r\n spf=pass\r\n\r\nbody\r\n"
+	drop := func(name, field []byte) bool {
+		return bytes.EqualFold(name, []byte("Authentication-Results")) && bytes.Contains(field, []byte("mail.example.test"))
+	}
+	for _, chunk := range []int{1, 7, 1 << 20} {
+		r := &recorder{}
+		stored, _, _, err := run(t, testConfig(102400), &Source{Drop: drop, Taps: []Tap{r}}, []byte(in), chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored != want {
+			t.Errorf("chunk %d: stored %q, want %q", chunk, stored, want)
+		}
+		if n := len(r.fields); n != 5 { // Received: and the four as received
+			t.Errorf("chunk %d: taps saw %d fields, want 5: %q", chunk, n, r.fields)
+		}
 	}
 }
