@@ -44,14 +44,27 @@ type Query struct {
 // when the test ends.
 func New(t testing.TB, zone string) *Server {
 	t.Helper()
-	s := &Server{t: t, done: make(chan struct{}), records: map[string][]dns.RR{},
+	s, err := Start(zone)
+	if err != nil {
+		t.Fatalf("dnstest: %v", err)
+	}
+	s.t = t
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start is New for a program outside a test (the benchmarks' loopback
+// DNS): the caller closes the server. The methods that fail a test
+// (Load, Set and the like) must not be called on it.
+func Start(zone string) (*Server, error) {
+	s := &Server{done: make(chan struct{}), records: map[string][]dns.RR{},
 		fails: map[failKey]int{}, delays: map[string]time.Duration{}, maxUDP: 4096}
 	if err := s.load(zone); err != nil {
-		t.Fatalf("dnstest: %v", err)
+		return nil, err
 	}
 	pc, l, err := listen()
 	if err != nil {
-		t.Fatalf("dnstest: %v", err)
+		return nil, err
 	}
 	s.addr = l.Addr().String()
 	h := dns.HandlerFunc(s.serve)
@@ -62,11 +75,10 @@ func New(t testing.TB, zone string) *Server {
 			pc.Close()
 			l.Close()
 			s.Close()
-			t.Fatalf("dnstest: %v", err)
+			return nil, err
 		}
 	}
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // Addr returns the server's address, "127.0.0.1:port", for both UDP and
