@@ -44,32 +44,17 @@ func (c *Client) LookupMX(ctx context.Context, domain string) ([]MX, bool, error
 // temporarily is left out when the other one has addresses.
 func (c *Client) LookupHost(ctx context.Context, host string) ([]netip.Addr, bool, error) {
 	type result struct {
-		rrs    []miekg.RR
+		addrs  []netip.Addr
 		secure bool
 		err    error
 	}
 	var v4, v6 result
 	var wg sync.WaitGroup
-	wg.Go(func() { v4.rrs, v4.secure, v4.err = c.query(ctx, host, miekg.TypeA) })
-	v6.rrs, v6.secure, v6.err = c.query(ctx, host, miekg.TypeAAAA)
+	wg.Go(func() { v4.addrs, v4.secure, v4.err = c.LookupA(ctx, host) })
+	v6.addrs, v6.secure, v6.err = c.LookupAAAA(ctx, host)
 	wg.Wait()
 
-	var addrs []netip.Addr
-	for _, rr := range append(v4.rrs, v6.rrs...) {
-		var ip []byte
-		switch r := rr.(type) {
-		case *miekg.A:
-			ip = r.A
-		case *miekg.AAAA:
-			ip = r.AAAA
-		}
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			if _, isA := rr.(*miekg.A); isA {
-				a = a.Unmap()
-			}
-			addrs = append(addrs, a)
-		}
-	}
+	addrs := append(v4.addrs, v6.addrs...)
 	secure := v4.secure && v6.secure
 	switch {
 	case len(addrs) > 0:
@@ -80,6 +65,44 @@ func (c *Client) LookupHost(ctx context.Context, host string) ([]netip.Addr, boo
 		return nil, false, v6.err
 	}
 	return nil, secure, &Error{Name: host, Type: "A/AAAA", NotFound: true}
+}
+
+// LookupA implements Resolver. The addresses are plain IPv4 ones, never
+// IPv4-mapped IPv6.
+func (c *Client) LookupA(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	return c.lookupAddrs(ctx, host, miekg.TypeA)
+}
+
+// LookupAAAA implements Resolver.
+func (c *Client) LookupAAAA(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	return c.lookupAddrs(ctx, host, miekg.TypeAAAA)
+}
+
+// lookupAddrs returns the addresses of one family, qtype A or AAAA.
+func (c *Client) lookupAddrs(ctx context.Context, host string, qtype uint16) ([]netip.Addr, bool, error) {
+	rrs, secure, err := c.query(ctx, host, qtype)
+	if err != nil {
+		return nil, secure, err
+	}
+	var addrs []netip.Addr
+	for _, rr := range rrs {
+		switch r := rr.(type) {
+		case *miekg.A:
+			if a, ok := netip.AddrFromSlice(r.A); ok {
+				addrs = append(addrs, a.Unmap())
+			}
+		case *miekg.AAAA:
+			if a, ok := netip.AddrFromSlice(r.AAAA); ok {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		// query returns records of qtype only, which always parse; this
+		// is a defect, not an answer.
+		return nil, false, &Error{Name: host, Type: miekg.TypeToString[qtype], Temporary: true, Err: fmt.Errorf("no usable address in the answer")}
+	}
+	return addrs, secure, nil
 }
 
 // LookupTLSA implements Resolver.
