@@ -269,6 +269,37 @@ func TestLookupTXT(t *testing.T) {
 	}
 }
 
+// TXT data is octets: a quote, a backslash, a control character or an
+// 8-bit octet comes back as it is on the wire, not in the escaped
+// presentation form miekg/dns keeps it in. (SPF found this: a record
+// with a non-ASCII octet read as "\195\175..." passed for valid
+// ASCII, RFC 7208 §3.1.)
+func TestLookupTXTOctets(t *testing.T) {
+	c, s := newTest(t)
+	s.Add(`octets.example. TXT "v=spf1 a:\195\175x.example \"q\" back\\slash" "\009tab"`)
+	txt, err := c.LookupTXT(t.Context(), "octets.example")
+	want := "v=spf1 a:\xc3\xafx.example \"q\" back\\slash\ttab"
+	if err != nil || len(txt) != 1 || txt[0] != want {
+		t.Errorf("LookupTXT = %q, %v; want %q", txt, err, want)
+	}
+}
+
+// A name is text: a label may hold any octet but the dot, such as the
+// space or quote an SPF macro (RFC 7208 §7.3) brings in from a
+// local-part, and the client must ask for that name rather than read
+// its octets as zone-file escapes, and must know its answer for the
+// answer to it.
+func TestNamesWithSpecialOctets(t *testing.T) {
+	c, s := newTest(t)
+	s.Add(`a\ b\"c\\d\@e\;f\(g\).example. A 192.0.2.50`)
+	addrs, _, err := c.LookupA(t.Context(), `a b"c\d@e;f(g).example`)
+	if err != nil || len(addrs) != 1 || addrs[0] != netip.MustParseAddr("192.0.2.50") {
+		t.Errorf("LookupA = %v, %v", addrs, err)
+	}
+	_, err = c.LookupTXT(t.Context(), "no such.example")
+	wantErr(t, "NXDOMAIN of a name with a space", err, true, false)
+}
+
 func TestLookupPTR(t *testing.T) {
 	c, s := newTest(t)
 	s.Add("2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR mx2.example.")

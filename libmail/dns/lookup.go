@@ -136,7 +136,7 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	for _, rr := range rrs {
 		// RFC 7208 §3.3 and RFC 6376 §3.6.2.2: a record's strings are
 		// one text, joined without separator.
-		txt = append(txt, strings.Join(rr.(*miekg.TXT).Txt, ""))
+		txt = append(txt, unescape(strings.Join(rr.(*miekg.TXT).Txt, "")))
 	}
 	return txt, nil
 }
@@ -238,12 +238,58 @@ func fqdn(name string) (string, error) {
 		}
 		name = a
 	}
-	name = miekg.Fqdn(name)
+	name = miekg.Fqdn(escapeName(name))
 	if _, ok := miekg.IsDomainName(name); !ok {
 		return "", fmt.Errorf("invalid domain name")
 	}
 	return name, nil
 }
+
+// escapeName writes name, plain text whose dots separate labels, in the
+// presentation form miekg/dns takes: the octets that form would read
+// as escapes or syntax are escaped the way miekg/dns writes the names
+// it unpacks, so that the question echoed in an answer compares equal.
+func escapeName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == ' ' || c == '\'' || c == '@' || c == ';' || c == '(' || c == ')' || c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// unescape turns text in presentation form, as miekg/dns keeps TXT
+// strings (a backslash before a quote or backslash, \DDD for other
+// octets), back into the octets on the wire.
+func unescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b = append(b, s[i])
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			b = append(b, byte(int(s[i+1]-'0')*100+int(s[i+2]-'0')*10+int(s[i+3]-'0')))
+			i += 3
+			continue
+		}
+		i++
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
