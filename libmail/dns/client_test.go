@@ -144,6 +144,66 @@ func TestLookupHostAOnly(t *testing.T) {
 	}
 }
 
+// LookupA and LookupAAAA ask for one family each, so that a caller (SPF,
+// RFC 7208 §5) tells an empty or failed family from the other one.
+func TestLookupAAndAAAA(t *testing.T) {
+	c, s := newTest(t)
+	s.FailType("temp.example", "AAAA", miekg.RcodeServerFailure)
+	s.Add("temp.example. A 192.0.2.7")
+	tests := []struct {
+		host    string
+		v6      bool
+		addrs   string // sorted, space-separated
+		secure  bool
+		errKind string // "", "notfound", "temporary"
+	}{
+		{host: "both.example", addrs: "192.0.2.3", secure: true},
+		{host: "both.example", v6: true, addrs: "2001:db8::3", secure: true},
+		{host: "alias.example", addrs: "192.0.2.3", secure: true}, // CNAME chain
+		{host: "alias.example", v6: true, addrs: "2001:db8::3", secure: true},
+		{host: "mx2.example", errKind: "notfound", secure: true}, // AAAA only: no A (NODATA)
+		{host: "mx1.example", v6: true, errKind: "notfound", secure: true},
+		{host: "nowhere.example", errKind: "notfound", secure: true},
+		{host: "nowhere.example", v6: true, errKind: "notfound", secure: true},
+		{host: "temp.example", addrs: "192.0.2.7", secure: true}, // the failing family is the other one
+		{host: "temp.example", v6: true, errKind: "temporary"},   // SERVFAIL
+		{host: "away.example", v6: true, addrs: "2001:db8::5"},
+	}
+	for _, tt := range tests {
+		lookup, typ := c.LookupA, "A"
+		if tt.v6 {
+			lookup, typ = c.LookupAAAA, "AAAA"
+		}
+		addrs, secure, err := lookup(t.Context(), tt.host)
+		var got []string
+		for _, a := range addrs {
+			got = append(got, a.String())
+			if a.Is4() == tt.v6 || a.Is4In6() {
+				t.Errorf("Lookup%s(%s) gave %s, of the other family", typ, tt.host, a)
+			}
+		}
+		slices.Sort(got)
+		kind := ""
+		if IsNotFound(err) {
+			kind = "notfound"
+		} else if IsTemporary(err) {
+			kind = "temporary"
+		}
+		if strings.Join(got, " ") != tt.addrs || secure != tt.secure || kind != tt.errKind {
+			t.Errorf("Lookup%s(%s) = %v, %v, %v; want %s, %v, %q", typ, tt.host, got, secure, err, tt.addrs, tt.secure, tt.errKind)
+		}
+	}
+	var asked []string
+	for _, q := range s.Log() {
+		if strings.EqualFold(q.Name, "mx2.example.") {
+			asked = append(asked, q.Type)
+		}
+	}
+	if !slices.Equal(asked, []string{"A"}) {
+		t.Errorf("LookupA(mx2.example) asked %v, want only A", asked)
+	}
+}
+
 // A server that is not authoritative for a CNAME's target answers with
 // the CNAME alone; the client asks for the target, and the answer is
 // secure only if both answers were.
@@ -207,6 +267,37 @@ func TestLookupTXT(t *testing.T) {
 	if err != nil || !slices.Equal(txt, []string{"second", "v=spf1 ip4:192.0.2.0/24 -all"}) {
 		t.Errorf("LookupTXT = %q, %v", txt, err)
 	}
+}
+
+// TXT data is octets: a quote, a backslash, a control character or an
+// 8-bit octet comes back as it is on the wire, not in the escaped
+// presentation form miekg/dns keeps it in. (SPF found this: a record
+// with a non-ASCII octet read as "\195\175..." passed for valid
+// ASCII, RFC 7208 §3.1.)
+func TestLookupTXTOctets(t *testing.T) {
+	c, s := newTest(t)
+	s.Add(`octets.example. TXT "v=spf1 a:\195\175x.example \"q\" back\\slash" "\009tab"`)
+	txt, err := c.LookupTXT(t.Context(), "octets.example")
+	want := "v=spf1 a:\xc3\xafx.example \"q\" back\\slash\ttab"
+	if err != nil || len(txt) != 1 || txt[0] != want {
+		t.Errorf("LookupTXT = %q, %v; want %q", txt, err, want)
+	}
+}
+
+// A name is text: a label may hold any octet but the dot, such as the
+// space or quote an SPF macro (RFC 7208 §7.3) brings in from a
+// local-part, and the client must ask for that name rather than read
+// its octets as zone-file escapes, and must know its answer for the
+// answer to it.
+func TestNamesWithSpecialOctets(t *testing.T) {
+	c, s := newTest(t)
+	s.Add(`a\ b\"c\\d\@e\;f\(g\).example. A 192.0.2.50`)
+	addrs, _, err := c.LookupA(t.Context(), `a b"c\d@e;f(g).example`)
+	if err != nil || len(addrs) != 1 || addrs[0] != netip.MustParseAddr("192.0.2.50") {
+		t.Errorf("LookupA = %v, %v", addrs, err)
+	}
+	_, err = c.LookupTXT(t.Context(), "no such.example")
+	wantErr(t, "NXDOMAIN of a name with a space", err, true, false)
 }
 
 func TestLookupPTR(t *testing.T) {

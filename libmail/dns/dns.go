@@ -39,6 +39,11 @@ type Resolver interface {
 	// LookupHost returns the IPv4 and IPv6 addresses of host (A and AAAA,
 	// following CNAMEs). It fails with NotFound only if both are empty.
 	LookupHost(ctx context.Context, host string) (addrs []netip.Addr, secure bool, err error)
+	// LookupA returns the IPv4 addresses of host (A, following CNAMEs),
+	// and LookupAAAA its IPv6 addresses: SPF (RFC 7208 §5) asks for one
+	// family and must tell which one failed or was empty.
+	LookupA(ctx context.Context, host string) (addrs []netip.Addr, secure bool, err error)
+	LookupAAAA(ctx context.Context, host string) (addrs []netip.Addr, secure bool, err error)
 	// LookupTLSA returns the TLSA records of _port._tcp.host.
 	LookupTLSA(ctx context.Context, port int, host string) (recs []TLSA, secure bool, err error)
 	// LookupTXT returns the TXT records of name, each one's strings joined.

@@ -44,32 +44,17 @@ func (c *Client) LookupMX(ctx context.Context, domain string) ([]MX, bool, error
 // temporarily is left out when the other one has addresses.
 func (c *Client) LookupHost(ctx context.Context, host string) ([]netip.Addr, bool, error) {
 	type result struct {
-		rrs    []miekg.RR
+		addrs  []netip.Addr
 		secure bool
 		err    error
 	}
 	var v4, v6 result
 	var wg sync.WaitGroup
-	wg.Go(func() { v4.rrs, v4.secure, v4.err = c.query(ctx, host, miekg.TypeA) })
-	v6.rrs, v6.secure, v6.err = c.query(ctx, host, miekg.TypeAAAA)
+	wg.Go(func() { v4.addrs, v4.secure, v4.err = c.LookupA(ctx, host) })
+	v6.addrs, v6.secure, v6.err = c.LookupAAAA(ctx, host)
 	wg.Wait()
 
-	var addrs []netip.Addr
-	for _, rr := range append(v4.rrs, v6.rrs...) {
-		var ip []byte
-		switch r := rr.(type) {
-		case *miekg.A:
-			ip = r.A
-		case *miekg.AAAA:
-			ip = r.AAAA
-		}
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			if _, isA := rr.(*miekg.A); isA {
-				a = a.Unmap()
-			}
-			addrs = append(addrs, a)
-		}
-	}
+	addrs := append(v4.addrs, v6.addrs...)
 	secure := v4.secure && v6.secure
 	switch {
 	case len(addrs) > 0:
@@ -80,6 +65,44 @@ func (c *Client) LookupHost(ctx context.Context, host string) ([]netip.Addr, boo
 		return nil, false, v6.err
 	}
 	return nil, secure, &Error{Name: host, Type: "A/AAAA", NotFound: true}
+}
+
+// LookupA implements Resolver. The addresses are plain IPv4 ones, never
+// IPv4-mapped IPv6.
+func (c *Client) LookupA(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	return c.lookupAddrs(ctx, host, miekg.TypeA)
+}
+
+// LookupAAAA implements Resolver.
+func (c *Client) LookupAAAA(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	return c.lookupAddrs(ctx, host, miekg.TypeAAAA)
+}
+
+// lookupAddrs returns the addresses of one family, qtype A or AAAA.
+func (c *Client) lookupAddrs(ctx context.Context, host string, qtype uint16) ([]netip.Addr, bool, error) {
+	rrs, secure, err := c.query(ctx, host, qtype)
+	if err != nil {
+		return nil, secure, err
+	}
+	var addrs []netip.Addr
+	for _, rr := range rrs {
+		switch r := rr.(type) {
+		case *miekg.A:
+			if a, ok := netip.AddrFromSlice(r.A); ok {
+				addrs = append(addrs, a.Unmap())
+			}
+		case *miekg.AAAA:
+			if a, ok := netip.AddrFromSlice(r.AAAA); ok {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		// query returns records of qtype only, which always parse; this
+		// is a defect, not an answer.
+		return nil, false, &Error{Name: host, Type: miekg.TypeToString[qtype], Temporary: true, Err: fmt.Errorf("no usable address in the answer")}
+	}
+	return addrs, secure, nil
 }
 
 // LookupTLSA implements Resolver.
@@ -113,7 +136,7 @@ func (c *Client) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	for _, rr := range rrs {
 		// RFC 7208 §3.3 and RFC 6376 §3.6.2.2: a record's strings are
 		// one text, joined without separator.
-		txt = append(txt, strings.Join(rr.(*miekg.TXT).Txt, ""))
+		txt = append(txt, unescape(strings.Join(rr.(*miekg.TXT).Txt, "")))
 	}
 	return txt, nil
 }
@@ -215,12 +238,58 @@ func fqdn(name string) (string, error) {
 		}
 		name = a
 	}
-	name = miekg.Fqdn(name)
+	name = miekg.Fqdn(escapeName(name))
 	if _, ok := miekg.IsDomainName(name); !ok {
 		return "", fmt.Errorf("invalid domain name")
 	}
 	return name, nil
 }
+
+// escapeName writes name, plain text whose dots separate labels, in the
+// presentation form miekg/dns takes: the octets that form would read
+// as escapes or syntax are escaped the way miekg/dns writes the names
+// it unpacks, so that the question echoed in an answer compares equal.
+func escapeName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == ' ' || c == '\'' || c == '@' || c == ';' || c == '(' || c == ')' || c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// unescape turns text in presentation form, as miekg/dns keeps TXT
+// strings (a backslash before a quote or backslash, \DDD for other
+// octets), back into the octets on the wire.
+func unescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b = append(b, s[i])
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			b = append(b, byte(int(s[i+1]-'0')*100+int(s[i+2]-'0')*10+int(s[i+3]-'0')))
+			i += 3
+			continue
+		}
+		i++
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -38,7 +38,7 @@ func (r *Resolver) AddMX(domain, host string, pref uint16) {
 	r.mx[domain] = append(r.mx[domain], dns.MX{Host: host, Pref: pref})
 }
 
-// AddHost adds addresses (A or AAAA) of name.
+// AddHost adds addresses (A or AAAA, by their form) of name.
 func (r *Resolver) AddHost(name string, addrs ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -154,6 +154,35 @@ func (r *Resolver) LookupHost(ctx context.Context, host string) ([]netip.Addr, b
 		return nil, false, notFound("A", host)
 	}
 	return append([]netip.Addr(nil), r.hosts[host]...), sec, nil
+}
+
+// LookupA implements dns.Resolver: the IPv4 addresses of AddHost.
+func (r *Resolver) LookupA(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	return r.lookupFamily("A", host, netip.Addr.Is4)
+}
+
+// LookupAAAA implements dns.Resolver: the IPv6 addresses of AddHost.
+func (r *Resolver) LookupAAAA(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+	return r.lookupFamily("AAAA", host, netip.Addr.Is6)
+}
+
+func (r *Resolver) lookupFamily(typ, host string, family func(netip.Addr) bool) ([]netip.Addr, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sec, err := r.lookup(typ, host)
+	if err != nil {
+		return nil, false, err
+	}
+	var addrs []netip.Addr
+	for _, a := range r.hosts[host] {
+		if family(a) {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, false, notFound(typ, host)
+	}
+	return addrs, sec, nil
 }
 
 // LookupTLSA implements dns.Resolver.
