@@ -2,6 +2,7 @@ package address
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -103,5 +104,30 @@ func TestSplitCanonical(t *testing.T) {
 	}
 	if got := Canonical("User@Example.TEST"); got != "User@example.test" {
 		t.Errorf("Canonical = %q", got)
+	}
+}
+
+func TestALabel(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"example.com", "example.com"},
+		{"Example.COM.", "example.com"},
+		{"mail.Example.co.UK", "mail.example.co.uk"},
+		{"пример.рф", "xn--e1afmkfd.xn--p1ai"},
+		{"Bücher.example", "xn--bcher-kva.example"},
+		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
+		{"", ""},
+		{".", ""},
+		{"[192.0.2.1]", ""},
+		{"a..b", ""},
+		{".example.com", ""},
+		{"exa mple.com", ""},
+		{"-bad.example", ""},
+		{"\xff.example", ""},
+		{strings.Repeat("a", 64) + ".example", ""},
+	} {
+		got, err := ALabel(tc.in)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("ALabel(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
 	}
 }
