@@ -133,15 +133,15 @@ func TestOwnsSender(t *testing.T) {
 // TestOwnsSenderUnreadable: when a file that says who owns what cannot
 // be read, the answer is an error (a temporary failure), not "no".
 func TestOwnsSenderUnreadable(t *testing.T) {
-	d, _, logins := senderDir(t, "")
-	os.Remove(logins)
-	if err := os.Mkdir(logins, 0o755); err != nil { // stats, but does not read
+	// A directory in the file's place stats, but does not read, for root
+	// too; with nothing read before, there is no earlier map to keep.
+	logins := filepath.Join(t.TempDir(), "senders")
+	if err := os.Mkdir(logins, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	clk := newClock()
 	p := params(nil, "", false)
 	p.SMTPDSenderLoginMaps = []string{logins}
-	d = New(p, maillog.Discard(), clk.Now)
+	d := New(p, maillog.Discard(), newClock().Now)
 	if ok, err := d.OwnsSender("demo@example.test", "other@example.test"); ok || err == nil {
 		t.Errorf("OwnsSender with an unreadable map = %v, %v; want an error", ok, err)
 	}
