@@ -124,6 +124,13 @@ func userDel(a *app, args []string) error {
 		return err
 	}
 	path := a.cfg.AccountsFile
+	// Checked first so that a missing file is not created only to say so.
+	if err := checkAccountsEdit(path, func(text []byte) error {
+		_, err := account.Remove(text, addr)
+		return err
+	}); err != nil {
+		return err
+	}
 	if err := editAccounts(path, func(text []byte) ([]byte, error) { return account.Remove(text, addr) }); err != nil {
 		return err
 	}

@@ -239,6 +239,14 @@ func TestUserNewFile(t *testing.T) {
 	if out, errs, code := userRun("", nil, "-c", e.cfg, "user", "list"); code != 0 || out != "" || errs != "" {
 		t.Errorf("list without a file: exit %d, %q %q", code, out, errs)
 	}
+	for _, sub := range []string{"del", "passwd"} {
+		if _, errs, code := userRun("pw\n", nil, "-c", e.cfg, "user", sub, "demo@example.test"); code != 1 || !strings.Contains(errs, "no such account") {
+			t.Errorf("%s without a file: exit %d, %q", sub, code, errs)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s of a missing account made the file: %v", sub, err)
+		}
+	}
 	if _, errs, code := userRun("pw\n", nil, "-c", e.cfg, "user", "add", "first@example.test"); code != 0 {
 		t.Fatalf("add to a missing file: exit %d, %q", code, errs)
 	}
