@@ -19,8 +19,14 @@ func (c *conn) authOffered() bool {
 func (c *conn) auth(arg string) {
 	fail := func(r *Reply) { c.respond("auth", nil, r) }
 	switch {
-	case !c.authOffered():
+	case !c.srv.cfg.Auth:
 		fail(reply(503, "5.5.1", "Error: authentication not enabled"))
+		return
+	case !c.authOffered():
+		// smtpd_tls_auth_only before STARTTLS: the password would cross
+		// the network in the clear. RFC 4954 §6 names this reply (and
+		// RFC 5248 registers 5.7.11); no exchange starts.
+		fail(reply(538, "5.7.11", "Encryption required for requested authentication mechanism"))
 		return
 	case c.authUser != "":
 		fail(reply(503, "5.5.1", "Error: already authenticated"))

@@ -38,6 +38,8 @@ type Config struct {
 	WrapperMode          bool        // smtpd_tls_wrappermode: implicit TLS (port 465)
 	Auth                 bool        // smtpd_sasl_auth_enable
 	AuthTLSOnly          bool        // smtpd_tls_auth_only
+	AuthRequired         bool        // smtpd_sasl_auth_required: no MAIL before AUTH
+	SenderLoginCheck     bool        // smtpd_sender_login_check: authenticated senders use only addresses they own
 	PeernameLookup       bool        // smtpd_peername_lookup
 	SMTPUTF8             bool        // smtputf8_enable
 	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
@@ -57,6 +59,7 @@ func NewConfig(p *config.Params) (Config, error) {
 		HardErrorLimit: p.SMTPDHardErrorLimit, StressTimeout: p.SMTPDStressTimeout.D(), StressHardErrorLimit: p.SMTPDStressHardErrorLimit,
 		ClientConnLimit: p.SMTPDClientConnectionCountLimit, ProcessConnLimit: p.SMTPDProcessConnectionLimit, LineLimit: p.SMTPDLineLengthLimit,
 		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDSASLAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
+		AuthRequired: p.SMTPDSASLAuthRequired, SenderLoginCheck: p.SMTPDSenderLoginCheck,
 		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable, AlwaysAddMissing: p.AlwaysAddMissingHeaders,
 	}
 	if len(p.MyDestination) > 0 {

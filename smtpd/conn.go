@@ -53,14 +53,15 @@ type conn struct {
 
 // transaction is the state from MAIL to the end of DATA or BDAT.
 type transaction struct {
-	id     queue.ID
-	from   string
-	params mailParams
-	rcpts  []queue.Recipient
-	logged bool           // the "ID: client=" line was written
-	entry  *intake.Writer // the message being taken in, discarded if the session ends first
-	bdat   *intake.Writer // the message being taken in by BDAT chunks
-	failed *Reply         // a BDAT chunk failed: the rest of the message is refused
+	id      queue.ID
+	from    string
+	params  mailParams
+	rcpts   []queue.Recipient
+	logged  bool           // the "ID: client=" line was written
+	entry   *intake.Writer // the message being taken in, discarded if the session ends first
+	bdat    *intake.Writer // the message being taken in by BDAT chunks
+	failed  *Reply         // a BDAT chunk failed: the rest of the message is refused
+	fromHdr *fromTap       // the From: addresses, when the sender login check applies
 }
 
 func newConn(s *Server, cc *clientConn) *conn {

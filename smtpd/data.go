@@ -34,6 +34,10 @@ func (c *conn) begin() (*intake.Writer, *Reply) {
 	// Other sessions relay (RFC 5321 §6.4), unless the admin says
 	// always_add_missing_headers, as in Postfix.
 	src := intake.Source{TLS: c.tlsState, AddMissing: c.authUser != "" || c.srv.cfg.AlwaysAddMissing}
+	if c.authUser != "" && c.srv.cfg.SenderLoginCheck {
+		tx.fromHdr = &fromTap{}
+		src.Taps = append(src.Taps, tx.fromHdr)
+	}
 	w, err := intake.Create(c.srv.spool, tx.id, env, &c.srv.intake, &src)
 	if err != nil {
 		c.srv.log.Error("%s: %v", tx.id, err)
@@ -105,6 +109,12 @@ func (c *conn) finishMessage(w *intake.Writer) (r *Reply) {
 	if err != nil {
 		w.Abort()
 		return c.refusal(err)
+	}
+	// The From: addresses are known only now; a message in a name the
+	// user does not own is not queued (sender.go).
+	if r := c.checkFrom(tx.fromHdr); r != nil {
+		w.Abort()
+		return r
 	}
 	if err := w.Commit(); err != nil {
 		c.srv.log.Error("%s: %v", tx.id, err)

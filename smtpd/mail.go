@@ -23,9 +23,10 @@ type mailParams struct {
 
 // mail handles MAIL FROM.
 func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
+	var from string
 	defer func() {
 		if err != nil {
-			c.logReject("MAIL", err, "", "")
+			c.logReject("MAIL", err, from, "")
 		}
 	}()
 	if c.tx != nil {
@@ -37,6 +38,12 @@ func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
 	}
 	if c.srv.cfg.RequireTLS && c.tlsState == nil {
 		return replyNeedTLS
+	}
+	if c.srv.cfg.AuthRequired && c.authUser == "" {
+		// RFC 4954 §6: "530 5.7.0 Authentication required" answers any
+		// command but AUTH, EHLO, HELO, NOOP, RSET or QUIT when policy
+		// requires authentication; refusing MAIL refuses the rest.
+		return reply(530, "5.7.0", "Authentication required")
 	}
 	p, ok := parsePath(arg, "FROM:")
 	if !ok {
@@ -85,7 +92,7 @@ func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
 			return reply(555, "5.5.4", "Unsupported option: %s", printable(k))
 		}
 	}
-	from := p.addr
+	from = p.addr
 	if from != "" {
 		if err := address.Check(from, mp.utf8); err != nil {
 			if errors.Is(err, address.ErrNotASCII) {
@@ -94,6 +101,9 @@ func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
 			return reply(501, "5.1.7", "<%s>: Bad sender address syntax", quoted(from))
 		}
 		from = address.Canonical(from)
+		if r := c.checkSender(from, "Sender address rejected"); r != nil {
+			return r
+		}
 	}
 	c.tx = &transaction{id: c.srv.spool.NewID(), from: from, params: mp}
 	return nil

@@ -102,6 +102,9 @@ func TestReceivedWith(t *testing.T) {
 				d.expect("235 ")
 			}
 			mail := "MAIL FROM:<alice@example.org>"
+			if c.auth {
+				mail = "MAIL FROM:<demo@example.test>" // an address the account owns
+			}
 			if c.utf8 {
 				mail += " SMTPUTF8"
 			}

@@ -16,14 +16,17 @@ import (
 	"postern.dev/postern/libmail/recipient"
 )
 
-// Directory is what smtpd needs to know about local recipients and
-// accounts; *recipient.Directory implements it. Its lookups read local
+// Directory is what smtpd needs to know about local recipients,
+// accounts and who may send as whom; *recipient.Directory implements it. Its lookups read local
 // files and the user database, which no context can interrupt, so they
 // take none; a lookup over the network would (boundary.go).
 type Directory interface {
 	IsLocal(domain string) bool
 	Lookup(addr string) (recipient.Match, error)
 	Authenticate(user, password string) (*account.Account, bool)
+	// OwnsSender reports whether the account login may use addr as its
+	// sender (smtpd_sender_login_check); an error is a temporary failure.
+	OwnsSender(login, addr string) (bool, error)
 }
 
 // Waker tells qmgr about new entries; *wake.Client implements it.

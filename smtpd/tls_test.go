@@ -126,7 +126,8 @@ func TestStartTLSInjection(t *testing.T) {
 }
 
 // TestAuthNeedsTLS: with smtpd_tls_auth_only, AUTH is neither offered
-// nor accepted before STARTTLS, and works after it.
+// nor accepted before STARTTLS (538 5.7.11, RFC 4954 §6), and works
+// after it.
 func TestAuthNeedsTLS(t *testing.T) {
 	d := startTLSServer(t, "smtpd_sasl_auth_enable = true\nsmtpd_tls_auth_only = true\n")
 	d.send("EHLO client.example\r\n")
@@ -134,7 +135,7 @@ func TestAuthNeedsTLS(t *testing.T) {
 		t.Errorf("AUTH offered before TLS: %s", caps)
 	}
 	d.send("AUTH PLAIN AGRlbW9AZXhhbXBsZS50ZXN0AGRlbW8=\r\n")
-	d.expect("5")
+	d.expect("538 5.7.11 Encryption required for requested authentication mechanism")
 	d.send("STARTTLS\r\n")
 	d.expect("220 ")
 	d.handshake()

@@ -27,7 +27,9 @@ import (
 
 // Golden SMTP dialogues. Each testdata/*.txtar file holds a "config"
 // section (postern.toml lines applied to the test defaults) and a
-// "dialogue" section of lines:
+// "dialogue" section; any other section but "queued" is a file written
+// into the test's directory ("aliases" replaces the default one), which
+// the config names as @TESTDIR@/NAME. The dialogue's lines are:
 //
 //	C: text     a command, sent with CRLF
 //	D: text     a message line, sent with CRLF
@@ -64,15 +66,19 @@ func runTranscript(t *testing.T, file string) {
 		t.Fatal(err)
 	}
 	var cfgText, dialogue string
+	var files []txtar.File
 	for _, f := range ar.Files {
 		switch f.Name {
 		case "config":
 			cfgText = string(f.Data)
 		case "dialogue":
 			dialogue = string(f.Data)
+		case "queued":
+		default:
+			files = append(files, f)
 		}
 	}
-	srv, spool := testServer(t, cfgText)
+	srv, spool := testServerFiles(t, cfgText, files)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -242,11 +248,24 @@ func checkReplies(t *testing.T, update bool, got []string, want []step, out *[]s
 // recipients: demo@example.test (an account) and postmaster (an alias).
 func testServer(t testing.TB, cfgText string) (*Server, *queue.Spool) {
 	t.Helper()
+	return testServerFiles(t, cfgText, nil)
+}
+
+// testServerFiles is testServer with more files in its directory, which
+// cfgText names as @TESTDIR@/NAME; "aliases" replaces the default one.
+func testServerFiles(t testing.TB, cfgText string, files []txtar.File) (*Server, *queue.Spool) {
+	t.Helper()
 	dir := t.TempDir()
 	testkit.MakeSpool(t, filepath.Join(dir, "spool"))
 	hash, _ := account.Hash("demo")
 	os.WriteFile(filepath.Join(dir, "accounts"), []byte("demo@example.test:"+hash+"\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "aliases"), []byte("postmaster: demo@example.test\n"), 0o600)
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgText = strings.ReplaceAll(cfgText, "@TESTDIR@", dir)
 	base := fmt.Sprintf("myhostname = \"mail.example.test\"\nmydestination = [\"example.test\", \"localhost\"]\n"+
 		"queue_directory = %q\nalias_maps = [%q]\naccounts_file = %q\nlocal_system_users = false\n",
 		filepath.Join(dir, "spool"), filepath.Join(dir, "aliases"), filepath.Join(dir, "accounts"))

@@ -30,6 +30,8 @@ type command struct {
 type app struct {
 	cfgPath  string
 	cfg      *config.Config
+	stdin    io.Reader
+	tty      terminal // standard input, when it is a terminal (passwords)
 	stdout   io.Writer
 	stderr   io.Writer
 	synopsis string // of the subcommand being run, for usage errors
@@ -49,6 +51,7 @@ func commands() []command {
 		{name: "check", args: "[-c FILE]", help: "check the configuration, users, files and spool", run: cmdCheck},
 		{name: "flush", args: "[-c FILE] [-s SITE]", help: "retry deferred mail now (only mail for SITE with -s)", run: cmdFlush},
 		{name: "config", args: "[-c FILE] check | show [-d|-n] [NAME...] | set NAME=VALUE...", help: "check, show or edit the configuration", run: cmdConfig},
+		{name: "user", args: userSynopsis, help: "add, re-password, remove or list the accounts of accounts_file", run: cmdUser},
 		{name: "sandbox", args: "DIR [-port-base N] [-f]", help: "write a self-contained, unprivileged setup on loopback under DIR", run: cmdSandbox},
 		{name: "version", help: "print the version", run: cmdVersion},
 	}
@@ -70,7 +73,12 @@ func main() {
 }
 
 func run(argv []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return runWith(&app{stdin: os.Stdin, tty: stdinTerminal{os.Stdin, stderr}, stdout: stdout, stderr: stderr}, argv)
+}
+
+// runWith runs a command with a's standard streams; tests give their own.
+func runWith(a *app, argv []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	fs := flag.NewFlagSet("postern", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&a.cfgPath, "c", config.DefaultFile, "configuration `file`")

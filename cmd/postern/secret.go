@@ -12,39 +12,61 @@ import (
 // Debian package and `postern sandbox` create with the user.
 const secretGroup = "postern"
 
-// writeSecret writes a file only its readers may read, whatever the
-// umask: mode 0600 for the user who runs the command (the daemons of an
+// secretMode is the mode and group of a secret file that the running
+// user makes: 0600 for the user who runs the command (the daemons of an
 // unprivileged sandbox run as that user), or, when root writes it for a
 // root master, 0640 root:postern, so that the daemons running as postern
-// read it and nobody else does. The file is written under a temporary
-// name with those rights from its first byte, then renamed into place,
-// so no reader ever sees it with wider ones. The mode argument is
-// ignored; it is there so writeSecret can stand in for os.WriteFile.
-func writeSecret(path string, data []byte, _ os.FileMode) error {
-	mode, gid := os.FileMode(0o600), -1
-	if os.Geteuid() == 0 {
-		g, err := user.LookupGroup(secretGroup)
-		if err != nil {
-			return fmt.Errorf("write %s: group %s: %w", path, secretGroup, err)
-		}
-		if gid, err = strconv.Atoi(g.Gid); err != nil {
-			return fmt.Errorf("write %s: group %s has gid %q", path, secretGroup, g.Gid)
-		}
-		mode = 0o640
+// read it and nobody else does. gid is -1 when the group stays as is.
+func secretMode() (mode os.FileMode, gid int, err error) {
+	if os.Geteuid() != 0 {
+		return 0o600, -1, nil
 	}
-	tmp := path + ".new"
-	os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	g, err := user.LookupGroup(secretGroup)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return 0, 0, fmt.Errorf("group %s: %w", secretGroup, err)
+	}
+	if gid, err = strconv.Atoi(g.Gid); err != nil {
+		return 0, 0, fmt.Errorf("group %s has gid %q", secretGroup, g.Gid)
+	}
+	return 0o640, gid, nil
+}
+
+// openSecret creates path, which must not exist, with secretMode's rights
+// from its first byte.
+func openSecret(path string) (*os.File, error) {
+	mode, gid, err := secretMode()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
 	}
 	err = f.Chmod(mode)
 	if err == nil && gid >= 0 {
 		err = f.Chown(0, gid)
 	}
-	if err == nil {
-		_, err = f.Write(data)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
 	}
+	return f, nil
+}
+
+// writeSecret writes a file only its readers may read (see secretMode),
+// whatever the umask. The file is written under a temporary name with
+// those rights from its first byte, then renamed into place, so no reader
+// ever sees it with wider ones. The mode argument is ignored; it is there
+// so writeSecret can stand in for os.WriteFile.
+func writeSecret(path string, data []byte, _ os.FileMode) error {
+	tmp := path + ".new"
+	os.Remove(tmp)
+	f, err := openSecret(tmp)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -56,4 +78,14 @@ func writeSecret(path string, data []byte, _ os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// createSecret creates an empty secret file at path; it fails with an
+// error wrapping os.ErrExist when the file exists.
+func createSecret(path string) error {
+	f, err := openSecret(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -50,6 +50,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{"start"}, {"stop"}, {"reload"}, {"status"}, {"check"}, {"flush"}, {"flush", "-s", "example.org"},
 		{"config"}, {"config", "check"}, {"config", "show"}, {"config", "show", "-n"}, {"config", "set"},
 		{"config", "set", "myhostname=x"}, {"sandbox"}, {"sandbox", sandbox}, {"version"},
+		{"user"}, {"user", "add"}, {"user", "add", "new@example.test"}, {"user", "passwd", "demo@example.test"},
+		{"user", "del", "demo@example.test"}, {"user", "list"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			// The running master's configuration, then a missing one: if a
@@ -58,7 +60,7 @@ func TestSubcommandHelp(t *testing.T) {
 				argv := append(append([]string{"-c", cfg}, args...), h)
 				out, errs, code := postern(argv...)
 				name := args[0]
-				if name == "config" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+				if (name == "config" || name == "user") && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 					name += " " + args[1]
 				}
 				if code != 0 || errs != "" || !strings.HasPrefix(out, "usage: postern "+name+" ") || !strings.Contains(out, "\nflags:\n") {

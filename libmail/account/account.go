@@ -30,3 +30,19 @@ func (a *Account) Verify(password string) bool {
 
 // CanLogIn reports whether the account has a password at all.
 func (a *Account) CanLogIn() bool { return a.pw.scheme != noPassword }
+
+// Scheme names how the account's password is stored, as the file spells
+// the scheme in Dovecot's canonical name (ARGON2ID, BLF-CRYPT, PLAIN), or
+// "" when it has none: `postern user list` shows which accounts still
+// wait for a stronger hash.
+func (a *Account) Scheme() string {
+	switch a.pw.scheme {
+	case schemeArgon2:
+		return "ARGON2ID"
+	case schemeBcrypt:
+		return "BLF-CRYPT"
+	case schemePlain:
+		return "PLAIN"
+	}
+	return ""
+}

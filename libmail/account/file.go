@@ -177,6 +177,19 @@ func (f *File) Domains() []string {
 	return slices.Clone(f.domains)
 }
 
+// Accounts returns a copy of every account, sorted by address.
+func (f *File) Accounts() []Account {
+	if f == nil {
+		return nil
+	}
+	out := make([]Account, 0, len(f.accounts))
+	for _, e := range f.accounts {
+		out = append(out, e.account)
+	}
+	slices.SortFunc(out, func(a, b Account) int { return strings.Compare(a.Address, b.Address) })
+	return out
+}
+
 // Len returns the number of accounts.
 func (f *File) Len() int {
 	if f == nil {

@@ -164,6 +164,46 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+// TestSubmissionRequiresAuth: the submission services offer AUTH and
+// require it before MAIL; port 25 (smtp) neither offers nor requires it
+// unless configured; a service's overrides may relax the requirement;
+// requiring AUTH where it is not offered is refused, since no client
+// could send.
+func TestSubmissionRequiresAuth(t *testing.T) {
+	c, err := Parse([]byte("smtpd_tls_cert_file = \"/c.pem\"\nsmtpd_tls_key_file = \"/k.pem\"\n"), "f", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct {
+		name           string
+		offer, require bool
+	}{{"smtp", false, false}, {"submission", true, true}, {"submissions", true, true}} {
+		p := c.Service(s.name).Params
+		if p.SMTPDSASLAuthEnable != s.offer || p.SMTPDSASLAuthRequired != s.require || !p.SMTPDSenderLoginCheck {
+			t.Errorf("%s: smtpd_sasl_auth_enable = %v, smtpd_sasl_auth_required = %v, smtpd_sender_login_check = %v; want %v, %v, true",
+				s.name, p.SMTPDSASLAuthEnable, p.SMTPDSASLAuthRequired, p.SMTPDSenderLoginCheck, s.offer, s.require)
+		}
+	}
+	c, err = Parse([]byte("[services.submission]\nenabled = true\n[services.submission.overrides]\nsmtpd_sasl_auth_required = false\n"), "f", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Service("submission").Params; p.SMTPDSASLAuthRequired || !p.SMTPDSASLAuthEnable {
+		t.Errorf("submission with auth relaxed: required %v, enabled %v", p.SMTPDSASLAuthRequired, p.SMTPDSASLAuthEnable)
+	}
+	for _, text := range []string{
+		"smtpd_sasl_auth_required = true\n",
+		"[services.submission]\nenabled = true\n[services.submission.overrides]\nsmtpd_sasl_auth_enable = false\n",
+	} {
+		if _, err := Parse([]byte(text), "f", testOpt); err == nil || !strings.Contains(err.Error(), "smtpd_sasl_auth_required: needs smtpd_sasl_auth_enable") {
+			t.Errorf("%q: err = %v", text, err)
+		}
+	}
+	if _, err := Parse([]byte("smtpd_sender_login_maps = [\"senders\"]\n"), "f", testOpt); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+		t.Errorf("relative smtpd_sender_login_maps: err = %v", err)
+	}
+}
+
 func TestExpansion(t *testing.T) {
 	text := `
 myhostname = "h.example.net"

@@ -81,7 +81,10 @@ type SMTPD struct {
 	SMTPDTLSSecurityLevel           string   `toml:"smtpd_tls_security_level" default:"may" doc:"may: offer STARTTLS when a certificate is configured; encrypt: also require it before MAIL; none: never offer it."`
 	SMTPDTLSWrapperMode             bool     `toml:"smtpd_tls_wrappermode" default:"false" doc:"Speak TLS from the first byte (submissions on port 465, RFC 8314)."`
 	SMTPDSASLAuthEnable             bool     `toml:"smtpd_sasl_auth_enable" default:"false" doc:"Offer AUTH PLAIN and LOGIN against accounts_file; authenticated clients may relay."`
-	SMTPDTLSAuthOnly                bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections."`
+	SMTPDTLSAuthOnly                bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections; AUTH on a clear one gets 538 5.7.11 (RFC 4954 section 6)."`
+	SMTPDSASLAuthRequired           bool     `toml:"smtpd_sasl_auth_required" default:"false" doc:"Refuse MAIL FROM with 530 5.7.0 until the client has authenticated (RFC 4954 section 6), whatever its address: the built-in submission and submissions services set it, and a service's overrides may clear it. Needs smtpd_sasl_auth_enable."`
+	SMTPDSenderLoginCheck           bool     `toml:"smtpd_sender_login_check" default:"true" doc:"An authenticated client may use as MAIL FROM and in From: only addresses its account owns: its own (with any address extension), the aliases whose expansion reaches it, and what smtpd_sender_login_maps gives it; others get 553 5.7.1 (Postfix: reject_authenticated_sender_login_mismatch). The null sender is allowed. Unauthenticated sessions are not affected."`
+	SMTPDSenderLoginMaps            []string `toml:"smtpd_sender_login_maps" default:"" doc:"Files of further sender owners for smtpd_sender_login_check, one entry a line: \"ADDRESS LOGIN, LOGIN...\" where ADDRESS is user@domain or @domain (every address in it) and each LOGIN an account; # starts a comment. The first entry that matches the address, then the address without its extension, then its @domain, is the one. Reread when they change."`
 }
 
 // SMTP is about the outbound SMTP client.

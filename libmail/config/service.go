@@ -43,11 +43,15 @@ func builtinServices() map[string]builtinService {
 	return map[string]builtinService{
 		"smtp": {Service: Service{Kind: "inet", Listen: []string{":25"}, Command: "smtpd", ProcessLimit: 1, Enabled: true}},
 		// Submission needs a certificate, so it ships disabled, as in
-		// Postfix's master.cf; `enabled = true` turns it on.
+		// Postfix's master.cf; `enabled = true` turns it on. It is for
+		// the users' own mail (RFC 6409): AUTH is required before MAIL,
+		// as Postfix's master.cf does with permit_sasl_authenticated,reject.
+		// The smtp service (port 25) keeps smtpd_sasl_auth_enable's
+		// default, false: no AUTH there unless configured.
 		"submission": {Service: Service{Kind: "inet", Listen: []string{":587"}, Command: "smtpd", ProcessLimit: 1},
-			overrides: "smtpd_sasl_auth_enable = true\n"},
+			overrides: "smtpd_sasl_auth_enable = true\nsmtpd_sasl_auth_required = true\n"},
 		"submissions": {Service: Service{Kind: "inet", Listen: []string{":465"}, Command: "smtpd", ProcessLimit: 1},
-			overrides: "smtpd_tls_wrappermode = true\nsmtpd_sasl_auth_enable = true\n"},
+			overrides: "smtpd_tls_wrappermode = true\nsmtpd_sasl_auth_enable = true\nsmtpd_sasl_auth_required = true\n"},
 		"qmgr":  {Service: Service{Kind: "unix", Listen: []string{queue.QmgrSocket}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
 		"local": {Service: Service{Kind: "unix", Listen: []string{queue.LocalSocket}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
 		// The outbound SMTP client. Its name is not "smtp" (as in Postfix's

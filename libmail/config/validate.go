@@ -38,6 +38,15 @@ func (p *Params) validate() error {
 	if (p.SMTPDTLSCertFile == "") != (p.SMTPDTLSKeyFile == "") {
 		return &paramError{"smtpd_tls_key_file", fmt.Errorf("smtpd_tls_cert_file and smtpd_tls_key_file go together")}
 	}
+	if p.SMTPDSASLAuthRequired && !p.SMTPDSASLAuthEnable {
+		// No client could ever send mail.
+		return &paramError{"smtpd_sasl_auth_required", fmt.Errorf("needs smtpd_sasl_auth_enable")}
+	}
+	for _, f := range p.SMTPDSenderLoginMaps {
+		if !filepath.IsAbs(f) {
+			return &paramError{"smtpd_sender_login_maps", fmt.Errorf("%q is not an absolute path", f)}
+		}
+	}
 	if p.SMTPDTLSWrapperMode && p.SMTPDTLSCertFile == "" {
 		return &paramError{"smtpd_tls_wrappermode", fmt.Errorf("needs smtpd_tls_cert_file")}
 	}

@@ -6,7 +6,12 @@
 //
 // The aliases and accounts files are plain text, read into memory and
 // reread when they change (checked at most once a second by default), so that
-// `newaliases` is a syntax check, not a required step.
+// `newaliases` is a syntax check, not a required step, and an account that
+// `postern user` adds can log in without a restart.
+//
+// It also answers "who may send as this address" for smtpd's sender
+// login check (sender.go), from the accounts, the aliases and the sender
+// login maps.
 package recipient
 
 import (
@@ -16,6 +21,7 @@ import (
 	"os/user"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"postern.dev/postern/libmail/account"
@@ -57,6 +63,7 @@ type Directory struct {
 	delim      string
 	aliasPaths []string
 	acctPath   string
+	loginPaths []string // smtpd_sender_login_maps
 	passwd     bool
 	log        *maillog.Logger
 	now        func() time.Time
@@ -66,6 +73,7 @@ type Directory struct {
 	checked   time.Time
 	aliases   []*loaded[*alias.Table]
 	accounts  *loaded[*account.File]
+	logins    []*loaded[*LoginMap]
 	userCache map[string]userEntry
 }
 
@@ -79,7 +87,12 @@ type loaded[T any] struct {
 	path  string
 	mtime time.Time
 	size  int64
-	val   T
+	// ino tells a file replaced by rename, as `postern user` writes the
+	// accounts file, from the one read before even when the new one has
+	// the same size (a changed password) and the same mtime (two edits
+	// within the clock's granularity).
+	ino uint64
+	val T
 	// err says the file exists but could not be read and there is no
 	// earlier version to fall back on: nobody can tell who is a recipient.
 	err error
@@ -88,7 +101,7 @@ type loaded[T any] struct {
 // New returns a Directory for the configuration in p.
 func New(p *config.Params, log *maillog.Logger, now func() time.Time) *Directory {
 	d := &Directory{domains: map[string]bool{}, delim: p.RecipientDelimiter, aliasPaths: p.AliasMaps,
-		acctPath: p.AccountsFile, passwd: p.LocalSystemUsers, log: log, now: now, userCache: map[string]userEntry{},
+		acctPath: p.AccountsFile, loginPaths: p.SMTPDSenderLoginMaps, passwd: p.LocalSystemUsers, log: log, now: now, userCache: map[string]userEntry{},
 		every: time.Second}
 	for _, dom := range p.MyDestination {
 		d.domains[strings.ToLower(dom)] = true
@@ -265,24 +278,31 @@ func (d *Directory) load() {
 	if d.checked.IsZero() {
 		d.checked = d.now()
 	}
-	old, oldAcct := d.aliases, d.accounts
+	old, oldAcct, oldLogins := d.aliases, d.accounts, d.logins
 	d.mu.Unlock()
 
-	var fresh []*loaded[*alias.Table]
-	for i, p := range d.aliasPaths {
-		var prev *loaded[*alias.Table]
-		if i < len(old) && old[i].path == p {
-			prev = old[i]
-		}
-		fresh = append(fresh, reload(p, prev, d.log, alias.Load))
-	}
+	fresh := reloadAll(d.aliasPaths, old, d.log, alias.Load)
 	acct := oldAcct
 	if d.acctPath != "" {
 		acct = reload(d.acctPath, oldAcct, d.log, account.Load)
 	}
+	logins := reloadAll(d.loginPaths, oldLogins, d.log, LoadLoginMap)
 	d.mu.Lock()
-	d.aliases, d.accounts = fresh, acct
+	d.aliases, d.accounts, d.logins = fresh, acct, logins
 	d.mu.Unlock()
+}
+
+// reloadAll reloads a list of files of one kind.
+func reloadAll[T comparable](paths []string, old []*loaded[T], log *maillog.Logger, load func(string) (T, []error)) []*loaded[T] {
+	var fresh []*loaded[T]
+	for i, p := range paths {
+		var prev *loaded[T]
+		if i < len(old) && old[i].path == p {
+			prev = old[i]
+		}
+		fresh = append(fresh, reload(p, prev, log, load))
+	}
+	return fresh
 }
 
 // reload parses path again if its mtime or size changed. Problems are
@@ -301,7 +321,11 @@ func reload[T comparable](path string, prev *loaded[T], log *maillog.Logger, loa
 		}
 		return &loaded[T]{path: path, err: fmt.Errorf("%s: %w", path, err)}
 	}
-	if prev != nil && prev.err == nil && prev.mtime.Equal(st.ModTime()) && prev.size == st.Size() {
+	var ino uint64
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = sys.Ino
+	}
+	if prev != nil && prev.err == nil && prev.mtime.Equal(st.ModTime()) && prev.size == st.Size() && prev.ino == ino {
 		return prev
 	}
 	val, errs := load(path)
@@ -317,5 +341,5 @@ func reload[T comparable](path string, prev *loaded[T], log *maillog.Logger, loa
 		}
 		return &loaded[T]{path: path, err: fmt.Errorf("cannot read %s", path)}
 	}
-	return &loaded[T]{path: path, mtime: st.ModTime(), size: st.Size(), val: val}
+	return &loaded[T]{path: path, mtime: st.ModTime(), size: st.Size(), ino: ino, val: val}
 }
