@@ -383,10 +383,13 @@ func TestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The bounds below only say that the client gave up at all (the
+	// server never answers, or takes an hour): far above the timeout, so
+	// that a loaded machine does not fail them.
 	start := time.Now()
 	_, _, err = c.LookupMX(t.Context(), "example")
 	wantErr(t, "silent server", err, false, true)
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("gave up after %v, timeout 300ms", d)
 	}
 
@@ -396,7 +399,7 @@ func TestTimeout(t *testing.T) {
 	start = time.Now()
 	_, _, err = c.LookupMX(t.Context(), "example")
 	wantErr(t, "delayed answer", err, false, true)
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("gave up after %v, timeout 300ms", d)
 	}
 }
