@@ -24,7 +24,7 @@ func validateSMTPSASL(p *Params) error {
 		return &paramError{"smtp_sasl_password_maps", why}
 	}
 	if p.SMTPSASLAuthEnable && p.SMTPSASLPasswordMaps == "" {
-		return &paramError{"smtp_sasl_password_maps", fmt.Errorf("smtp_sasl_auth_enable needs a credentials file")}
+		return &paramError{"smtp_sasl_password_maps", fmt.Errorf("smtp_sasl_auth_enable needs a credentials file (set smtp_sasl_password_maps first)")}
 	}
 	for _, o := range p.SMTPSASLSecurityOptions {
 		if !oneOf(strings.ToLower(o), SASLSecurityOptions) {
