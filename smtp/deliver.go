@@ -17,13 +17,14 @@ import (
 // server of it could be reached (delivery.Reply.Unreachable).
 //
 // A session cached from an earlier request to the same nexthop, TLS
-// level and credentials is used first. Then the servers of the nexthop are tried in
-// order, address by address: a server that cannot be reached, refuses to
-// talk or fails the TLS requirement gives way to the next; one that
-// holds a transaction decides each recipient, except that a temporary
-// refusal of a recipient leaves it to the next server, as in Postfix, so
-// a backup MX can take what a greylisting primary would not. At most
-// mxSessionLimit transactions are tried.
+// level and credentials is used first. Then the servers of the nexthop
+// are tried in order, address by address: a server that cannot be
+// reached, refuses to talk, fails the TLS requirement or refuses the
+// login gives way to the next; one that holds a transaction decides
+// each recipient, except that a temporary refusal of a recipient leaves
+// it to the next server, as in Postfix, so a backup MX can take what a
+// greylisting primary would not. At most mxSessionLimit transactions
+// are tried.
 func (a *Agent) deliver(ctx context.Context, j *job, nexthop string) (unreachable bool) {
 	d, err := parseNexthop(nexthop, a.cfg.Port)
 	if err != nil {
