@@ -10,6 +10,7 @@ import (
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/queue"
+	"postern.dev/postern/libmail/testkit"
 )
 
 const (
@@ -301,5 +302,27 @@ func TestPasswordFileProblems(t *testing.T) {
 	}
 	if strings.Contains(log, relayPass) {
 		t.Errorf("the log quotes the password:\n%s", log)
+	}
+}
+
+// TestAuthNextServer: a server that refuses the login gives way to the
+// next MX, which takes it, and the refusal is logged on the way.
+func TestAuthNextServer(t *testing.T) {
+	e, s1, _ := authEnv(t, "encrypt", "example.net "+relayUser+":"+relayPass+"\n", nil)
+	s1.auth = relayUser + ":another password"
+	p := testkit.NewPKI(t, "mx2.example.net")
+	s2 := newFakeServer(t, "PIPELINING", "STARTTLS")
+	s2.tls, s2.extTLS, s2.auth = p.ServerConfig(), []string{"AUTH PLAIN LOGIN"}, relayUser+":"+relayPass
+	e.res.AddMX("example.net", "mx2.example.net", 20)
+	e.res.AddHost("mx2.example.net", "192.0.2.6")
+	e.dialer.route("192.0.2.6:2525", s2.addr())
+	id := e.enqueue(queue.Envelope{Sender: "s@example.org"}, testMessage, "a@example.net")
+	rep := e.handle(id, "example.net", true, 0)
+	checkResults(t, rep, want{"sent", "2.0.0", "250"})
+	if len(s1.Msgs()) != 0 || len(s2.Msgs()) != 1 {
+		t.Errorf("%d and %d messages", len(s1.Msgs()), len(s2.Msgs()))
+	}
+	if want := ": SASL authentication failed; server mx.example.net[192.0.2.5]:2525 said: 535 5.7.8"; !strings.Contains(e.log.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, e.log.String())
 	}
 }
