@@ -57,6 +57,7 @@ type Agent struct {
 	dial        func(ctx context.Context, network, address string) (net.Conn, error)
 	tlsSessions tls.ClientSessionCache
 	cache       *connCache
+	passwords   *passwordFile // smtp_sasl_password_maps; nil without smtp_sasl_auth_enable
 	sem         chan struct{}
 	bufs        sync.Pool // *[]byte of copyBufferSize: message data on its way from the queue file
 
@@ -89,6 +90,9 @@ func NewAgent(cfg Config, o Options) (*Agent, error) {
 		roots: roots, sts: sts, dial: dial, tlsSessions: tls.NewLRUClientSessionCache(1024),
 		cache: newConnCache(cfg.CacheTime, cfg.ReuseTime, cfg.Concurrency, o.Now),
 		sem:   make(chan struct{}, cfg.Concurrency), rand: o.Rand}
+	if cfg.SASL.PasswordFile != "" {
+		a.passwords = newPasswordFile(cfg.SASL.PasswordFile, o.Log)
+	}
 	a.bufs.New = func() any {
 		b := make([]byte, copyBufferSize)
 		return &b

@@ -8,7 +8,8 @@ import (
 )
 
 // connCache keeps sessions that finished a transaction cleanly, keyed by
-// nexthop and TLS level, so that the next request to the same
+// nexthop, TLS level and the credentials the session logged in with (if
+// it did), so that the next request to the same
 // destination skips DNS, TCP, the greeting, EHLO and the TLS handshake.
 // A session waits at most idleTime for its next use, and is not reused
 // once it is older than maxAge (smtp_connection_cache_time_limit and

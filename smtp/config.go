@@ -2,6 +2,8 @@ package smtp
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"postern.dev/postern/libmail/config"
@@ -24,6 +26,14 @@ type Config struct {
 	ReuseTime time.Duration // smtp_connection_reuse_time_limit: age of a connection
 
 	Content Content
+	SASL    SASL
+}
+
+// SASL says how the agent authenticates to servers (RFC 4954).
+type SASL struct {
+	PasswordFile string   // smtp_sasl_password_maps; "" when smtp_sasl_auth_enable is off
+	Mechanisms   []string // smtp_sasl_mechanism_filter in upper case, in order of preference
+	Plaintext    bool     // PLAIN and LOGIN may go over a session without TLS (smtp_sasl_security_options)
 }
 
 // Content says how message data is adapted to what a server takes.
@@ -54,6 +64,12 @@ func NewConfig(p *config.Params) (Config, error) {
 		CacheTime: p.SMTPConnectionCacheTimeLimit.D(), ReuseTime: p.SMTPConnectionReuseTimeLimit.D(),
 		Content: Content{LineLimit: p.SMTPLineLengthLimit, Downgrade: !p.DisableMIMEOutputConversion},
 	}
+	if p.SMTPSASLAuthEnable {
+		if p.SMTPSASLPasswordMaps == "" {
+			return Config{}, fmt.Errorf("smtp_sasl_auth_enable: needs smtp_sasl_password_maps")
+		}
+		c.SASL = newSASL(p)
+	}
 	if n := c.Content.LineLimit; n < 0 || n > 0 && n < 80 {
 		// RFC 5321 §4.5.3.1.6 servers take 998; a limit far below it
 		// would break every line of quoted-printable text too.
@@ -66,4 +82,33 @@ func NewConfig(p *config.Params) (Config, error) {
 		return Config{}, fmt.Errorf("smtp_tcp_port: %d is not a port", c.Port)
 	}
 	return c, nil
+}
+
+// newSASL reads the smtp_sasl_* parameters, which config checked.
+func newSASL(p *config.Params) SASL {
+	s := SASL{PasswordFile: p.SMTPSASLPasswordMaps, Plaintext: true}
+	filter := p.SMTPSASLMechanismFilter
+	if len(filter) == 0 {
+		filter = config.SASLMechanisms
+	}
+	for _, m := range filter {
+		// config refused other names; a caller that did not load
+		// the parameters could still pass one.
+		if !slices.Contains(config.SASLMechanisms, strings.ToLower(m)) {
+			continue
+		}
+		if m = strings.ToUpper(m); !slices.Contains(s.Mechanisms, m) {
+			s.Mechanisms = append(s.Mechanisms, m)
+		}
+	}
+	for _, o := range p.SMTPSASLSecurityOptions {
+		// Cyrus SASL's properties, as Postfix passes them on: PLAIN and
+		// LOGIN send the password as it is, once, with nothing that
+		// authenticates the server, so each of these rules them out.
+		switch strings.ToLower(o) {
+		case "noplaintext", "noactive", "nodictionary", "mutual_auth":
+			s.Plaintext = false
+		}
+	}
+	return s
 }

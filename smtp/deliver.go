@@ -16,22 +16,33 @@ import (
 // deliver sends the job's recipients to nexthop and reports whether no
 // server of it could be reached (delivery.Reply.Unreachable).
 //
-// A session cached from an earlier request to the same nexthop and TLS
-// level is used first. Then the servers of the nexthop are tried in
-// order, address by address: a server that cannot be reached, refuses to
-// talk or fails the TLS requirement gives way to the next; one that
-// holds a transaction decides each recipient, except that a temporary
-// refusal of a recipient leaves it to the next server, as in Postfix, so
-// a backup MX can take what a greylisting primary would not. At most
-// mxSessionLimit transactions are tried.
+// A session cached from an earlier request to the same nexthop, TLS
+// level and credentials is used first. Then the servers of the nexthop
+// are tried in order, address by address: a server that cannot be
+// reached, refuses to talk, fails the TLS requirement or refuses the
+// login gives way to the next; one that holds a transaction decides
+// each recipient, except that a temporary refusal of a recipient leaves
+// it to the next server, as in Postfix, so a backup MX can take what a
+// greylisting primary would not. At most mxSessionLimit transactions
+// are tried.
 func (a *Agent) deliver(ctx context.Context, j *job, nexthop string) (unreachable bool) {
 	d, err := parseNexthop(nexthop, a.cfg.Port)
 	if err != nil {
 		j.finish(deferred("4.3.5", "mail system configuration error: "+err.Error()))
 		return false
 	}
+	cred, f := a.credentialFor(d)
+	if f != nil {
+		j.finish(f)
+		return false
+	}
 	pol := a.policyFor(d)
 	key := d.nexthop + " " + pol.mode.String()
+	if cred != nil {
+		// A session logged in as one user serves only deliveries that
+		// would log in as the same.
+		key += " auth " + cred.id
+	}
 	if c := a.cache.take(key); c != nil {
 		j.held = a.transactions(ctx, j, c, false)
 		a.release(key, c)
@@ -67,10 +78,10 @@ hosts:
 				break hosts
 			}
 			addr := netip.AddrPortFrom(ip, uint16(d.port))
-			c, f := a.connect(ctx, h, addr, &plan)
+			c, f := a.connect(ctx, h, addr, &plan, cred)
 			if f != nil && f.plaintext {
 				a.log.Info("%s: %s: trying again without TLS", j.id, f.logText())
-				c, f = a.connect(ctx, h, addr, &tlsPlan{mode: tlsNone})
+				c, f = a.connect(ctx, h, addr, &tlsPlan{mode: tlsNone}, cred)
 			}
 			if f != nil {
 				a.skipped(j, f, tried == naddr)

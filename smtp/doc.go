@@ -42,11 +42,24 @@
 // policy entry names the destination: in enforce mode only the MX hosts
 // the policy lists are used, with verified TLS.
 //
+// With smtp_sasl_auth_enable, a nexthop that has credentials in
+// smtp_sasl_password_maps (Postfix's "NEXTHOP USERNAME:PASSWORD" file,
+// looked up as written, without its port, a [host] as host; reread when
+// it changes, and not used while it has errors) gets RFC 4954 AUTH with
+// PLAIN or LOGIN after EHLO, when the server offers it: inside TLS only
+// unless smtp_sasl_security_options drops noplaintext, so a session
+// without TLS defers the mail before AUTH (4.7.0) and a stripped
+// STARTTLS never yields the password. A refused login defers with the
+// server's reply ("SASL authentication failed; server X said: 535 ...",
+// as Postfix logs it), tries the next server, and marks the destination
+// unreachable. A server that offers no AUTH gets the mail without, as
+// from Postfix.
+//
 // A session that finished cleanly is kept for
 // smtp_connection_cache_time_limit for the next request to the same
-// nexthop (checked with RSET first) and is not reused once older than
-// smtp_connection_reuse_time_limit. At most smtp_delivery_concurrency
-// requests are in progress at once.
+// nexthop, TLS level and login (checked with RSET first) and is not
+// reused once older than smtp_connection_reuse_time_limit. At most
+// smtp_delivery_concurrency requests are in progress at once.
 //
 // Like local, smtp records every result in the queue entry (fsynced)
 // before it answers qmgr, and removes an entry itself when it delivered
@@ -72,5 +85,6 @@
 //
 // # Files
 //
-// The queue; smtp_tls_CAfile. Manual page: smtp(8).
+// The queue; smtp_tls_CAfile; smtp_sasl_password_maps. Manual page:
+// smtp(8).
 package smtp

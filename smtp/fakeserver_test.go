@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +30,8 @@ type fakeServer struct {
 	tls      *tls.Config                   // STARTTLS with this; nil: 454 to STARTTLS
 	badTLS   bool                          // answer STARTTLS with 220 and hang up (a broken TLS stack)
 	reply    func(verb, arg string) string // "" for the default reply
+	extTLS   []string                      // EHLO keywords announced only inside TLS
+	auth     string                        // "user:pass": AUTH PLAIN and LOGIN take these, others get 535, and MAIL needs them
 	delay    time.Duration                 // before each reply flush
 
 	mu       sync.Mutex
@@ -183,7 +186,7 @@ func (s *fakeServer) serve(c net.Conn) {
 		return
 	}
 	var rcpts []string
-	inTLS := false
+	inTLS, authed := false, false
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
@@ -201,7 +204,11 @@ func (s *fakeServer) serve(c net.Conn) {
 		case "EHLO":
 			if r == "" {
 				lines := []string{"250-fake.example.test"}
-				for _, e := range s.ext {
+				ext := s.ext
+				if inTLS {
+					ext = append(slices.Clone(ext), s.extTLS...)
+				}
+				for _, e := range ext {
 					if e == "STARTTLS" && inTLS {
 						continue
 					}
@@ -210,7 +217,26 @@ func (s *fakeServer) serve(c net.Conn) {
 				lines[len(lines)-1] = "250 " + lines[len(lines)-1][4:]
 				r = strings.Join(lines, "\r\n")
 			}
-			rcpts = nil
+			rcpts, authed = nil, false
+		case "AUTH":
+			if r != "" {
+				break
+			}
+			if s.auth == "" {
+				r = "502 5.5.2 Error: command not recognized"
+				break
+			}
+			got, ok := saslServe(arg, say, br, s.record)
+			if !ok {
+				r = "501 5.7.0 Authentication aborted"
+				break
+			}
+			if got != s.auth {
+				r = "535 5.7.8 Error: authentication failed: authentication failure"
+				break
+			}
+			authed = true
+			r = "235 2.7.0 Authentication successful"
 		case "HELO":
 			if r == "" {
 				r = "250 fake.example.test"
@@ -243,6 +269,9 @@ func (s *fakeServer) serve(c net.Conn) {
 			bw.Reset(c)
 			continue
 		case "MAIL":
+			if r == "" && s.auth != "" && !authed {
+				r = "530 5.7.0 Authentication required"
+			}
 			if r == "" {
 				r = "250 2.1.0 Ok"
 			}
@@ -328,4 +357,53 @@ func readData(br *bufio.Reader) (raw, msg []byte, err error) {
 		}
 		mb.Write(line)
 	}
+}
+
+// saslServe runs the server side of AUTH PLAIN or LOGIN: arg is what
+// followed AUTH. It returns "user:pass" as the client sent them, or
+// false when the client cancelled, named another mechanism or sent
+// something undecodable.
+func saslServe(arg string, say func(string) bool, br *bufio.Reader, record func(string)) (string, bool) {
+	mech, ir, _ := strings.Cut(arg, " ")
+	next := func(challenge string) (string, bool) {
+		if !say("334 " + challenge) {
+			return "", false
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", false
+		}
+		line = strings.TrimRight(line, "\r\n")
+		record("C: " + line)
+		return line, line != "*"
+	}
+	decode := func(s string) string {
+		b, _ := base64.StdEncoding.DecodeString(s)
+		return string(b)
+	}
+	switch strings.ToUpper(mech) {
+	case "PLAIN":
+		if ir == "" {
+			var ok bool
+			if ir, ok = next(""); !ok {
+				return "", false
+			}
+		}
+		f := strings.Split(decode(ir), "\x00")
+		if len(f) != 3 || f[0] != "" {
+			return "", false
+		}
+		return f[1] + ":" + f[2], true
+	case "LOGIN":
+		user, ok := next("VXNlcm5hbWU6")
+		if !ok {
+			return "", false
+		}
+		pass, ok := next("UGFzc3dvcmQ6")
+		if !ok {
+			return "", false
+		}
+		return decode(user) + ":" + decode(pass), true
+	}
+	return "", false
 }

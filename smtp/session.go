@@ -12,9 +12,25 @@ import (
 
 // connect opens a session with one address of a server under plan: TCP
 // within smtp_connect_timeout, the greeting, EHLO, STARTTLS when the plan
-// asks for it, EHLO again. Any failure is the server's, not the
-// recipients': the caller tries the next address.
-func (a *Agent) connect(ctx context.Context, h *mxHost, addr netip.AddrPort, plan *tlsPlan) (*esmtp.Client, *failure) {
+// asks for it, EHLO again, and AUTH with cred when there is one. Any
+// failure is the server's, not the recipients': the caller tries the
+// next address.
+func (a *Agent) connect(ctx context.Context, h *mxHost, addr netip.AddrPort, plan *tlsPlan, cred *credential) (*esmtp.Client, *failure) {
+	c, f := a.open(ctx, h, addr, plan)
+	if f != nil || cred == nil {
+		return c, f
+	}
+	stop := context.AfterFunc(ctx, c.Abort)
+	defer stop()
+	if f := a.authenticate(c, cred); f != nil {
+		c.Quit()
+		return nil, f
+	}
+	return c, nil
+}
+
+// open is connect up to the point where the session is ready for AUTH.
+func (a *Agent) open(ctx context.Context, h *mxHost, addr netip.AddrPort, plan *tlsPlan) (*esmtp.Client, *failure) {
 	c, err := esmtp.Dial(ctx, a.dial, h.name, addr, &a.client, a.now())
 	if err != nil {
 		f := deferred("4.4.1", err.Error())

@@ -17,6 +17,7 @@ import (
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
+	"postern.dev/postern/libmail/sasl"
 )
 
 // cmdCheck is postfix check: the configuration loads (main did that), the
@@ -35,20 +36,25 @@ func cmdCheck(a *app, args []string) error {
 	warn := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	root := os.Geteuid() == 0
 	owner := -1
+	var ownerUser *daemon.User
 	if root {
 		for _, name := range []string{c.MailOwner, c.VmailUser, c.DefaultPrivs} {
 			u, err := daemon.LookupUser(name)
 			if err != nil {
 				warn("%v", err)
 			} else if name == c.MailOwner {
-				owner = u.UID
+				owner, ownerUser = u.UID, u
 			}
 		}
 	}
-	certs := map[string]bool{}
+	certs, passwords := map[string]bool{}, map[string]bool{}
 	for _, s := range c.Services {
 		if !s.Enabled {
 			continue
+		}
+		if f := s.Params.SMTPSASLPasswordMaps; s.Params.SMTPSASLAuthEnable && filepath.Base(s.Command) == "smtp" && !passwords[f] {
+			passwords[f] = true
+			checkPasswords(warn, f, ownerUser)
 		}
 		p := commandPath(s.Command, c.DaemonDirectory)
 		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
@@ -110,6 +116,31 @@ func cmdCheck(a *app, args []string) error {
 func checkSecret(warn func(string, ...any), path string) {
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o004 != 0 {
 		warn("%s is readable by every user (mode %o); make it 0600, or 0640 to the group that must read it", path, st.Mode().Perm())
+	}
+}
+
+// checkPasswords reads the smtp agent's credentials file as the agent
+// would, and warns when it has errors (the agent then does not use
+// it), when every user may read it, or, as root, when mail_owner, as
+// whom the agent reads it, cannot.
+func checkPasswords(warn func(string, ...any), path string, owner *daemon.User) {
+	_, errs := sasl.LoadPasswords(path)
+	for _, e := range errs {
+		warn("smtp_sasl_password_maps: %v", e)
+	}
+	checkSecret(warn, path)
+	st, err := os.Stat(path)
+	if err != nil || owner == nil {
+		return
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return
+	}
+	m := st.Mode().Perm()
+	if !(int(sys.Uid) == owner.UID && m&0o400 != 0 || int(sys.Gid) == owner.GID && m&0o040 != 0 || m&0o004 != 0) {
+		warn("%s cannot be read by %s, as whom smtp reads it (owner uid %d, gid %d, mode %o); make it 0600 owned by %s, or 0640 to its group",
+			path, owner.Name, sys.Uid, sys.Gid, m, owner.Name)
 	}
 }
 

@@ -123,6 +123,14 @@ func TestCheckProblems(t *testing.T) {
 				e.write(t, "accounts", "demo@example.test:{PLAIN}demo\nb@example.test:{MD5-CRYPT}x\n", 0o600)
 			},
 			want: "$DIR/accounts:2: "},
+		{name: "relay credentials readable by all", extra: saslParams,
+			setup: func(t *testing.T, e *testEnv) { writePasswords(t, e, "[relay.example.com]:587 u:p\n", 0o644) },
+			want:  "$DIR/sasl_passwd is readable by every user (mode 644); make it 0600, or 0640 to the group that must read it"},
+		{name: "relay credentials broken", extra: saslParams,
+			setup: func(t *testing.T, e *testEnv) { writePasswords(t, e, "[relay.example.com]:587 u\n", 0o600) },
+			want:  "smtp_sasl_password_maps: $DIR/sasl_passwd:1: [relay.example.com]:587: want USERNAME:PASSWORD (no colon)"},
+		{name: "relay credentials missing", extra: saslParams,
+			want: "smtp_sasl_password_maps: open $DIR/sasl_passwd: no such file or directory"},
 		{name: "spool mode",
 			setup: func(t *testing.T, e *testEnv) {
 				os.Mkdir(filepath.Join(e.spool, "incoming"), 0o700)
@@ -170,5 +178,52 @@ func TestCheckRoot(t *testing.T) {
 	if code != 1 || len(warnings) != 2 || !strings.HasPrefix(warnings[0], `user "no-such-user-here": `) ||
 		warnings[1] != e.spool+"/active is owned by uid 0, want postern (the master fixes it at start)" {
 		t.Errorf("exit %d, warnings %q", code, warnings)
+	}
+}
+
+// saslParams turn on relay authentication with $DIR/sasl_passwd.
+const saslParams = "smtp_sasl_auth_enable = true\nsmtp_sasl_password_maps = \"$DIR/sasl_passwd\"\n"
+
+// writePasswords writes the credentials file, mail_owner's when the
+// test runs as root, as the agent needs it.
+func writePasswords(t *testing.T, e *testEnv, text string, mode os.FileMode) {
+	t.Helper()
+	e.write(t, "sasl_passwd", text, mode)
+	if os.Geteuid() == 0 {
+		u, err := daemon.LookupUser("postern")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(filepath.Join(e.dir, "sasl_passwd"), u.UID, u.GID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCheckPasswordsOwner: as root, check warns about a credentials
+// file the smtp agent, running as mail_owner, could not read, and is
+// content with one it can.
+func TestCheckPasswordsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	e := checkEnv(t, "")
+	b, _ := os.ReadFile(e.cfg)
+	os.WriteFile(e.cfg, []byte(strings.ReplaceAll(saslParams, "$DIR", e.dir)+string(b)), 0o644)
+	path := filepath.Join(e.dir, "sasl_passwd")
+	e.write(t, "sasl_passwd", "relay.example.com u:p\n", 0o600)
+	warnings, _, code := check(t, e)
+	want := path + " cannot be read by postern, as whom smtp reads it (owner uid 0, gid 0, mode 600)"
+	if code != 1 || len(warnings) != 1 || !strings.HasPrefix(warnings[0], want) {
+		t.Errorf("exit %d, warnings %q, want %q", code, warnings, want)
+	}
+	u, err := daemon.LookupUser("postern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(path, 0, u.GID)
+	os.Chmod(path, 0o640)
+	if warnings, _, code := check(t, e); code != 0 || len(warnings) != 0 {
+		t.Errorf("0640 root:postern: exit %d, warnings %q", code, warnings)
 	}
 }

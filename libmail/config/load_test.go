@@ -156,6 +156,11 @@ func TestValidation(t *testing.T) {
 		{"[services.smtp]\nkind = \"tcp\"\n", "f:1: service smtp"},
 		{"[services.local]\ncapabilities = [\"sys_admin\"]\n", "capability"},
 		{"[services.smtp.overrides]\nsmtpd_tls_security_level = \"maybe\"\n", "f:2: smtpd_tls_security_level"},
+		{"smtp_sasl_auth_enable = true\n", "smtp_sasl_auth_enable needs a credentials file"},
+		{"smtp_sasl_password_maps = \"hash:/etc/postfix/sasl_passwd\"\n", "without a hash: table type (and without postmap): name /etc/postfix/sasl_passwd"},
+		{"smtp_sasl_password_maps = \"sasl_passwd\"\n", "not an absolute path"},
+		{"smtp_sasl_security_options = [\"noplaintext\", \"forward_secrecy\"]\n", "f:1: smtp_sasl_security_options"},
+		{"smtp_sasl_mechanism_filter = [\"cram-md5\"]\n", "the SMTP client has plain and login"},
 	} {
 		_, err := Parse([]byte(tc.text), "f", testOpt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -93,7 +93,7 @@ type SMTP struct {
 	SMTPTCPPort                  int      `toml:"smtp_tcp_port" default:"25" doc:"The port of mail exchangers found through MX or A records (a nexthop with :port overrides it)."`
 	SMTPDeliveryConcurrency      int      `toml:"smtp_delivery_concurrency" default:"200" doc:"The most outbound deliveries in progress at once, over all destinations."`
 	SMTPConnectTimeout           Duration `toml:"smtp_connect_timeout" default:"30s" doc:"How long the SMTP client waits for a TCP connection."`
-	SMTPHeloTimeout              Duration `toml:"smtp_helo_timeout" default:"300s" doc:"How long the SMTP client waits for the greeting and the EHLO reply (and STARTTLS)."`
+	SMTPHeloTimeout              Duration `toml:"smtp_helo_timeout" default:"300s" doc:"How long the SMTP client waits for the greeting and the EHLO reply (and STARTTLS and each step of AUTH)."`
 	SMTPMailTimeout              Duration `toml:"smtp_mail_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to MAIL FROM."`
 	SMTPRcptTimeout              Duration `toml:"smtp_rcpt_timeout" default:"300s" doc:"How long the SMTP client waits for the reply to RCPT TO."`
 	SMTPDataInitTimeout          Duration `toml:"smtp_data_init_timeout" default:"120s" doc:"How long the SMTP client waits for the reply to DATA."`
@@ -107,6 +107,10 @@ type SMTP struct {
 	SMTPConnectionCacheTimeLimit Duration `toml:"smtp_connection_cache_time_limit" default:"2s" doc:"How long an idle outbound connection is kept open for more mail to the same destination."`
 	SMTPConnectionReuseTimeLimit Duration `toml:"smtp_connection_reuse_time_limit" default:"300s" doc:"How long one outbound connection is reused before it is closed."`
 	SMTPLineLengthLimit          int      `toml:"smtp_line_length_limit" default:"998" doc:"The longest line of message data the SMTP client sends, in bytes, without its CRLF (RFC 5321 allows 998); a longer line is broken by inserting CRLF and a space, as Postfix does. 0 means no limit; otherwise at least 80."`
+	SMTPSASLAuthEnable           bool     `toml:"smtp_sasl_auth_enable" default:"false" doc:"Authenticate (RFC 4954 AUTH, with PLAIN or LOGIN) to the servers of a nexthop that has credentials in smtp_sasl_password_maps, when they offer AUTH; a failed authentication defers the mail, with the server's reply."`
+	SMTPSASLPasswordMaps         string   `toml:"smtp_sasl_password_maps" default:"" doc:"The file of credentials for smtp_sasl_auth_enable (one file, read as it is: no postmap), a line \"NEXTHOP USERNAME:PASSWORD\" each (\"[relay.example.com]:587 user@example.com:secret\"; the password is the rest of the line); NEXTHOP as relayhost or transport_maps write it, looked up as written, then without its port, then a [host] as host. Only the smtp agent reads it, and rereads it when it changes: make it 0600 owned by mail_owner, or 0640 root:mail_owner's group; a file with errors is not used."`
+	SMTPSASLSecurityOptions      []string `toml:"smtp_sasl_security_options" default:"noplaintext, noanonymous" doc:"SASL options (Postfix's names) for sessions without TLS: noplaintext (as noactive, nodictionary and mutual_auth) keeps out PLAIN and LOGIN, which carry the password as it is, so mail that needs authentication over a session without TLS is deferred and the password never sent; noanonymous changes nothing (postern never logs in anonymously). Empty lets the password go without TLS. Inside TLS, PLAIN and LOGIN are always allowed."`
+	SMTPSASLMechanismFilter      []string `toml:"smtp_sasl_mechanism_filter" default:"" doc:"The SASL mechanisms the SMTP client may use, of plain and login, in order of preference; the first the server offers is used. Empty means plain, then login."`
 	DisableMIMEOutputConversion  bool     `toml:"disable_mime_output_conversion" default:"false" doc:"Send 8-bit message content as it is to a server that does not announce 8BITMIME, instead of converting 8-bit MIME parts to quoted-printable (RFC 6152)."`
 }
 

@@ -35,6 +35,9 @@ func (p *Params) validate() error {
 			return &paramError{"relayhost", err}
 		}
 	}
+	if err := validateSMTPSASL(p); err != nil {
+		return err
+	}
 	if (p.SMTPDTLSCertFile == "") != (p.SMTPDTLSKeyFile == "") {
 		return &paramError{"smtpd_tls_key_file", fmt.Errorf("smtpd_tls_cert_file and smtpd_tls_key_file go together")}
 	}

@@ -27,9 +27,13 @@
 // connect timeout), Greet (the greeting, EHLO, or HELO for a server that
 // refuses EHLO), StartTLS (the upgrade and EHLO again; which servers
 // need TLS and how their certificates are checked is the caller's
-// policy, given as the tls.Config), then Send for each transaction, and
-// Quit. Send writes MAIL FROM with the parameters the server announced
-// (SIZE, BODY=8BITMIME, SMTPUTF8, RET and ENVID), every RCPT TO (NOTIFY,
+// policy, given as the tls.Config), Auth (RFC 4954 AUTH with a
+// libmail/sasl Client: the initial response when it fits the 512-octet
+// command line, a response per 334 challenge, "*" to a challenge past
+// the mechanism's end; whether to authenticate, and only inside TLS, is
+// the caller's policy), then Send for each transaction, and Quit. Send
+// writes MAIL FROM with the parameters the server announced (SIZE,
+// BODY=8BITMIME, SMTPUTF8, RET and ENVID), every RCPT TO (NOTIFY,
 // ORCPT) and DATA in one write when the server offers PIPELINING (RFC
 // 2920), one command at a time otherwise, and returns one Answer per
 // recipient. Paths are written in RFC 5321 form through
@@ -41,7 +45,8 @@
 // passing whole lines through in runs, with no allocation. Each phase has its own timeout
 // (Timeouts, Postfix's smtp_*_timeout); Abort ends every wait at once
 // when a delivery is cancelled. Errors say what failed in Postfix's
-// words: *ConnectError, *Refusal (a non-2xx greeting, EHLO or STARTTLS),
+// words: *ConnectError, *Refusal (a non-2xx greeting, EHLO, STARTTLS,
+// or a final reply to AUTH other than 235), *AuthLoopError,
 // *HandshakeError and *IOError (the connection or the server's grammar;
 // the session is broken afterwards).
 //

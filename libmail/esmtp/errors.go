@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"postern.dev/postern/libmail/sasl"
 )
 
 // ConnectError is a failed connection to a server. Its text is Postfix's:
@@ -66,8 +68,9 @@ func (e *IOError) Error() string {
 // sent, so nothing was decided, and a new session may do.
 func (e *IOError) RsetFailed() bool { return e.Phase == phaseRset }
 
-// Refusal is a non-2xx reply that ends the attempt with this server
-// before any transaction: to the greeting, EHLO/HELO, or STARTTLS.
+// Refusal is a reply that ends the attempt with this server before any
+// transaction: a non-2xx one to the greeting, EHLO/HELO or STARTTLS, or
+// a final reply to AUTH other than 235.
 type Refusal struct {
 	Reply Reply
 	In    string // the command it answers ("EHLO"), "" for the greeting
@@ -81,3 +84,11 @@ type HandshakeError struct{ Err error }
 
 func (e *HandshakeError) Error() string { return "TLS handshake: " + e.Err.Error() }
 func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// AuthLoopError is an AUTH exchange the client cancelled because the
+// server sent a challenge after the mechanism's last response (Postfix's
+// words: "authentication protocol loop").
+type AuthLoopError struct{ Relay string }
+
+func (e *AuthLoopError) Error() string { return "authentication protocol loop with server " + e.Relay }
+func (e *AuthLoopError) Unwrap() error { return sasl.ErrSteps }

@@ -16,6 +16,11 @@ type Extensions struct {
 	DSN          bool  // RFC 3461
 	StartTLS     bool  // RFC 3207
 	Enhanced     bool  // ENHANCEDSTATUSCODES, RFC 2034
+	// Auth lists the SASL mechanisms of AUTH (RFC 4954 §3), upper case,
+	// separated by single spaces; "" when none were announced. Old
+	// servers' "AUTH=LOGIN PLAIN" lines (for clients that predate the
+	// RFC) count too, as Postfix reads them.
+	Auth string
 }
 
 // ParseExtensions reads the keywords of an EHLO reply: its lines after
@@ -27,7 +32,11 @@ func ParseExtensions(r *Reply) Extensions {
 		var line string
 		line, rest, more = strings.Cut(rest, "\n")
 		kw, arg, _ := strings.Cut(line, " ")
-		switch strings.ToUpper(kw) {
+		kw = strings.ToUpper(kw)
+		if rest, ok := strings.CutPrefix(kw, "AUTH="); ok {
+			kw, arg = "AUTH", rest+" "+arg
+		}
+		switch kw {
 		case "PIPELINING":
 			x.Pipelining = true
 		case "SIZE":
@@ -45,7 +54,33 @@ func ParseExtensions(r *Reply) Extensions {
 			x.StartTLS = true
 		case "ENHANCEDSTATUSCODES":
 			x.Enhanced = true
+		case "AUTH":
+			x.Auth = addMechanisms(x.Auth, arg)
 		}
 	}
 	return x
+}
+
+// addMechanisms adds the mechanism names in arg to list, upper-cased,
+// each once.
+func addMechanisms(list, arg string) string {
+	for _, m := range strings.Fields(strings.ToUpper(arg)) {
+		if !hasWord(list, m) {
+			list = strings.TrimPrefix(list+" "+m, " ")
+		}
+	}
+	return list
+}
+
+// OffersAuth reports whether the server announced the SASL mechanism
+// mech (in upper case).
+func (x Extensions) OffersAuth(mech string) bool { return hasWord(x.Auth, mech) }
+
+func hasWord(list, w string) bool {
+	for _, m := range strings.Fields(list) {
+		if m == w {
+			return true
+		}
+	}
+	return false
 }

@@ -135,7 +135,7 @@ func TestParseExtensionsLong(t *testing.T) {
 	}
 	x := ParseExtensions(&r)
 	want := Extensions{Pipelining: true, Size: true, SizeLimit: 52428800, EightBitMIME: true,
-		SMTPUTF8: true, DSN: true, StartTLS: true, Enhanced: true}
+		SMTPUTF8: true, DSN: true, StartTLS: true, Enhanced: true, Auth: strings.Repeat("MECH-", 100) + "PLAIN"}
 	if x != want {
 		t.Errorf("extensions %+v, want %+v", x, want)
 	}

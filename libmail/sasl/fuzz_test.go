@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -69,6 +70,50 @@ func FuzzServer(f *testing.F) {
 			if !bytes.Equal(msg, append(append([]byte{0}, user...), append([]byte{0}, pass...)...)) &&
 				!bytes.Equal(msg, bytes.Join([][]byte{user, user, pass}, []byte{0})) {
 				t.Fatalf("message %q gave user %q, password %q", msg, user, pass)
+			}
+		}
+	})
+}
+
+// FuzzParsePasswords reads arbitrary credentials files: it never
+// panics; every entry it keeps has a lower-case key without white space,
+// a user name without a colon, and credentials NewClient takes for both
+// mechanisms; written back as "KEY USER:PASSWORD" it reads the same.
+func FuzzParsePasswords(f *testing.F) {
+	for _, s := range []string{
+		"[relay.example.com]:587 user@example.com:secret\n",
+		"relay.example.net\tu:pa:ss word  \r\n# comment\n",
+		"  continued u:p\n",
+		"user@example.org u:p\n[x u:p\nx u\nx :p\nx u:\n",
+		"x u:p\nX u:q\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		p, _ := ParsePasswords(strings.NewReader(in), "f")
+		if p == nil {
+			t.Fatal("no table without a read error")
+		}
+		for k, e := range p.m {
+			s := e.login
+			if k != strings.ToLower(k) || strings.ContainsAny(k, " \t") || strings.Contains(s.Username, ":") {
+				t.Fatalf("entry %q %+v", k, s)
+			}
+			for _, mech := range Mechanisms() {
+				if _, err := NewClient(mech, s.Username, s.Password); err != nil {
+					t.Fatalf("entry %q: NewClient(%s): %v", k, mech, err)
+				}
+			}
+			line := k + " " + s.Username + ":" + s.Password
+			if len(line) > maxPasswordLine {
+				continue // lower-casing made the key longer
+			}
+			again, errs := ParsePasswords(strings.NewReader(line+"\n"), "f")
+			if len(errs) > 0 {
+				t.Fatalf("entry %q written back: %v", k, errs)
+			}
+			if got, _, _ := again.Lookup(k); got != s {
+				t.Fatalf("entry %q %+v read back as %+v", k, s, got)
 			}
 		}
 	})

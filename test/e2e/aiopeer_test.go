@@ -110,6 +110,20 @@ func (p *AioPeer) Msgs() []AioMsg {
 	return out
 }
 
+// Logins returns the logins so far (--auth), each "MECHANISM USER ok" or
+// "... failed".
+func (p *AioPeer) Logins() []string {
+	p.t.Helper()
+	b, err := os.ReadFile(p.out + ".auth")
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
 // Wait returns the messages once there are at least n.
 func (p *AioPeer) Wait(n int, timeout time.Duration) []AioMsg {
 	p.t.Helper()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	gosasl "github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 )
 
@@ -34,8 +35,11 @@ type Sink struct {
 	// with go-smtp's "250 2.0.0 OK: queued".
 	Data func(tx *SinkTx) string
 
+	auth *SinkAuth // see NewSinkAuth; nil: no AUTH
+
 	mu        sync.Mutex
 	txs       []*SinkTx
+	auths     []SinkLogin
 	conns     int
 	dataDelay time.Duration // see SetDataDelay
 	closed    bool          // no more t.Logf: the test is over
@@ -61,29 +65,62 @@ const sinkMaxLine = 1000
 // NewSink starts a sink on 127.0.0.1 and a free port.
 func NewSink(t *testing.T) *Sink {
 	t.Helper()
-	return newSink(t, "127.0.0.1:0", nil)
+	return newSink(t, "127.0.0.1:0", nil, nil)
 }
 
 // NewSinkAt starts a sink listening on addr.
 func NewSinkAt(t *testing.T, addr string) *Sink {
 	t.Helper()
-	return newSink(t, addr, nil)
+	return newSink(t, addr, nil, nil)
 }
 
 // NewSinkTLS starts a sink on a free port that offers STARTTLS with cfg
 // (none if cfg is nil).
 func NewSinkTLS(t *testing.T, cfg *tls.Config) *Sink {
 	t.Helper()
-	return newSink(t, "127.0.0.1:0", cfg)
+	return newSink(t, "127.0.0.1:0", cfg, nil)
 }
 
-func newSink(t *testing.T, addr string, cfg *tls.Config) *Sink {
+// SinkAuth is what a sink that stands for a smarthost requires: a login
+// (RFC 4954 AUTH) before MAIL, which it refuses with 530 5.7.0 until
+// then. It offers PLAIN, checked by github.com/emersion/go-sasl's server,
+// and LOGIN, which go-sasl has no server for (sinkLogin below).
+type SinkAuth struct {
+	User, Password string
+	// Plaintext offers AUTH outside TLS too (go-smtp's
+	// AllowInsecureAuth): a trap for a client that would send its
+	// password in the clear. go-smtp offers it inside TLS only by
+	// default.
+	Plaintext bool
+}
+
+// SinkLogin is one AUTH exchange the sink completed, either way.
+type SinkLogin struct {
+	Mech, User string
+	OK, TLS    bool
+}
+
+// NewSinkAuth starts a sink on a free port that offers STARTTLS with cfg
+// (none if cfg is nil) and requires the login auth.
+func NewSinkAuth(t *testing.T, cfg *tls.Config, auth SinkAuth) *Sink {
+	t.Helper()
+	return newSink(t, "127.0.0.1:0", cfg, &auth)
+}
+
+// Logins returns the AUTH exchanges so far.
+func (s *Sink) Logins() []SinkLogin {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SinkLogin(nil), s.auths...)
+}
+
+func newSink(t *testing.T, addr string, cfg *tls.Config, auth *SinkAuth) *Sink {
 	t.Helper()
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Sink{t: t, Port: l.Addr().(*net.TCPAddr).Port}
+	s := &Sink{t: t, Port: l.Addr().(*net.TCPAddr).Port, auth: auth}
 	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(c *gosmtp.Conn) (gosmtp.Session, error) {
 		return &sinkSession{s: s, c: c}, nil
 	}))
@@ -95,6 +132,7 @@ func newSink(t *testing.T, addr string, cfg *tls.Config) *Sink {
 	srv.MaxMessageBytes = 100_000_000
 	srv.ReadTimeout, srv.WriteTimeout = 60*time.Second, 60*time.Second
 	srv.ErrorLog = sinkLog{s}
+	srv.AllowInsecureAuth = auth != nil && auth.Plaintext
 	s.srv = srv
 	go srv.Serve(countingListener{l, s})
 	t.Cleanup(func() {
@@ -174,17 +212,79 @@ func (l sinkLog) log(msg string) {
 }
 
 // sinkSession is one connection's session; go-smtp starts another after
-// STARTTLS.
+// STARTTLS (which forgets a login before it, as RFC 3207 §4.2 wants).
 type sinkSession struct {
-	s  *Sink
-	c  *gosmtp.Conn
-	tx *SinkTx
+	s      *Sink
+	c      *gosmtp.Conn
+	tx     *SinkTx
+	authed bool
+}
+
+// AuthMechanisms makes sinkSession a go-smtp AuthSession: none are
+// offered, and AUTH is not announced, without SinkAuth.
+func (ss *sinkSession) AuthMechanisms() []string {
+	if ss.s.auth == nil {
+		return nil
+	}
+	return []string{gosasl.Plain, gosasl.Login}
+}
+
+func (ss *sinkSession) Auth(mech string) (gosasl.Server, error) {
+	check := func(user, pass string) error {
+		_, isTLS := ss.c.TLSConnectionState()
+		ok := user == ss.s.auth.User && pass == ss.s.auth.Password
+		ss.s.mu.Lock()
+		ss.s.auths = append(ss.s.auths, SinkLogin{Mech: mech, User: user, OK: ok, TLS: isTLS})
+		ss.s.mu.Unlock()
+		if !ok {
+			return gosmtp.ErrAuthFailed // 535 5.7.8 Authentication failed
+		}
+		ss.authed = true
+		return nil
+	}
+	switch mech {
+	case gosasl.Plain:
+		return gosasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				return gosmtp.ErrAuthFailed
+			}
+			return check(user, pass)
+		}), nil
+	case gosasl.Login:
+		return &sinkLogin{check: check}, nil
+	}
+	return nil, gosmtp.ErrAuthUnknownMechanism
+}
+
+// sinkLogin is LOGIN's server side (draft-murchison-sasl-login) for
+// go-sasl's interface: "Username:", then "Password:"; a user name sent
+// as an initial response skips the first.
+type sinkLogin struct {
+	check func(user, pass string) error
+	user  []byte
+	asked bool
+}
+
+func (l *sinkLogin) Next(resp []byte) ([]byte, bool, error) {
+	switch {
+	case resp == nil && !l.asked:
+		l.asked = true
+		return []byte("Username:"), false, nil
+	case l.user == nil:
+		l.user = resp
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check(string(l.user), string(resp))
 }
 
 func (ss *sinkSession) Reset()        { ss.tx = nil }
 func (ss *sinkSession) Logout() error { return nil }
 
 func (ss *sinkSession) Mail(from string, opts *gosmtp.MailOptions) error {
+	if ss.s.auth != nil && !ss.authed {
+		// RFC 4954 §6.
+		return &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	}
 	_, isTLS := ss.c.TLSConnectionState()
 	ss.tx = &SinkTx{From: from, TLS: isTLS, Helo: ss.c.Hostname()}
 	if opts != nil {

@@ -6,6 +6,7 @@ of what postern's SMTP client sends, so that a misreading shared by the
 client and a sink written beside it cannot hide a defect.
 
 Usage: aiopeer.py OUTFILE [--strict-7bit] [--reject ADDR]...
+                  [--tls CERT KEY] [--auth USER:PASSWORD]
 
 Listens on 127.0.0.1, on a port of the kernel's choosing, and prints
 that port on the first line of standard output. Each message accepted
@@ -15,15 +16,21 @@ parameters) and the message bytes, base64. --strict-7bit leaves 8BITMIME
 out of the EHLO reply and refuses any octet over 127 in the message
 ("500 Error: strict ASCII mode"). aiosmtpd refuses a message with a line
 over 1001 octets ("500 Line too long"). --reject ADDR answers RCPT for
-ADDR (as aiosmtpd renders it) with 550.
+ADDR (as aiosmtpd renders it) with 550. --tls offers STARTTLS with the
+PEM certificate chain CERT and its key KEY. --auth requires a login
+before MAIL, with aiosmtpd's PLAIN and LOGIN, which it offers inside
+TLS only; each login is appended to OUTFILE.auth as a line "MECHANISM
+USER ok" (or "failed").
 """
 
 import asyncio
 import base64
 import json
+import logging
+import ssl
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -54,6 +61,7 @@ class Handler:
 async def main():
     args = sys.argv[1:]
     out, strict, reject = args[0], False, set()
+    tls, auth = None, None
     i = 1
     while i < len(args):
         if args[i] == "--strict-7bit":
@@ -61,14 +69,39 @@ async def main():
         elif args[i] == "--reject":
             i += 1
             reject.add(args[i])
+        elif args[i] == "--tls":
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(args[i + 1], args[i + 2])
+            i += 2
+        elif args[i] == "--auth":
+            i += 1
+            auth = args[i].split(":", 1)
         else:
             sys.exit("aiopeer: unknown argument " + args[i])
         i += 1
     handler = Handler(out, reject)
+
+    def authenticator(server, session, envelope, mechanism, data):
+        ok = (isinstance(data, LoginPassword)
+              and [data.login.decode(), data.password.decode()] == auth)
+        user = data.login.decode() if isinstance(data, LoginPassword) else ""
+        with open(out + ".auth", "a") as f:
+            f.write("%s %s %s\n" % (mechanism, user, "ok" if ok else "failed"))
+        return AuthResult(success=ok)
+
+    # aiosmtpd 1.4 logs a warning about its own use of a field it
+    # deprecated at every successful login; errors still show.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    extra = {}
+    if tls is not None:
+        extra["tls_context"] = tls
+    if auth is not None:
+        extra.update(authenticator=authenticator, auth_required=True,
+                     auth_require_tls=True)
     loop = asyncio.get_running_loop()
     srv = await loop.create_server(
         lambda: SMTP(handler, hostname="aiopeer.example", decode_data=strict,
-                     enable_SMTPUTF8=False),
+                     enable_SMTPUTF8=False, **extra),
         "127.0.0.1", 0)
     print(srv.sockets[0].getsockname()[1], flush=True)
     # The test ends the peer by closing its standard input.
