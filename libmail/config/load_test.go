@@ -156,6 +156,10 @@ func TestValidation(t *testing.T) {
 		{"[services.smtp]\nkind = \"tcp\"\n", "f:1: service smtp"},
 		{"[services.local]\ncapabilities = [\"sys_admin\"]\n", "capability"},
 		{"[services.smtp.overrides]\nsmtpd_tls_security_level = \"maybe\"\n", "f:2: smtpd_tls_security_level"},
+		{"[services.anvil]\nprocess_limit = 2\n", "anvil runs as one process"},
+		{"smtpd_client_event_limit_exceptions = [\"not a net\"]\n", "f:1: smtpd_client_event_limit_exceptions"},
+		{"smtpd_client_message_rate_limit = -1\n", "f:1: smtpd_client_message_rate_limit"},
+		{"anvil_rate_time_unit = \"0s\"\n", "f:1: anvil_rate_time_unit"},
 	} {
 		_, err := Parse([]byte(tc.text), "f", testOpt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
