@@ -268,7 +268,11 @@ func testServer(t testing.TB, cfgText string) (*Server, *queue.Spool) {
 		log = maillog.Discard()
 	}
 	dirc := recipient.New(&cfg.Params, log, now)
-	return NewServer(sc, spool, dirc, nopWaker{}, nil, log, now), spool
+	srv := NewServer(sc, spool, dirc, nopWaker{}, nil, log, now)
+	// Limits count in memory, as anvil would; the loopback client is
+	// exempt from them unless the configuration says otherwise.
+	srv.UseLimiter(newFakeLimiter())
+	return srv, spool
 }
 
 type nopWaker struct{}
