@@ -150,28 +150,47 @@ func (c *Client) forget(s *session, seq uint64) {
 	c.mu.Unlock()
 }
 
-// run keeps a connection to anvil until ctx ends.
+// run keeps a connection to anvil until ctx ends. A connection that
+// ends is made again at once: anvil restarted (a reload) on the socket
+// the master keeps open, and the new one answers within moments. Only
+// when that fails too is the outage logged, once, so that a restart or
+// the master stopping everything together says nothing alarming.
 func (c *Client) run(ctx context.Context) {
 	backoff := 100 * time.Millisecond
+	failed := 0 // dials failed in a row
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		conn, err := ipc.Dial(dctx, c.path, ipc.Hello{Channel: Channel, Version: Version})
 		cancel()
-		if err == nil {
-			backoff = 100 * time.Millisecond
-			err = c.serve(ctx, conn)
-		}
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
+			if conn != nil {
+				conn.Close()
+			}
 			return
-		}
-		c.mu.Lock()
-		first := !c.warned
-		c.warned = true
-		c.mu.Unlock()
-		if first {
+		case err == nil:
+			failed = 0
+			start := time.Now()
+			end := c.serve(ctx, conn)
+			if ctx.Err() != nil {
+				return
+			}
+			c.log.Debug("connection to anvil ended: %v", end)
+			if time.Since(start) > time.Second {
+				backoff = 100 * time.Millisecond
+				continue
+			}
+			// An anvil that takes connections only to drop them is
+			// called again after the backoff, or this would spin.
+		case failed == 1:
+			failed++
+			c.mu.Lock()
+			c.warned = true
+			c.mu.Unlock()
 			c.log.Warn("anvil is not reachable (%v): client limits hold per process only until it is back", err)
-		} else {
-			c.log.Debug("anvil still not reachable: %v", err)
+		default:
+			failed++
+			c.log.Debug("anvil not reachable: %v", err)
 		}
 		select {
 		case <-ctx.Done():
