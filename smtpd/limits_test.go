@@ -163,6 +163,19 @@ func TestConnectionLimits(t *testing.T) {
 			t.Errorf("log lacks the limit line:\n%s", logs)
 		}
 	})
+	t.Run("implicit TLS", func(t *testing.T) {
+		// On port 465 the refusal comes after the handshake, so the
+		// client can read it.
+		srv, _, _, _ := limitServer(t, selfSigned(t)+"smtpd_tls_wrappermode = true\nsmtpd_client_connection_rate_limit = 1\n")
+		addr := serveTest(t, srv)
+		for i, want := range []string{"220 mail.example.test ESMTP postern", "421 4.7.0 mail.example.test Error: too many connections from 127.0.0.1"} {
+			d := dialRaw(t, addr)
+			d.handshake()
+			if r := d.reply(); r != want {
+				t.Errorf("connection %d: %q, want %q", i+1, r, want)
+			}
+		}
+	})
 	t.Run("exempt", func(t *testing.T) {
 		// 127.0.0.1 is in mynetworks, the default exceptions.
 		srv, _ := testServer(t, "smtpd_client_connection_rate_limit = 1\n")
