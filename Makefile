@@ -6,7 +6,7 @@ PREFIX    ?= /usr
 DESTDIR   ?=
 SYSCONFDIR ?= /etc
 BIN       := bin
-DAEMONS   := master smtpd qmgr local smtp
+DAEMONS   := master smtpd qmgr local smtp anvil
 COMMANDS  := postern
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)
@@ -52,6 +52,7 @@ install: build ## install into DESTDIR/PREFIX (daemons in PREFIX/lib/postern)
 	install -m 0755 $(addprefix $(BIN)/,$(COMMANDS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(addprefix $(BIN)/,$(DAEMONS)) $(DESTDIR)$(PREFIX)/lib/postern/
 	test -e $(DESTDIR)$(SYSCONFDIR)/postern/postern.toml || install -m 0644 conf/postern.toml $(DESTDIR)$(SYSCONFDIR)/postern/postern.toml
+	install -D -m 0644 conf/fail2ban/postern.conf $(DESTDIR)$(PREFIX)/share/postern/fail2ban/postern.conf
 	for s in 1 5 7 8; do \
 		if ls man/man$$s/*.$$s >/dev/null 2>&1; then \
 			install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \

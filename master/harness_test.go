@@ -50,6 +50,8 @@ enabled = false
 enabled = false
 [services.outbound]
 enabled = false
+[services.anvil]
+enabled = false
 `
 
 // testDir makes a directory the fake daemons can reach and write into

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -16,7 +17,10 @@ func (c *conn) authOffered() bool {
 // auth handles AUTH (RFC 4954) against the accounts file. The exchange
 // itself (PLAIN, LOGIN, base64, "=" and "*") is package sasl's; this
 // reads the client's lines and says what the outcome means in SMTP.
-func (c *conn) auth(arg string) {
+// Failures count against the client's limits (limits.go): a client past
+// smtpd_auth_failure_limit is cut off with 421, and each failure is
+// answered after a wait that grows.
+func (c *conn) auth(ctx context.Context, arg string) {
 	fail := func(r *Reply) { c.respond("auth", nil, r) }
 	switch {
 	case !c.srv.cfg.Auth:
@@ -33,6 +37,10 @@ func (c *conn) auth(arg string) {
 		return
 	case c.tx != nil:
 		fail(reply(503, "5.5.1", "Error: MAIL transaction in progress"))
+		return
+	}
+	if r, closing := c.limitAuth(ctx); r != nil {
+		c.refuseAuth(r, closing)
 		return
 	}
 	mech, initial, _ := strings.Cut(arg, " ")
@@ -53,8 +61,13 @@ func (c *conn) auth(arg string) {
 		challenge, done, err = ex.Next(string(line))
 	}
 	if err != nil {
+		// An abort ("*") is the client giving up, not a guess.
 		if !errors.Is(err, sasl.ErrAborted) {
 			c.srv.log.Warn("%s: SASL %s authentication failed: %v", c.client.label(), ex.Mechanism(), err)
+			if r := c.authFailed(ctx); r != nil {
+				c.refuseAuth(r, true)
+				return
+			}
 		}
 		fail(saslReply(err, ex.Mechanism()))
 		return
@@ -63,11 +76,27 @@ func (c *conn) auth(arg string) {
 	acct, ok := c.srv.dir.Authenticate(cred.Username, cred.Password)
 	if !ok {
 		c.srv.log.Warn("%s: SASL %s authentication failed: authentication failure, sasl_username=%s", c.client.label(), ex.Mechanism(), printable(cred.Username))
+		if r := c.authFailed(ctx); r != nil {
+			c.refuseAuth(r, true)
+			return
+		}
 		fail(reply(535, "5.7.8", "Error: authentication failed: authentication failure"))
 		return
 	}
 	c.authUser, c.authMech = acct.Address, ex.Mechanism()
 	c.respond("auth", &Reply{Code: 235, Enhanced: "2.7.0", Text: "Authentication successful"}, nil)
+}
+
+// refuseAuth answers an AUTH refused by a limit; closing ends the
+// session after the reply.
+func (c *conn) refuseAuth(r *Reply, closing bool) {
+	if !closing {
+		c.respond("auth", nil, r)
+		return
+	}
+	c.client.count("auth", false)
+	c.writeReply(r)
+	c.closing = true
 }
 
 // saslReply is the SMTP reply to a failed exchange (RFC 4954 §4, §6).

@@ -29,15 +29,20 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		a, _ := netip.ParseAddr(host)
+		exempt := s.cfg.Limits.exempt(a)
+		// Each process counts its own clients' connections as well as
+		// anvil counting all of them (conn.admit): this count holds when
+		// anvil cannot be reached, and costs nothing.
 		s.mu.Lock()
-		over := s.cfg.ClientConnLimit > 0 && s.clients[host] >= s.cfg.ClientConnLimit
+		over := s.cfg.ClientConnLimit > 0 && !exempt && s.clients[host] >= s.cfg.ClientConnLimit
 		if !over {
 			s.clients[host]++
 		}
 		s.mu.Unlock()
 		if over {
 			// Postfix's wording, so fail2ban filters keep working.
-			s.log.Warn("Connection concurrency limit exceeded: %d from unknown[%s] for service smtp", s.cfg.ClientConnLimit+1, host)
+			s.log.Warn("Connection concurrency limit exceeded: %d from unknown[%s] for service %s", s.cfg.ClientConnLimit+1, host, s.cfg.Service)
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			fmt.Fprintf(c, "421 4.7.0 %s Error: too many connections from %s\r\n", s.cfg.Hostname, host)
 			c.Close()
@@ -50,7 +55,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			s.mu.Unlock()
 			return nil, errClosed
 		}
-		return &clientConn{Conn: c, srv: s, host: host, named: make(chan struct{}), counts: map[string][2]int{}}, nil
+		return &clientConn{Conn: c, srv: s, host: host, exempt: exempt, named: make(chan struct{}), counts: map[string][2]int{}}, nil
 	}
 }
 
@@ -58,14 +63,16 @@ func (l *limitListener) Accept() (net.Conn, error) {
 // sits below TLS, so after STARTTLS it is reached through the tls.Conn.
 type clientConn struct {
 	net.Conn
-	srv   *Server
-	host  string // IP address as text
-	name  string // verified host name or "unknown"
-	named chan struct{}
+	srv    *Server
+	host   string // IP address as text
+	exempt bool   // in smtpd_client_event_limit_exceptions
+	name   string // verified host name or "unknown"
+	named  chan struct{}
 
-	mu     sync.Mutex
-	counts map[string][2]int // command -> {ok, total}, for the disconnect line
-	closed sync.Once
+	mu      sync.Mutex
+	counts  map[string][2]int // command -> {ok, total}, for the disconnect line
+	release func()            // tells anvil the connection ended; nil if anvil was not told it began
+	closed  sync.Once
 }
 
 // nameTimeout bounds the client-name lookup, which its greeting waits
@@ -113,8 +120,16 @@ func (c *clientConn) count(cmd string, ok bool) {
 	c.mu.Unlock()
 }
 
+// setRelease keeps the function that tells anvil the connection ended.
+func (c *clientConn) setRelease(f func()) {
+	c.mu.Lock()
+	c.release = f
+	c.mu.Unlock()
+}
+
 // Close ends the connection once, logging the Postfix-style disconnect
-// line and releasing the connection's place in the limits.
+// line and releasing the connection's place in the limits, anvil's
+// among them.
 func (c *clientConn) Close() error {
 	err := c.Conn.Close()
 	c.closed.Do(func() {
@@ -124,6 +139,12 @@ func (c *clientConn) Close() error {
 		c.srv.forget(c.host)
 		c.srv.mu.Unlock()
 		c.srv.release()
+		c.mu.Lock()
+		release := c.release
+		c.mu.Unlock()
+		if release != nil {
+			release()
+		}
 	})
 	return err
 }

@@ -13,6 +13,7 @@ import (
 // Its fields are named for smtpd's reading; each says the parameter it
 // holds.
 type Config struct {
+	Service     string         // the row of the service table served, for log lines; "smtp" by default
 	Hostname    string         // myhostname
 	MailName    string         // mail_name
 	Networks    []netip.Prefix // mynetworks
@@ -42,6 +43,7 @@ type Config struct {
 	SenderLoginCheck     bool        // smtpd_sender_login_check: authenticated senders use only addresses they own
 	PeernameLookup       bool        // smtpd_peername_lookup
 	SMTPUTF8             bool        // smtputf8_enable
+	Limits               Limits      // the client limits (limits.go)
 	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
 	// §4.5.1 requires without a domain (the first of mydestination).
 	FirstLocalDomain string
@@ -65,6 +67,15 @@ func NewConfig(p *config.Params) (Config, error) {
 	if len(p.MyDestination) > 0 {
 		c.FirstLocalDomain = p.MyDestination[0]
 	}
+	c.Service = "smtp"
+	exc, err := config.ParseNetworks(p.SMTPDClientEventLimitExceptions)
+	if err != nil {
+		return Config{}, fmt.Errorf("smtpd_client_event_limit_exceptions: %w", err)
+	}
+	c.Limits = Limits{Exceptions: exc, ConnRate: p.SMTPDClientConnectionRateLimit,
+		MessageRate: p.SMTPDClientMessageRateLimit, RcptRate: p.SMTPDClientRecipientRateLimit, AuthRate: p.SMTPDClientAuthRateLimit,
+		UserMessageRate: p.SMTPDUserMessageRateLimit, UserRcptRate: p.SMTPDUserRecipientRateLimit,
+		AuthFailures: p.SMTPDAuthFailureLimit, AuthDelay: p.SMTPDAuthFailureDelay.D(), AuthMaxDelay: p.SMTPDAuthFailureMaxDelay.D()}
 	if p.SMTPDTLSCertFile != "" && p.SMTPDTLSSecurityLevel != "none" {
 		cert, err := tls.LoadX509KeyPair(p.SMTPDTLSCertFile, p.SMTPDTLSKeyFile)
 		if err != nil {

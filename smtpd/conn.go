@@ -40,6 +40,9 @@ type conn struct {
 	authMech string
 	errors   int
 	closing  bool
+	// authFailures counts the session's failed AUTH exchanges, for the
+	// wait before the next answer (limits.go).
+	authFailures int
 
 	tx *transaction // nil outside MAIL ... DATA
 
@@ -86,6 +89,12 @@ func (c *conn) serve(ctx context.Context) {
 		if !c.startTLS() {
 			return
 		}
+	}
+	// After the TLS handshake on port 465, so that a refused client
+	// reads its 421 rather than a broken handshake.
+	if !c.admit(ctx) {
+		c.flush()
+		return
 	}
 	c.writeReply(&Reply{Code: 220, Text: c.srv.cfg.Hostname + " ESMTP " + c.srv.cfg.MailName})
 	for !c.closing {
@@ -263,7 +272,7 @@ func (c *conn) dispatch(ctx context.Context, cmd command) {
 	case "STARTTLS":
 		c.starttls(cmd.arg)
 	case "AUTH":
-		c.auth(cmd.arg)
+		c.auth(ctx, cmd.arg)
 	case "":
 		c.client.count("unknown", false)
 		c.fail(reply(500, "5.5.2", "Error: bad syntax"))

@@ -10,9 +10,12 @@
 // relay control (local domains accepted; other destinations only for
 // clients in mynetworks or authenticated ones, otherwise 554 5.7.1 Relay
 // access denied), unknown local recipients refused at RCPT with 550 5.1.1,
-// Postfix's limits (message size, recipients, timeouts, connections per
-// client). Only CRLF "." CRLF ends DATA. The message itself goes through
-// libmail/intake, the queue writers' shared cleanup step: strict CRLF (a
+// Postfix's limits (message size, recipients, timeouts), and the client
+// and user limits counted by anvil across processes (connections, mail,
+// recipients, AUTH failures, with a growing wait after each failed
+// AUTH; limits.go). Only CRLF "." CRLF ends DATA. The message itself
+// goes through libmail/intake, the queue writers' shared cleanup step:
+// strict CRLF (a
 // bare LF or CR rejects it, so the SMTP smuggling sequences can never end
 // a message early), the size, header_size_limit and hop checks, the
 // Received: header, and for authenticated sessions (submission) the Date:
@@ -38,7 +41,9 @@
 //
 // # Talks to
 //
-// Clients over TCP; qmgr through public/qmgr (wake-ups); the spool's tmp/
+// Clients over TCP; qmgr through public/qmgr (wake-ups); anvil through
+// private/anvil (its clients' events, for the limits that hold across
+// processes and ports: limits.go); the spool's tmp/
 // and incoming/ directories; the aliases and accounts files (to know local
 // recipients and to check passwords).
 //

@@ -105,6 +105,10 @@ func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
 			return r
 		}
 	}
+	// Last, so that only a MAIL FROM that would be accepted counts.
+	if refused := c.limitMessage(ctx); refused != nil {
+		return refused
+	}
 	c.tx = &transaction{id: c.srv.spool.NewID(), from: from, params: mp}
 	return nil
 }
@@ -175,6 +179,10 @@ func (c *conn) rcpt(ctx context.Context, arg string) (err *Reply) {
 		}
 	} else if !c.srv.cfg.trusted(c.client.addr()) && c.authUser == "" {
 		return reply(554, "5.7.1", "<%s>: Relay access denied", quoted(to))
+	}
+	// Last, so that only a recipient that would be accepted counts.
+	if refused := c.limitRecipient(ctx); refused != nil {
+		return refused
 	}
 	c.tx.rcpts = append(c.tx.rcpts, r)
 	if !c.tx.logged {

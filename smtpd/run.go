@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/dns"
+	"postern.dev/postern/libmail/ipc/anvil"
 	"postern.dev/postern/libmail/ipc/wake"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
@@ -23,6 +25,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	if err != nil {
 		return err
 	}
+	cfg.Service = env.Service.Name
 	spool := queue.Open(env.Params.QueueDirectory, env.Now)
 	defer spool.Close()
 	waker := wake.NewClient(wake.Path(env.Params.QueueDirectory), env.Log)
@@ -43,6 +46,15 @@ func Run(ctx context.Context, env *daemon.Env) error {
 
 	dir := recipient.New(env.Params, env.Log, env.Now)
 	srv := NewServer(cfg, spool, dir, waker, resolverNamer{resolver}, env.Log, env.Now)
+	// The client limits count across processes in anvil, when the
+	// service table runs it; otherwise only the per-process connection
+	// count holds, and nobody is warned about an anvil that is not meant
+	// to be there.
+	if a := env.Config.Service("anvil"); a != nil && a.Enabled && len(a.Listen) > 0 {
+		limiter := anvil.NewClient(filepath.Join(env.Params.QueueDirectory, a.Listen[0]), env.Log, anvil.DefaultTimeout)
+		defer limiter.Start()()
+		srv.UseLimiter(limiter)
+	}
 	var wg sync.WaitGroup
 	for _, l := range env.Listeners {
 		wg.Add(1)

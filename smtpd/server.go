@@ -50,6 +50,9 @@ type Server struct {
 	log    *maillog.Logger
 	now    func() time.Time
 
+	limiter Limiter                              // anvil, or nil (limits.go)
+	sleep   func(context.Context, time.Duration) // the wait after a failed AUTH
+
 	// base is the parent of every session's context (boundary.go); stop
 	// cancels it when Shutdown gives up waiting.
 	base context.Context
@@ -72,7 +75,7 @@ type Server struct {
 func NewServer(cfg Config, spool *queue.Spool, dir Directory, wake Waker, names Namer, log *maillog.Logger, now func() time.Time) *Server {
 	base, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, spool: spool, dir: dir, wake: wake, names: names, log: log, now: now,
-		base: base, stop: stop,
+		base: base, stop: stop, sleep: pause,
 		intake:  intake.Config{Hostname: cfg.Hostname, MailName: cfg.MailName, SizeLimit: cfg.SizeLimit, HeaderLimit: cfg.HeaderLimit},
 		clients: map[string]int{}, sem: make(chan struct{}, cfg.ProcessConnLimit),
 		listeners: map[net.Listener]bool{}, conns: map[*conn]bool{}}

@@ -287,7 +287,11 @@ func testServerFiles(t testing.TB, cfgText string, files []txtar.File) (*Server,
 		log = maillog.Discard()
 	}
 	dirc := recipient.New(&cfg.Params, log, now)
-	return NewServer(sc, spool, dirc, nopWaker{}, nil, log, now), spool
+	srv := NewServer(sc, spool, dirc, nopWaker{}, nil, log, now)
+	// Limits count in memory, as anvil would; the loopback client is
+	// exempt from them unless the configuration says otherwise.
+	srv.UseLimiter(newFakeLimiter())
+	return srv, spool
 }
 
 type nopWaker struct{}

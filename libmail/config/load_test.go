@@ -161,6 +161,10 @@ func TestValidation(t *testing.T) {
 		{"smtp_sasl_password_maps = \"sasl_passwd\"\n", "not an absolute path"},
 		{"smtp_sasl_security_options = [\"noplaintext\", \"forward_secrecy\"]\n", "f:1: smtp_sasl_security_options"},
 		{"smtp_sasl_mechanism_filter = [\"cram-md5\"]\n", "the SMTP client has plain and login"},
+		{"[services.anvil]\nprocess_limit = 2\n", "anvil runs as one process"},
+		{"smtpd_client_event_limit_exceptions = [\"not a net\"]\n", "f:1: smtpd_client_event_limit_exceptions"},
+		{"smtpd_client_message_rate_limit = -1\n", "f:1: smtpd_client_message_rate_limit"},
+		{"anvil_rate_time_unit = \"0s\"\n", "f:1: anvil_rate_time_unit"},
 	} {
 		_, err := Parse([]byte(tc.text), "f", testOpt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -10,6 +10,7 @@ type Params struct {
 	General
 	Queue
 	SMTPD
+	Limits
 	SMTP
 	Local
 	Master
@@ -69,7 +70,7 @@ type Queue struct {
 type SMTPD struct {
 	SMTPDRecipientLimit             int      `toml:"smtpd_recipient_limit" default:"1000" doc:"The most recipients accepted for one message."`
 	SMTPDTimeout                    Duration `toml:"smtpd_timeout" default:"300s" doc:"How long the SMTP server waits for a client's command or data before it hangs up."`
-	SMTPDClientConnectionCountLimit int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client address to one smtpd process; 0 means no limit."`
+	SMTPDClientConnectionCountLimit int      `toml:"smtpd_client_connection_count_limit" default:"50" doc:"The most simultaneous connections from one client (an IPv4 address or an IPv6 /64) to all smtpd processes and services together, as counted by anvil; clients in smtpd_client_event_limit_exceptions are exempt. The next one gets 421 4.7.0. While anvil cannot be reached, each smtpd process applies it to its own connections. 0 means no limit."`
 	SMTPDProcessConnectionLimit     int      `toml:"smtpd_process_connection_limit" default:"1000" doc:"The most simultaneous connections one smtpd process serves. When all are taken smtpd is under stress, until they are down to three quarters: it uses smtpd_stress_timeout and smtpd_stress_hard_error_limit, and makes room for each new client by closing (421) the session that has waited longest for a command outside a transaction."`
 	SMTPDHardErrorLimit             int      `toml:"smtpd_hard_error_limit" default:"20" doc:"The most error replies a client gets before it is disconnected with 421."`
 	SMTPDStressTimeout              Duration `toml:"smtpd_stress_timeout" default:"10s" doc:"smtpd_timeout while smtpd is under stress (Postfix: smtpd_timeout = ${stress?{10}:{300}}s); it also shortens the waits already in progress."`
@@ -85,6 +86,23 @@ type SMTPD struct {
 	SMTPDSASLAuthRequired           bool     `toml:"smtpd_sasl_auth_required" default:"false" doc:"Refuse MAIL FROM with 530 5.7.0 until the client has authenticated (RFC 4954 section 6), whatever its address: the built-in submission and submissions services set it, and a service's overrides may clear it. Needs smtpd_sasl_auth_enable."`
 	SMTPDSenderLoginCheck           bool     `toml:"smtpd_sender_login_check" default:"true" doc:"An authenticated client may use as MAIL FROM and in From: only addresses its account owns: its own (with any address extension), the aliases whose expansion reaches it, and what smtpd_sender_login_maps gives it; others get 553 5.7.1 (Postfix: reject_authenticated_sender_login_mismatch). The null sender is allowed. Unauthenticated sessions are not affected."`
 	SMTPDSenderLoginMaps            []string `toml:"smtpd_sender_login_maps" default:"" doc:"Files of further sender owners for smtpd_sender_login_check, one entry a line: \"ADDRESS LOGIN, LOGIN...\" where ADDRESS is user@domain or @domain (every address in it) and each LOGIN an account; # starts a comment. The first entry that matches the address, then the address without its extension, then its @domain, is the one. Reread when they change."`
+}
+
+// Limits are the limits smtpd puts on clients and authenticated users
+// across all its processes and services, counted by anvil(8) (Postfix's
+// anvil limits, and postern's own for users and AUTH failures).
+type Limits struct {
+	AnvilRateTimeUnit               Duration `toml:"anvil_rate_time_unit" default:"60s" doc:"The time unit of every rate limit: a client's or user's events are counted from the first one until this much time has passed, then from zero again (as Postfix's anvil does)."`
+	SMTPDClientEventLimitExceptions []string `toml:"smtpd_client_event_limit_exceptions" default:"$mynetworks" doc:"Clients (networks in CIDR or addresses) to which no per-client limit applies: connections, rates, AUTH failures and the AUTH failure delay. Per-user limits still apply to their users."`
+	SMTPDClientConnectionRateLimit  int      `toml:"smtpd_client_connection_rate_limit" default:"0" doc:"The most connections one client may make per anvil_rate_time_unit, over all smtpd services; the next gets 421 4.7.0 and is closed. 0 means no limit."`
+	SMTPDClientMessageRateLimit     int      `toml:"smtpd_client_message_rate_limit" default:"0" doc:"The most MAIL FROM commands one client may have accepted per anvil_rate_time_unit; the next gets 450 4.7.1. 0 means no limit."`
+	SMTPDClientRecipientRateLimit   int      `toml:"smtpd_client_recipient_rate_limit" default:"0" doc:"The most RCPT TO commands one client may have accepted per anvil_rate_time_unit; the next gets 450 4.7.1. 0 means no limit."`
+	SMTPDClientAuthRateLimit        int      `toml:"smtpd_client_auth_rate_limit" default:"0" doc:"The most AUTH commands one client may send per anvil_rate_time_unit, failed or not; the next gets 450 4.7.1. 0 means no limit."`
+	SMTPDUserMessageRateLimit       int      `toml:"smtpd_user_message_rate_limit" default:"0" doc:"The most MAIL FROM commands one authenticated user (sasl_username) may have accepted per anvil_rate_time_unit, from any client and over all services: what a stolen password can send. The next gets 450 4.7.1. 0 means no limit."`
+	SMTPDUserRecipientRateLimit     int      `toml:"smtpd_user_recipient_rate_limit" default:"0" doc:"The most RCPT TO commands one authenticated user may have accepted per anvil_rate_time_unit, from any client and over all services; the next gets 450 4.7.1. 0 means no limit."`
+	SMTPDAuthFailureLimit           int      `toml:"smtpd_auth_failure_limit" default:"10" doc:"The number of failed AUTH exchanges from one client per anvil_rate_time_unit, over all services, that ends its session: the failure that reaches it, and every AUTH from the client until the time unit is over, get 421 4.7.0 and the connection is closed, with a log line for fail2ban. 0 means no limit."`
+	SMTPDAuthFailureDelay           Duration `toml:"smtpd_auth_failure_delay" default:"1s" doc:"How long smtpd waits before it answers a failed AUTH; the wait doubles with each further failure of the client within anvil_rate_time_unit (or of the session, if more), up to smtpd_auth_failure_max_delay. Other sessions are not held up. 0 means no wait."`
+	SMTPDAuthFailureMaxDelay        Duration `toml:"smtpd_auth_failure_max_delay" default:"16s" doc:"The longest wait before the answer to a failed AUTH (see smtpd_auth_failure_delay); never more than smtpd_timeout."`
 }
 
 // SMTP is about the outbound SMTP client.

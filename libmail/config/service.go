@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -57,6 +58,9 @@ func builtinServices() map[string]builtinService {
 		// The outbound SMTP client. Its name is not "smtp" (as in Postfix's
 		// master.cf), because that names the inbound server here.
 		"outbound": {Service: Service{Kind: "unix", Listen: []string{queue.SMTPSocket}, Command: "smtp", ProcessLimit: 1, Enabled: true}},
+		// The counter behind smtpd's client limits: one process, so that
+		// every smtpd counts with the same numbers.
+		"anvil": {Service: Service{Kind: "unix", Listen: []string{queue.AnvilSocket}, Command: "anvil", ProcessLimit: 1, Enabled: true}},
 	}
 }
 
@@ -78,6 +82,10 @@ func (s *Service) validate() error {
 	}
 	if s.ProcessLimit < 1 {
 		return fmt.Errorf("process_limit %d: want at least 1", s.ProcessLimit)
+	}
+	if filepath.Base(s.Command) == "anvil" && s.ProcessLimit != 1 {
+		// Two anvils would each count half of the events.
+		return fmt.Errorf("process_limit %d: anvil runs as one process", s.ProcessLimit)
 	}
 	for _, l := range s.Listen {
 		if s.Kind == "unix" && (strings.HasPrefix(l, "/") || strings.Contains(l, "..")) {

@@ -13,6 +13,9 @@ func (p *Params) validate() error {
 	if _, err := ParseNetworks(p.MyNetworks); err != nil {
 		return &paramError{"mynetworks", err}
 	}
+	if err := p.validateLimits(); err != nil {
+		return err
+	}
 	switch p.SMTPDTLSSecurityLevel {
 	case "may", "encrypt", "none":
 	default:

@@ -8,6 +8,7 @@ const (
 	QmgrSocket    = "public/qmgr"     // wake-ups to qmgr (libmail/ipc/wake), from smtpd, local and postern flush
 	LocalSocket   = "private/local"   // delivery requests from qmgr to local (libmail/ipc/delivery)
 	SMTPSocket    = "private/smtp"    // delivery requests from qmgr to the smtp agent
+	AnvilSocket   = "private/anvil"   // smtpd's client events to anvil (libmail/ipc/anvil)
 	ControlSocket = "pid/master.ctl"  // postern to the master (libmail/ipc/control)
 	PIDFile       = "pid/master.pid"  // the master's PID
 	LockFile      = "pid/master.lock" // held by the master and its daemons: one mail system per spool
