@@ -13,6 +13,7 @@ var sectionTitles = map[string]string{
 	"General": "The mail system",
 	"Queue":   "Queue and queue manager",
 	"SMTPD":   "SMTP server (smtpd)",
+	"DKIM":    "DKIM signing",
 	"SMTP":    "SMTP client (smtp)",
 	"Local":   "Local delivery (local)",
 	"Master":  "Supervisor (master)",

@@ -156,6 +156,10 @@ func TestValidation(t *testing.T) {
 		{"[services.smtp]\nkind = \"tcp\"\n", "f:1: service smtp"},
 		{"[services.local]\ncapabilities = [\"sys_admin\"]\n", "capability"},
 		{"[services.smtp.overrides]\nsmtpd_tls_security_level = \"maybe\"\n", "f:2: smtpd_tls_security_level"},
+		{"dkim_signing_keys = [\"example.org sel\"]\n", "f:1: dkim_signing_keys"},
+		{"dkim_signing_keys = [\"example.org sel_1 /k\"]\n", "not a selector"},
+		{"dkim_signing_keys = [\"example.org sel relative.key\"]\n", "not an absolute path"},
+		{"dkim_signing_keys = [\"example.org s /a\", \"Example.org. S /b\"]\n", "selector s twice"},
 	} {
 		_, err := Parse([]byte(tc.text), "f", testOpt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

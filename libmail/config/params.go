@@ -10,6 +10,7 @@ type Params struct {
 	General
 	Queue
 	SMTPD
+	DKIM
 	SMTP
 	Local
 	Master
@@ -82,6 +83,11 @@ type SMTPD struct {
 	SMTPDTLSWrapperMode             bool     `toml:"smtpd_tls_wrappermode" default:"false" doc:"Speak TLS from the first byte (submissions on port 465, RFC 8314)."`
 	SMTPDSASLAuthEnable             bool     `toml:"smtpd_sasl_auth_enable" default:"false" doc:"Offer AUTH PLAIN and LOGIN against accounts_file; authenticated clients may relay."`
 	SMTPDTLSAuthOnly                bool     `toml:"smtpd_tls_auth_only" default:"true" doc:"Offer AUTH only on TLS connections."`
+}
+
+// DKIM is about signing mail with DKIM (RFC 6376, RFC 8463).
+type DKIM struct {
+	DKIMSigningKeys []string `toml:"dkim_signing_keys" default:"" doc:"Private keys that sign mail, each \"DOMAIN SELECTOR FILE\" (\"example.org ed2026 /etc/postern/dkim/example.org.ed2026.key\"): mail whose From: address is in DOMAIN gets a DKIM-Signature (relaxed/relaxed, SHA-256) from every key of DOMAIN, so an RSA key and an Ed25519 key (RFC 8463) give two signatures; the key's type is the file's (PEM, PKCS#8; postern dkim keygen writes one and prints the TXT record to publish as SELECTOR._domainkey.DOMAIN). Mail is signed when it comes from an authenticated client, a client in mynetworks, or a local submission; mail from other clients is not. The files are read when the daemons that sign start, which refuse to start if one is unusable."`
 }
 
 // SMTP is about the outbound SMTP client.
