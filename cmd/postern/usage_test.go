@@ -49,7 +49,7 @@ func TestSubcommandHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"start"}, {"stop"}, {"reload"}, {"status"}, {"check"}, {"flush"}, {"flush", "-s", "example.org"},
 		{"config"}, {"config", "check"}, {"config", "show"}, {"config", "show", "-n"}, {"config", "set"},
-		{"config", "set", "myhostname=x"}, {"sandbox"}, {"sandbox", sandbox}, {"version"},
+		{"config", "set", "myhostname=x"}, {"dkim"}, {"dkim", "keygen"}, {"dkim", "keygen", "example.test", "s1"}, {"sandbox"}, {"sandbox", sandbox}, {"version"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			// The running master's configuration, then a missing one: if a
