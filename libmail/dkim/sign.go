@@ -16,7 +16,7 @@ import (
 // it in a goroutine of their own through a pipe: intake passes the body
 // on line by line, and a goroutine switch per line would cost more than
 // the hashing. It bounds what is held; the body as a whole never is.
-const streamBuffer = 32 << 10
+const streamBuffer = 8 << 10
 
 // Signer signs one message as intake takes it in: it sees the header
 // fields and the body once, as they stream to the queue (it is an
