@@ -13,6 +13,7 @@ import (
 	"postern.dev/postern/libmail/account"
 	"postern.dev/postern/libmail/alias"
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/dkim"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
@@ -45,7 +46,7 @@ func cmdCheck(a *app, args []string) error {
 			}
 		}
 	}
-	certs := map[string]bool{}
+	certs, dkimKeys := map[string]bool{}, map[string]bool{}
 	for _, s := range c.Services {
 		if !s.Enabled {
 			continue
@@ -62,6 +63,9 @@ func cmdCheck(a *app, args []string) error {
 				warn("service %s: TLS certificate: %v", s.Name, err)
 			}
 			checkSecret(warn, s.Params.SMTPDTLSKeyFile)
+		}
+		if filepath.Base(s.Command) == "smtpd" {
+			checkDKIMKeys(warn, s.Name, s.Params.DKIMSigningKeys, dkimKeys)
 		}
 	}
 	checkSecret(warn, c.AccountsFile)
@@ -103,6 +107,23 @@ func cmdCheck(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "postern: %s: no problems found\n", a.cfgPath)
 	return nil
+}
+
+// checkDKIMKeys warns about DKIM signing keys that smtpd could not load
+// (it would not start) or that every user may read; each file once.
+func checkDKIMKeys(warn func(string, ...any), service string, list []string, seen map[string]bool) {
+	entries, _ := config.ParseDKIMSigningKeys(list) // checked when the file loaded
+	for _, e := range entries {
+		if seen[e.File] {
+			continue
+		}
+		seen[e.File] = true
+		if _, err := dkim.LoadKeys([]dkim.KeySpec{{Domain: e.Domain, Selector: e.Selector, File: e.File}}); err != nil {
+			warn("service %s: %v", service, err)
+			continue
+		}
+		checkSecret(warn, e.File)
+	}
 }
 
 // checkSecret warns about a secret (a private key, password hashes) that
