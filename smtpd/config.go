@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/dkim"
 )
 
 // Config is what smtpd needs from the parameters, checked and converted.
@@ -47,6 +48,9 @@ type Config struct {
 	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
 	// §4.5.1 requires without a domain (the first of mydestination).
 	FirstLocalDomain string
+	// DKIM signs the mail of authenticated clients and of clients in
+	// Networks (dkim_signing_keys); nil: no keys.
+	DKIM *dkim.Keys
 }
 
 // NewConfig converts parameters, loading the certificate if there is one.
@@ -76,6 +80,9 @@ func NewConfig(p *config.Params) (Config, error) {
 		MessageRate: p.SMTPDClientMessageRateLimit, RcptRate: p.SMTPDClientRecipientRateLimit, AuthRate: p.SMTPDClientAuthRateLimit,
 		UserMessageRate: p.SMTPDUserMessageRateLimit, UserRcptRate: p.SMTPDUserRecipientRateLimit,
 		AuthFailures: p.SMTPDAuthFailureLimit, AuthDelay: p.SMTPDAuthFailureDelay.D(), AuthMaxDelay: p.SMTPDAuthFailureMaxDelay.D()}
+	if c.DKIM, err = loadDKIMKeys(p.DKIMSigningKeys); err != nil {
+		return Config{}, err
+	}
 	if p.SMTPDTLSCertFile != "" && p.SMTPDTLSSecurityLevel != "none" {
 		cert, err := tls.LoadX509KeyPair(p.SMTPDTLSCertFile, p.SMTPDTLSKeyFile)
 		if err != nil {
@@ -104,4 +111,22 @@ func (c *Config) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// loadDKIMKeys reads the signing keys; a key that cannot be read stops
+// smtpd from starting, rather than leaving the domain's mail unsigned.
+func loadDKIMKeys(list []string) (*dkim.Keys, error) {
+	entries, err := config.ParseDKIMSigningKeys(list)
+	if err != nil || len(entries) == 0 {
+		return nil, err
+	}
+	specs := make([]dkim.KeySpec, len(entries))
+	for i, e := range entries {
+		specs[i] = dkim.KeySpec{Domain: e.Domain, Selector: e.Selector, File: e.File}
+	}
+	keys, err := dkim.LoadKeys(specs)
+	if err != nil {
+		return nil, fmt.Errorf("dkim_signing_keys: %w", err)
+	}
+	return keys, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"postern.dev/postern/libmail/dkim"
 	"postern.dev/postern/libmail/intake"
 	"postern.dev/postern/libmail/queue"
 )
@@ -33,7 +34,11 @@ func (c *conn) begin() (*intake.Writer, *Reply) {
 	// the originator's agent, so what the message lacks may be added.
 	// Other sessions relay (RFC 5321 §6.4), unless the admin says
 	// always_add_missing_headers, as in Postfix.
-	src := intake.Source{TLS: c.tlsState, AddMissing: c.authUser != "" || c.srv.cfg.AlwaysAddMissing}
+	// Mail whose sender the server vouches for is DKIM-signed (RFC 6376):
+	// that of authenticated clients and of clients in mynetworks, as
+	// OpenDKIM signs for its InternalHosts.
+	src := intake.Source{TLS: c.tlsState, AddMissing: c.authUser != "" || c.srv.cfg.AlwaysAddMissing,
+		Sign: c.authUser != "" || c.srv.cfg.trusted(c.client.addr())}
 	if c.authUser != "" && c.srv.cfg.SenderLoginCheck {
 		tx.fromHdr = &fromTap{}
 		src.Taps = append(src.Taps, tx.fromHdr)
@@ -123,6 +128,9 @@ func (c *conn) finishMessage(w *intake.Writer) (r *Reply) {
 	c.srv.wake.Wake(tx.id)
 	if id := w.MessageID(); id != "" {
 		c.srv.log.Info("%s: message-id=%s", tx.id, printable(id))
+	}
+	if keys := w.DKIMKeys(); len(keys) > 0 {
+		c.srv.log.Info("%s: %s", tx.id, dkimLog(keys))
 	}
 	return reply(250, "2.0.0", "Ok: queued as %s", tx.id)
 }
@@ -258,4 +266,22 @@ func firstField(f []string) string {
 		return ""
 	}
 	return f[0]
+}
+
+// dkimLog is the log line of a signed message: "DKIM-Signature added
+// (d=example.org, s=rsa2026 rsa, s=ed2026 ed25519)".
+func dkimLog(keys []*dkim.Key) string {
+	var b strings.Builder
+	b.WriteString("DKIM-Signature added (")
+	for i, k := range keys {
+		if i == 0 || k.Domain != keys[i-1].Domain {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("d=" + k.Domain)
+		}
+		b.WriteString(", s=" + k.Selector + " " + k.Type())
+	}
+	b.WriteString(")")
+	return b.String()
 }

@@ -76,7 +76,7 @@ func NewServer(cfg Config, spool *queue.Spool, dir Directory, wake Waker, names 
 	base, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, spool: spool, dir: dir, wake: wake, names: names, log: log, now: now,
 		base: base, stop: stop, sleep: pause,
-		intake:  intake.Config{Hostname: cfg.Hostname, MailName: cfg.MailName, SizeLimit: cfg.SizeLimit, HeaderLimit: cfg.HeaderLimit},
+		intake:  intake.Config{Hostname: cfg.Hostname, MailName: cfg.MailName, SizeLimit: cfg.SizeLimit, HeaderLimit: cfg.HeaderLimit, DKIM: cfg.DKIM},
 		clients: map[string]int{}, sem: make(chan struct{}, cfg.ProcessConnLimit),
 		listeners: map[net.Listener]bool{}, conns: map[*conn]bool{}}
 }

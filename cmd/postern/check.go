@@ -14,6 +14,7 @@ import (
 	"postern.dev/postern/libmail/alias"
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/dkim"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
@@ -47,7 +48,7 @@ func cmdCheck(a *app, args []string) error {
 			}
 		}
 	}
-	certs, passwords := map[string]bool{}, map[string]bool{}
+	certs, passwords, dkimKeys := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, s := range c.Services {
 		if !s.Enabled {
 			continue
@@ -68,6 +69,9 @@ func cmdCheck(a *app, args []string) error {
 				warn("service %s: TLS certificate: %v", s.Name, err)
 			}
 			checkSecret(warn, s.Params.SMTPDTLSKeyFile)
+		}
+		if filepath.Base(s.Command) == "smtpd" {
+			checkDKIMKeys(warn, s.Name, s.Params.DKIMSigningKeys, dkimKeys)
 		}
 	}
 	checkSecret(warn, c.AccountsFile)
@@ -109,6 +113,23 @@ func cmdCheck(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "postern: %s: no problems found\n", a.cfgPath)
 	return nil
+}
+
+// checkDKIMKeys warns about DKIM signing keys that smtpd could not load
+// (it would not start) or that every user may read; each file once.
+func checkDKIMKeys(warn func(string, ...any), service string, list []string, seen map[string]bool) {
+	entries, _ := config.ParseDKIMSigningKeys(list) // checked when the file loaded
+	for _, e := range entries {
+		if seen[e.File] {
+			continue
+		}
+		seen[e.File] = true
+		if _, err := dkim.LoadKeys([]dkim.KeySpec{{Domain: e.Domain, Selector: e.Selector, File: e.File}}); err != nil {
+			warn("service %s: %v", service, err)
+			continue
+		}
+		checkSecret(warn, e.File)
+	}
 }
 
 // checkSecret warns about a secret (a private key, password hashes) that

@@ -98,6 +98,17 @@ func TestCheckProblems(t *testing.T) {
 		{name: "TLS certificate missing, set for every service",
 			extra: "smtpd_tls_cert_file = \"$DIR/cert.pem\"\nsmtpd_tls_key_file = \"$DIR/key.pem\"\n",
 			want:  "service smtp: TLS certificate: open $DIR/cert.pem: no such file or directory"},
+		{name: "DKIM key missing",
+			extra: "dkim_signing_keys = [\"example.test s1 $DIR/dkim/example.test.s1.key\"]\n",
+			want:  "service smtp: dkim key for example.test (selector s1): open $DIR/dkim/example.test.s1.key: no such file or directory"},
+		{name: "DKIM key readable by all",
+			extra: "dkim_signing_keys = [\"example.test ed2026 $DIR/dkim/example.test.ed2026.key\"]\n",
+			setup: func(t *testing.T, e *testEnv) {
+				needSandboxUsers(t) // keygen, as root, gives the key to the group postern
+				mustPostern(t, "-c", e.cfg, "dkim", "keygen", "-t", "ed25519", "example.test", "ed2026")
+				os.Chmod(filepath.Join(e.dir, "dkim", "example.test.ed2026.key"), 0o644)
+			},
+			want: "$DIR/dkim/example.test.ed2026.key is readable by every user (mode 644); make it 0600, or 0640 to the group that must read it"},
 		{name: "program missing",
 			setup: func(t *testing.T, e *testEnv) { os.Remove(filepath.Join(e.bin, "qmgr")) },
 			want:  "service qmgr: program $DIR/bin/qmgr is missing or not executable"},

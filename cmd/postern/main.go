@@ -51,6 +51,7 @@ func commands() []command {
 		{name: "check", args: "[-c FILE]", help: "check the configuration, users, files and spool", run: cmdCheck},
 		{name: "flush", args: "[-c FILE] [-s SITE]", help: "retry deferred mail now (only mail for SITE with -s)", run: cmdFlush},
 		{name: "config", args: "[-c FILE] check | show [-d|-n] [NAME...] | set NAME=VALUE...", help: "check, show or edit the configuration", run: cmdConfig},
+		{name: "dkim", args: "[-c FILE] " + dkimSynopsis, help: "make a DKIM signing key and print the DNS record to publish", run: cmdDKIM},
 		{name: "user", args: userSynopsis, help: "add, re-password, remove or list the accounts of accounts_file", run: cmdUser},
 		{name: "sandbox", args: "DIR [-port-base N] [-f]", help: "write a self-contained, unprivileged setup on loopback under DIR", run: cmdSandbox},
 		{name: "version", help: "print the version", run: cmdVersion},

@@ -49,7 +49,7 @@ func TestSubcommandHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"start"}, {"stop"}, {"reload"}, {"status"}, {"check"}, {"flush"}, {"flush", "-s", "example.org"},
 		{"config"}, {"config", "check"}, {"config", "show"}, {"config", "show", "-n"}, {"config", "set"},
-		{"config", "set", "myhostname=x"}, {"sandbox"}, {"sandbox", sandbox}, {"version"},
+		{"config", "set", "myhostname=x"}, {"dkim"}, {"dkim", "keygen"}, {"dkim", "keygen", "example.test", "s1"}, {"sandbox"}, {"sandbox", sandbox}, {"version"},
 		{"user"}, {"user", "add"}, {"user", "add", "new@example.test"}, {"user", "passwd", "demo@example.test"},
 		{"user", "del", "demo@example.test"}, {"user", "list"},
 	} {

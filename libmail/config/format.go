@@ -14,6 +14,7 @@ var sectionTitles = map[string]string{
 	"Queue":   "Queue and queue manager",
 	"SMTPD":   "SMTP server (smtpd)",
 	"Limits":  "Client limits (smtpd and anvil)",
+	"DKIM":    "DKIM signing",
 	"SMTP":    "SMTP client (smtp)",
 	"Local":   "Local delivery (local)",
 	"Master":  "Supervisor (master)",

@@ -165,6 +165,10 @@ func TestValidation(t *testing.T) {
 		{"smtpd_client_event_limit_exceptions = [\"not a net\"]\n", "f:1: smtpd_client_event_limit_exceptions"},
 		{"smtpd_client_message_rate_limit = -1\n", "f:1: smtpd_client_message_rate_limit"},
 		{"anvil_rate_time_unit = \"0s\"\n", "f:1: anvil_rate_time_unit"},
+		{"dkim_signing_keys = [\"example.org sel\"]\n", "f:1: dkim_signing_keys"},
+		{"dkim_signing_keys = [\"example.org sel_1 /k\"]\n", "not a selector"},
+		{"dkim_signing_keys = [\"example.org sel relative.key\"]\n", "not an absolute path"},
+		{"dkim_signing_keys = [\"example.org s /a\", \"Example.org. S /b\"]\n", "selector s twice"},
 	} {
 		_, err := Parse([]byte(tc.text), "f", testOpt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

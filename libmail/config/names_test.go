@@ -11,7 +11,7 @@ import (
 // a reader splits them.
 var words = map[string]string{
 	"smtpd": "SMTPD", "smtp": "SMTP", "tls": "TLS", "dns": "DNS", "mta": "MTA", "sts": "STS", "sasl": "SASL",
-	"mime": "MIME", "tcp": "TCP", "rcpt": "Rcpt", "CAfile": "CAFile", "smtputf8": "SMTPUTF8",
+	"mime": "MIME", "tcp": "TCP", "rcpt": "Rcpt", "CAfile": "CAFile", "smtputf8": "SMTPUTF8", "dkim": "DKIM",
 	"myhostname": "MyHostname", "mydomain": "MyDomain", "myorigin": "MyOrigin", "mydestination": "MyDestination",
 	"mynetworks": "MyNetworks", "relayhost": "RelayHost", "wrappermode": "WrapperMode", "maillog": "Maillog",
 	"peername": "Peername",

@@ -11,6 +11,7 @@ type Params struct {
 	Queue
 	SMTPD
 	Limits
+	DKIM
 	SMTP
 	Local
 	Master
@@ -103,6 +104,11 @@ type Limits struct {
 	SMTPDAuthFailureLimit           int      `toml:"smtpd_auth_failure_limit" default:"10" doc:"The number of failed AUTH exchanges from one client per anvil_rate_time_unit, over all services, that ends its session: the failure that reaches it, and every AUTH from the client until the time unit is over, get 421 4.7.0 and the connection is closed, with a log line for fail2ban. 0 means no limit."`
 	SMTPDAuthFailureDelay           Duration `toml:"smtpd_auth_failure_delay" default:"1s" doc:"How long smtpd waits before it answers a failed AUTH; the wait doubles with each further failure of the client within anvil_rate_time_unit (or of the session, if more), up to smtpd_auth_failure_max_delay. Other sessions are not held up. 0 means no wait."`
 	SMTPDAuthFailureMaxDelay        Duration `toml:"smtpd_auth_failure_max_delay" default:"16s" doc:"The longest wait before the answer to a failed AUTH (see smtpd_auth_failure_delay); never more than smtpd_timeout."`
+}
+
+// DKIM is about signing mail with DKIM (RFC 6376, RFC 8463).
+type DKIM struct {
+	DKIMSigningKeys []string `toml:"dkim_signing_keys" default:"" doc:"Private keys that sign mail, each \"DOMAIN SELECTOR FILE\" (\"example.org ed2026 /etc/postern/dkim/example.org.ed2026.key\"): mail whose From: address is in DOMAIN gets a DKIM-Signature (relaxed/relaxed, SHA-256) from every key of DOMAIN, so an RSA key and an Ed25519 key (RFC 8463) give two signatures; the key's type is the file's (PEM, PKCS#8; postern dkim keygen writes one and prints the TXT record to publish as SELECTOR._domainkey.DOMAIN). Mail is signed when it comes from an authenticated client, a client in mynetworks, or a local submission; mail from other clients is not. The files are read when the daemons that sign start, which refuse to start if one is unusable."`
 }
 
 // SMTP is about the outbound SMTP client.

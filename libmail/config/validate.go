@@ -30,6 +30,9 @@ func (p *Params) validate() error {
 	if _, err := ParseTransportMaps(p.TransportMaps); err != nil {
 		return &paramError{"transport_maps", err}
 	}
+	if _, err := ParseDKIMSigningKeys(p.DKIMSigningKeys); err != nil {
+		return &paramError{"dkim_signing_keys", err}
+	}
 	if _, err := ParseDNSServers(p.DNSServers); err != nil {
 		return &paramError{"dns_servers", err}
 	}

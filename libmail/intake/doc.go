@@ -44,9 +44,17 @@
 //     all, with always_add_missing_headers), never for plain relay or MX
 //     traffic on port 25. A field that is present, even empty, is never
 //     added twice.
-//   - Taps (Tap). Consumers that must see the message, a DKIM hasher for
-//     one, get each header field and the body bytes as they stream by,
-//     once, in stored (CRLF) form. No taps, no cost.
+//   - Taps (Tap). Consumers that must see the message, a DKIM verifier
+//     (dkim.Verifier) for one, get each header field and the body bytes
+//     as they stream by, once, in stored (CRLF) form. No taps, no cost.
+//     A tap that holds resources until End also hears Abort (Aborter).
+//   - DKIM signing. A source whose sender the server vouches for
+//     (Source.Sign: authenticated clients, mynetworks, local mail) is
+//     signed with the keys of its From: domain (Config.DKIM,
+//     dkim_signing_keys) by a dkim.Signer on the taps, which hashes the
+//     body as it streams by; End prepends the DKIM-Signature fields. The
+//     signature covers the message as stored, the fields intake adds
+//     included; Received: is not among the signed fields.
 //   - Headers decided after the body. Authentication-Results: and
 //     DKIM-Signature: are known only when the message is in, after it
 //     has been streamed to disk. Prepend hands them to the queue entry,

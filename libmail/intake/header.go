@@ -3,6 +3,7 @@ package intake
 import (
 	"bytes"
 	"errors"
+	"slices"
 
 	"postern.dev/postern/libmail/message"
 )
@@ -119,6 +120,14 @@ func (w *Writer) endHeader(n int, lineEnd, emptyLine bool) {
 			t.Header(field)
 		}
 	})
+	if fe < n && w.signer != nil {
+		// A line that is no field ends the header without an empty line:
+		// verifiers read such a message in different ways (some refuse
+		// it), so a signature would only mislead. No goroutine runs
+		// before HeaderEnd, so the signer is just dropped.
+		w.taps = slices.DeleteFunc(w.taps, func(t Tap) bool { return t == Tap(w.signer) })
+		w.signer = nil
+	}
 	var added []byte
 	if w.add {
 		added = w.missing()

@@ -24,3 +24,11 @@ type Tap interface {
 	// passed (End returned nil). A refused message never gets it.
 	End()
 }
+
+// Aborter is a Tap that must hear when a message it saw will not be
+// stored: Writer.Abort calls Abort on taps that have it, whether or not
+// their End was called. A tap that runs a goroutine until End, as the
+// DKIM signer and verifier do, needs it.
+type Aborter interface {
+	Abort()
+}

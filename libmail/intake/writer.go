@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"postern.dev/postern/libmail/dkim"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	SizeLimit   int64  // message_size_limit: the most bytes a source may send
 	HeaderLimit int    // header_size_limit: past it the rest is body
 	HopLimit    int    // the most Received: fields; 0 means DefaultHopLimit
+	// DKIM holds the keys (dkim_signing_keys) that sign the messages of
+	// sources that ask for it (Source.Sign); nil: none.
+	DKIM *dkim.Keys
 }
 
 // LineEnds says how a source ends its lines.
@@ -63,6 +67,14 @@ type Source struct {
 	// UID is the submitting user's ID for a local submission (an envelope
 	// without ClientAddr), named in Received: as Postfix's pickup does.
 	UID int
+	// Sign asks for DKIM signatures (RFC 6376) by the keys of the From:
+	// domain in Config.DKIM: for mail whose sender the server vouches
+	// for, that of authenticated clients, of clients in mynetworks, and
+	// local submissions. The body is hashed as it streams in, and End
+	// prepends the signatures. A message with no key for its From:
+	// domain, or whose header is not ended by an empty line (a line that
+	// is no field ends it), is not signed.
+	Sign bool
 	// Taps see the message as it streams through (see Tap).
 	Taps []Tap
 	// Drop, when set, says which of the source's header fields are not
@@ -85,6 +97,7 @@ type Writer struct {
 	add     bool
 	taps    []Tap
 	drop    func(name, field []byte) bool
+	signer  *dkim.Signer // one of taps, for Source.Sign
 
 	size   int64 // bytes the source sent
 	err    error // the first problem; the rest of the message is only counted
@@ -125,6 +138,10 @@ type entry interface {
 
 func newWriter(q entry, id queue.ID, env *queue.Envelope, cfg *Config, src *Source) *Writer {
 	w := &Writer{q: q, cfg: cfg, id: id, arrival: env.Arrival, lines: src.LineEnds, add: src.AddMissing, taps: src.Taps, drop: src.Drop}
+	if src.Sign && cfg.DKIM.Len() > 0 {
+		w.signer = dkim.NewSigner(cfg.DKIM)
+		w.taps = append(w.taps[:len(w.taps):len(w.taps)], w.signer)
+	}
 	rec := appendReceived(make([]byte, 0, 320), cfg, env, id, src)
 	w.put(rec)
 	for _, t := range w.taps {
@@ -195,8 +212,39 @@ func (w *Writer) End() error {
 		for _, t := range w.taps {
 			t.End()
 		}
+		w.sign()
 	}
 	return w.err
+}
+
+// sign prepends the DKIM-Signature fields the signer made, if any. A
+// failure to sign refuses the message for now (a write error to the
+// protocol layer: 451): mail that was to be signed must not leave
+// unsigned, where its domain's DMARC policy may have it rejected.
+func (w *Writer) sign() {
+	if w.signer == nil {
+		return
+	}
+	fields, err := w.signer.Fields()
+	if err != nil {
+		w.fail(fmt.Errorf("intake %s: %w", w.id, err))
+		return
+	}
+	if fields == "" {
+		return
+	}
+	if err := w.q.Prepend([]byte(fields)); err != nil {
+		w.fail(fmt.Errorf("intake %s: dkim: %w", w.id, err))
+	}
+}
+
+// DKIMKeys returns the keys that signed the message (Source.Sign), for
+// the log. Valid after End.
+func (w *Writer) DKIMKeys() []*dkim.Key {
+	if w.signer == nil || w.err != nil {
+		return nil
+	}
+	return w.signer.Keys()
 }
 
 func (w *Writer) hopLimit() int {
@@ -267,11 +315,17 @@ func (w *Writer) Commit() error {
 	return nil
 }
 
-// Abort discards the message.
+// Abort discards the message. Taps that hold resources until End are
+// told (Aborter).
 func (w *Writer) Abort() {
 	if !w.closed {
 		w.closed = true
 		w.q.Abort()
+		for _, t := range w.taps {
+			if a, ok := t.(Aborter); ok {
+				a.Abort()
+			}
+		}
 	}
 	w.fail(errors.New("message aborted"))
 }

@@ -21,6 +21,13 @@
 #   PORT      smtpd listens on 127.0.0.1:PORT only
 #   SINKPORT  required for MODE relay
 #
+# Environment (optional):
+#   MILTER    a milter for smtpd (and non-SMTP mail), in Postfix's syntax
+#             (inet:127.0.0.1:PORT or unix:/path): e.g. the OpenDKIM that
+#             run.sh's dkim benchmark starts. A milter that does not
+#             answer makes Postfix reply 451 (milter_default_action =
+#             tempfail), so a benchmark never counts mail it skipped.
+#
 # "start" prints the master PID on stdout (everything else goes to stderr)
 # and returns once smtpd listens. "stop" returns once the master and all
 # of its children are gone; stopping a stopped instance is not an error.
@@ -142,6 +149,14 @@ smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 #                        the queue manager falls behind: accept is
 #                        throttled to delivery speed)
 EOF
+    if [ -n "${MILTER:-}" ]; then
+        cat >>"$dir/etc/main.cf" <<EOF
+
+smtpd_milters = $MILTER
+non_smtpd_milters = $MILTER
+milter_default_action = tempfail
+EOF
+    fi
     case $mode in
     maildir)
         # Deliver as an unprivileged user that exists everywhere. virtual(8)
