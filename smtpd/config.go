@@ -45,6 +45,15 @@ type Config struct {
 	PeernameLookup       bool        // smtpd_peername_lookup
 	SMTPUTF8             bool        // smtputf8_enable
 	Limits               Limits      // the client limits (limits.go)
+	// SenderAuthentication checks SPF, DKIM and DMARC of unauthenticated
+	// clients outside mynetworks (smtpd_sender_authentication), writing
+	// Authentication-Results: as AuthServID (authentication_results_id)
+	// and acting on failed DMARC policies as DMARCRejectAction and
+	// DMARCQuarantineAction say (dmarc_reject_action,
+	// dmarc_quarantine_action).
+	SenderAuthentication                     bool
+	AuthServID                               string
+	DMARCRejectAction, DMARCQuarantineAction string
 	// FirstLocalDomain completes RCPT TO:<postmaster>, which RFC 5321
 	// §4.5.1 requires without a domain (the first of mydestination).
 	FirstLocalDomain string
@@ -66,6 +75,8 @@ func NewConfig(p *config.Params) (Config, error) {
 		ClientConnLimit: p.SMTPDClientConnectionCountLimit, ProcessConnLimit: p.SMTPDProcessConnectionLimit, LineLimit: p.SMTPDLineLengthLimit,
 		WrapperMode: p.SMTPDTLSWrapperMode, Auth: p.SMTPDSASLAuthEnable, AuthTLSOnly: p.SMTPDTLSAuthOnly,
 		AuthRequired: p.SMTPDSASLAuthRequired, SenderLoginCheck: p.SMTPDSenderLoginCheck,
+		SenderAuthentication: p.SMTPDSenderAuthentication, AuthServID: p.AuthenticationResultsID,
+		DMARCRejectAction: p.DMARCRejectAction, DMARCQuarantineAction: p.DMARCQuarantineAction,
 		PeernameLookup: p.SMTPDPeernameLookup, SMTPUTF8: p.SMTPUTF8Enable, AlwaysAddMissing: p.AlwaysAddMissingHeaders,
 	}
 	if len(p.MyDestination) > 0 {

@@ -65,6 +65,7 @@ type transaction struct {
 	bdat    *intake.Writer // the message being taken in by BDAT chunks
 	failed  *Reply         // a BDAT chunk failed: the rest of the message is refused
 	fromHdr *fromTap       // the From: addresses, when the sender login check applies
+	auth    *txAuth        // SPF, DKIM and DMARC, when the client's mail is checked
 }
 
 func newConn(s *Server, cc *clientConn) *conn {

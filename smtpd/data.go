@@ -17,7 +17,7 @@ func recipientFrom(addr string) queue.Recipient { return queue.Recipient{Addr: a
 
 // begin checks that a message may follow and opens its queue entry
 // through intake, which writes the Received: field first.
-func (c *conn) begin() (*intake.Writer, *Reply) {
+func (c *conn) begin(ctx context.Context) (*intake.Writer, *Reply) {
 	if c.tx == nil {
 		return nil, replyNeedMail
 	}
@@ -43,6 +43,7 @@ func (c *conn) begin() (*intake.Writer, *Reply) {
 		tx.fromHdr = &fromTap{}
 		src.Taps = append(src.Taps, tx.fromHdr)
 	}
+	c.authSource(ctx, tx, &src)
 	w, err := intake.Create(c.srv.spool, tx.id, env, &c.srv.intake, &src)
 	if err != nil {
 		c.srv.log.Error("%s: %v", tx.id, err)
@@ -63,7 +64,7 @@ func (c *conn) data(ctx context.Context, arg string) {
 		c.respond("data", nil, reply(503, "5.5.1", "Error: BDAT in progress"))
 		return
 	}
-	w, r := c.begin()
+	w, r := c.begin(ctx)
 	if r != nil {
 		c.logReject("DATA", r, c.txFrom(), "")
 		c.respond("data", nil, r)
@@ -85,7 +86,7 @@ func (c *conn) data(ctx context.Context, arg string) {
 		c.closing = true
 		return
 	}
-	c.respondMessage("data", c.finishMessage(w))
+	c.respondMessage("data", c.finishMessage(ctx, w))
 }
 
 // respondMessage answers the end of a message: 250, or the error.
@@ -99,7 +100,7 @@ func (c *conn) respondMessage(verb string, r *Reply) {
 
 // finishMessage commits a fully received message, or explains why not.
 // The reply it returns is the 250 or the error.
-func (c *conn) finishMessage(w *intake.Writer) (r *Reply) {
+func (c *conn) finishMessage(ctx context.Context, w *intake.Writer) (r *Reply) {
 	tx := c.tx
 	defer func() {
 		if r.Code != 250 {
@@ -118,6 +119,11 @@ func (c *conn) finishMessage(w *intake.Writer) (r *Reply) {
 	// The From: addresses are known only now; a message in a name the
 	// user does not own is not queued (sender.go).
 	if r := c.checkFrom(tx.fromHdr); r != nil {
+		w.Abort()
+		return r
+	}
+	// So are the DKIM results, and with them DMARC (authcheck.go).
+	if r := c.authenticate(ctx, tx, w); r != nil {
 		w.Abort()
 		return r
 	}
@@ -223,7 +229,7 @@ func (c *conn) bdat(ctx context.Context, arg string) {
 		return
 	}
 	if c.tx.bdat == nil {
-		w, r := c.begin()
+		w, r := c.begin(ctx)
 		if r != nil {
 			c.discard(size)
 			c.respond("bdat", nil, r)
@@ -258,7 +264,7 @@ func (c *conn) bdat(ctx context.Context, arg string) {
 		return
 	}
 	c.tx.bdat = nil
-	c.respondMessage("bdat", c.finishMessage(w))
+	c.respondMessage("bdat", c.finishMessage(ctx, w))
 }
 
 func firstField(f []string) string {

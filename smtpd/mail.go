@@ -110,6 +110,7 @@ func (c *conn) mail(ctx context.Context, arg string) (err *Reply) {
 		return refused
 	}
 	c.tx = &transaction{id: c.srv.spool.NewID(), from: from, params: mp}
+	c.checkSPF(ctx, c.tx)
 	return nil
 }
 

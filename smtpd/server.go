@@ -51,6 +51,7 @@ type Server struct {
 	now    func() time.Time
 
 	limiter Limiter                              // anvil, or nil (limits.go)
+	auth    *authChecker                         // SPF, DKIM and DMARC of incoming mail, or nil (authcheck.go)
 	sleep   func(context.Context, time.Duration) // the wait after a failed AUTH
 
 	// base is the parent of every session's context (boundary.go); stop

@@ -19,6 +19,10 @@ type TLSPolicy struct {
 	Level   string
 }
 
+// DMARCActions are the values of dmarc_reject_action and
+// dmarc_quarantine_action.
+var DMARCActions = []string{"reject", "quarantine", "none"}
+
 // TLSLevels are the values of smtp_tls_security_level.
 var TLSLevels = []string{"none", "may", "encrypt", "verify", "dane"}
 

@@ -10,7 +10,7 @@ import (
 // simply capitalize: initialisms, and Postfix's fused words, split where
 // a reader splits them.
 var words = map[string]string{
-	"smtpd": "SMTPD", "smtp": "SMTP", "tls": "TLS", "dns": "DNS", "mta": "MTA", "sts": "STS", "sasl": "SASL",
+	"smtpd": "SMTPD", "dmarc": "DMARC", "id": "ID", "smtp": "SMTP", "tls": "TLS", "dns": "DNS", "mta": "MTA", "sts": "STS", "sasl": "SASL",
 	"mime": "MIME", "tcp": "TCP", "rcpt": "Rcpt", "CAfile": "CAFile", "smtputf8": "SMTPUTF8", "dkim": "DKIM",
 	"myhostname": "MyHostname", "mydomain": "MyDomain", "myorigin": "MyOrigin", "mydestination": "MyDestination",
 	"mynetworks": "MyNetworks", "relayhost": "RelayHost", "wrappermode": "WrapperMode", "maillog": "Maillog",

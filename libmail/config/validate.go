@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+
+	"postern.dev/postern/libmail/authres"
 )
 
 // validate checks values that decode but make no sense, so that a daemon
@@ -12,6 +14,14 @@ import (
 func (p *Params) validate() error {
 	if _, err := ParseNetworks(p.MyNetworks); err != nil {
 		return &paramError{"mynetworks", err}
+	}
+	if err := authres.CheckID(p.AuthenticationResultsID); err != nil {
+		return &paramError{"authentication_results_id", err}
+	}
+	for name, v := range map[string]string{"dmarc_reject_action": p.DMARCRejectAction, "dmarc_quarantine_action": p.DMARCQuarantineAction} {
+		if !oneOf(v, DMARCActions) {
+			return &paramError{name, fmt.Errorf("%q: want reject, quarantine or none", v)}
+		}
 	}
 	if err := p.validateLimits(); err != nil {
 		return err
