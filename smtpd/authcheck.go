@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync"
 
 	msgauth "github.com/emersion/go-msgauth/authres"
@@ -127,12 +128,12 @@ func (c *conn) authenticate(ctx context.Context, tx *transaction, w *intake.Writ
 	if d.Verdict == dmarc.None && d.Domain == "" {
 		res.DMARC = nil // no From: domain to judge
 	}
-	value, err := authres.Value(c.srv.cfg.AuthServID, res)
+	field, err := authres.Field(c.srv.cfg.AuthServID, res)
 	if err != nil {
 		c.srv.log.Error("%s: Authentication-Results: %v", tx.id, err)
 		return replyWriteError
 	}
-	c.srv.log.Info("%s: authentication-results=%s", tx.id, printable(value))
+	c.srv.log.Info("%s: authentication-results=%s", tx.id, unfold(field))
 	switch action {
 	case "reject":
 		return reply(550, "5.7.1", "Message rejected: %s", printable(d.Reason))
@@ -142,15 +143,19 @@ func (c *conn) authenticate(ctx context.Context, tx *transaction, w *intake.Writ
 			return replyWriteError
 		}
 	}
-	field, err := authres.Field(c.srv.cfg.AuthServID, res)
-	if err == nil {
-		err = w.Prepend(string(field))
-	}
-	if err != nil {
+	if err := w.Prepend(string(field)); err != nil {
 		c.srv.log.Error("%s: Authentication-Results: %v", tx.id, err)
 		return replyWriteError
 	}
 	return nil
+}
+
+// unfold gives the body of a header field on one line, for the log: the
+// field is formatted once, for the message, and the log shows what the
+// message got.
+func unfold(field []byte) string {
+	_, body, _ := bytes.Cut(field, []byte(":"))
+	return strings.Join(strings.Fields(string(body)), " ")
 }
 
 // dmarcAction is what to do with a message a DMARC policy applies to:

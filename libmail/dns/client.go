@@ -31,6 +31,7 @@ type Client struct {
 	timeout  time.Duration // budget for one lookup: retries and CNAME chase included
 	try      time.Duration // budget for one question to one server
 	attempts int           // rounds over the server list
+	cache    *cache        // answers kept for their TTL (cache.go)
 }
 
 // New returns a Client asking servers ("ip:port", as
@@ -45,7 +46,7 @@ func newClient(servers []string, timeout time.Duration, resolvConf string) (*Cli
 	if timeout < 0 {
 		return nil, fmt.Errorf("dns: negative timeout %v", timeout)
 	}
-	c := &Client{servers: servers, timeout: timeout, attempts: 2}
+	c := &Client{servers: servers, timeout: timeout, attempts: 2, cache: newCache(time.Now)}
 	if len(servers) == 0 {
 		rc, err := readResolvConf(resolvConf)
 		if err != nil {
@@ -75,6 +76,11 @@ func newClient(servers []string, timeout time.Duration, resolvConf string) (*Cli
 	c.try = max(c.timeout/time.Duration(c.attempts*len(servers)), min(time.Second, c.timeout))
 	return c, nil
 }
+
+// DisableCache makes every lookup ask the servers, for tests that change
+// what a server answers while the client runs. Call it before the first
+// lookup.
+func (c *Client) DisableCache() { c.cache = nil }
 
 // resolvConf is what postern takes from resolv.conf(5).
 type resolvConf struct {
@@ -117,6 +123,11 @@ func readResolvConf(path string) (resolvConf, error) {
 // failures move on to the next server, as the C library does: another
 // resolver may have the answer cached or a working path to the zone.
 func (c *Client) exchange(ctx context.Context, qname string, qtype uint16) (*miekg.Msg, error) {
+	if c.cache != nil {
+		if r := c.cache.get(qname, qtype); r != nil {
+			return r, nil
+		}
+	}
 	q := new(miekg.Msg)
 	q.SetQuestion(qname, qtype)
 	// RFC 6840 §5.7: AD in a query asks the resolver to report whether
@@ -133,6 +144,9 @@ func (c *Client) exchange(ctx context.Context, qname string, qtype uint16) (*mie
 			q.Id = miekg.Id()
 			r, err := c.ask(ctx, srv, q)
 			if err == nil {
+				if c.cache != nil {
+					c.cache.put(qname, qtype, r)
+				}
 				return r, nil
 			}
 			last = fmt.Errorf("server %s: %w", srv, err)
