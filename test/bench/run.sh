@@ -3,7 +3,7 @@
 # =====================================================================
 #
 # Usage:
-#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|all]
+#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|inbound|all]
 #     -n COUNT     messages per run (default 10000)
 #     -r ROUNDS    runs per MTA and benchmark (default 3)
 #     -s SESSIONS  parallel SMTP sessions of smtp-source (default 10)
@@ -12,7 +12,10 @@
 #     relay        accept + relay to smtp-sink     (relay-bench.sh)
 #     dkim         relay, each message DKIM-signed twice on the way,
 #                  rsa-sha256 (2048) and ed25519-sha256 (relay-bench.sh)
-#     all          all three (default)
+#     inbound      local, postern against itself: without and with the
+#                  SPF, DKIM and DMARC checks of port 25, the DNS answered
+#                  by a loopback server (benchdns); no Postfix side
+#     all          all four (default)
 #
 # For each benchmark, round by round, it runs postern and then Postfix
 # (postern, postfix, postern, postfix, ...) so that both see the same
@@ -102,7 +105,8 @@ case ${1:-${BENCH_WHICH:-all}} in
 local) BENCHES=(local) ;;
 relay) BENCHES=(relay) ;;
 dkim) BENCHES=(dkim) ;;
-all) BENCHES=(local relay dkim) ;;
+inbound) BENCHES=(inbound) ;;
+all) BENCHES=(local relay dkim inbound) ;;
 *) usage >&2; exit 1 ;;
 esac
 
@@ -218,6 +222,26 @@ if [ -z "${SKIP[postern]:-}" ]; then
     BIN=$WORK/bin
 fi
 
+# --- the loopback DNS of the inbound benchmark --------------------------------
+# benchdns (test/bench/benchdns) answers SPF and DMARC for example.com,
+# smtp-source's sender domain, on 127.0.0.1: SPF passes for 127.0.0.1 and
+# DMARC asks for p=reject, so a checked message costs the lookups and
+# the verdicts of a message that passes. It runs until its stdin closes.
+DNS_ADDR=
+DNS_PID=
+start_benchdns() {
+    [ -n "$DNS_ADDR" ] && return 0
+    (cd "$ROOT" && go build -o "$WORK/benchdns" ./test/bench/benchdns) || return 1
+    printf '$ORIGIN example.com.\n@ TXT "v=spf1 ip4:127.0.0.1 -all"\n_dmarc TXT "v=DMARC1; p=reject"\n' >"$WORK/zone"
+    mkfifo "$WORK/benchdns.in" || return 1
+    "$WORK/benchdns" "$WORK/zone" <"$WORK/benchdns.in" >"$WORK/benchdns.addr" &
+    DNS_PID=$!
+    exec 9>"$WORK/benchdns.in"   # holds its stdin open until this script ends
+    for ((i = 0; i < 50; i++)); do [ -s "$WORK/benchdns.addr" ] && break; sleep 0.1; done
+    DNS_ADDR=$(head -1 "$WORK/benchdns.addr")
+    [ -n "$DNS_ADDR" ]
+}
+
 # --- instances ------------------------------------------------------------
 # Top-level TOML keys must come before the first [table] header; a key
 # after it would belong to that table. Replaces an existing top-level
@@ -308,13 +332,26 @@ start_mta() {
     local mta=$1 bench=$2 dir=$3 log=$4 args i
     CUR_DIR=$dir
     case $mta in
-    postern)
+    postern | postern-checked)
         MTA_PORT=$POSTERN_PORT
         port_free "$MTA_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE
         "$BIN/postern" sandbox "$dir" -port-base "$PORT_BASE" >>"$log" 2>&1 ||
             { tail -20 "$log" >&2; say "postern sandbox failed (log: $log)"; return 1; }
         [ -f "$dir/postern.toml" ] || { say "postern sandbox did not write $dir/postern.toml"; return 1; }
-        [ "$bench" != local ] && postern_set_relayhost "$dir/postern.toml" "$SINK_PORT"
+        case $bench in local | inbound) ;; *) postern_set_relayhost "$dir/postern.toml" "$SINK_PORT" ;; esac
+        if [ "$bench" = inbound ]; then
+            # The client (127.0.0.1) is outside mynetworks, so that its
+            # mail is checked when the checks are on; it stays exempt from
+            # the client limits, as in the other benchmarks. The two sides
+            # differ in smtpd_sender_authentication alone.
+            local checked=false
+            [ "$mta" = postern-checked ] && checked=true
+            start_benchdns >>"$log" 2>&1 || { say "benchdns did not start"; return 1; }
+            "$BIN/postern" -c "$dir/postern.toml" config set "mynetworks=[]" \
+                "smtpd_client_event_limit_exceptions=[\"127.0.0.0/8\"]" "dns_servers=[\"$DNS_ADDR\"]" \
+                "smtpd_sender_authentication=$checked" >>"$log" 2>&1 ||
+                { tail -5 "$log" >&2; say "cannot configure the inbound checks"; return 1; }
+        fi
         if [ "$bench" = dkim ]; then
             dkim_keys >>"$log" 2>&1 || { tail -5 "$log" >&2; say "postern dkim keygen failed"; return 1; }
             "$BIN/postern" -c "$dir/postern.toml" config set \
@@ -326,7 +363,7 @@ start_mta() {
         # master itself and a stuck shutdown can be cleaned up with one
         # group kill that reaches only processes we started.
         setsid "$BIN/master" -c "$dir/postern.toml" >>"$log" 2>&1 </dev/null &
-        CUR_PID=$! CUR_MTA=postern
+        CUR_PID=$! CUR_MTA=$mta
         for ((i = 0; i < START_TIMEOUT * 10; i++)); do
             listening "$MTA_PORT" && break
             kill -0 "$CUR_PID" 2>/dev/null || break
@@ -359,7 +396,7 @@ start_mta() {
 stop_mta() {
     local i
     case $CUR_MTA in
-    postern)
+    postern | postern-checked)
         if kill -TERM "$CUR_PID" 2>/dev/null; then
             for ((i = 0; i < 300; i++)); do kill -0 "$CUR_PID" 2>/dev/null || break; sleep 0.1; done
             if kill -0 "$CUR_PID" 2>/dev/null; then
@@ -446,6 +483,20 @@ check_dkim() {
     fi
 }
 
+# check_authres NEWDIR: after a checked inbound run, every message carries
+# our Authentication-Results: with SPF and DMARC passing. Sets CHECK.
+check_authres() {
+    local n
+    n=$(find "$1" -mindepth 1 -maxdepth 1 -type f -exec grep -l -m1 '^Authentication-Results: mail.example.test;' {} + 2>/dev/null | wc -l)
+    if [ "$n" != "$COUNT" ]; then
+        CHECK="${CHECK:+$CHECK; }AUTH CHECKS MISSING: $n of $COUNT messages have Authentication-Results"; return 1
+    fi
+    if ! grep -q -m1 'dmarc=pass' "$(find "$1" -mindepth 1 -maxdepth 1 -type f | head -1)"; then
+        CHECK="${CHECK:+$CHECK; }AUTH CHECKS: dmarc did not pass"; return 1
+    fi
+    CHECK="${CHECK:+$CHECK; }checked: spf=pass dmarc=pass in all $n"
+}
+
 # --- one run --------------------------------------------------------------
 declare -A ACC=() E2E=() CPU=()   # "bench mta" -> space-separated per-round values
 FAILED=0
@@ -471,7 +522,7 @@ run_one() {
     fi
 
     case $bench in
-    local) "$HERE/maildir-bench.sh" -t "$TIMEOUT" -P "$CUR_PID" "$MTA_PORT" "$NEWDIR" "$COUNT" "$SESSIONS" "$SIZE" >"$out" 2>"$err" & ;;
+    local | inbound) "$HERE/maildir-bench.sh" -t "$TIMEOUT" -P "$CUR_PID" "$MTA_PORT" "$NEWDIR" "$COUNT" "$SESSIONS" "$SIZE" >"$out" 2>"$err" & ;;
     relay | dkim) "$HERE/relay-bench.sh" -t "$TIMEOUT" -P "$CUR_PID${ODK_PIDS:+ $ODK_PIDS}" "$MTA_PORT" "$SINK_PORT" "$COUNT" "$SESSIONS" "$SIZE" >"$out" 2>"$err" & ;;
     esac
     BENCH_PID=$!
@@ -483,7 +534,8 @@ run_one() {
     [[ $line =~ accept_mps=([0-9.]+|NA)\ e2e_mps=([0-9.]+|NA) ]] && acc=${BASH_REMATCH[1]} e2e=${BASH_REMATCH[2]}
     detail=$(grep -m1 '^detail:' "$err")
     CHECK=
-    if [ "$bench" = local ] && [ "$rc" = 0 ]; then check_maildir "$NEWDIR" || rc=3; fi
+    if { [ "$bench" = local ] || [ "$bench" = inbound ]; } && [ "$rc" = 0 ]; then check_maildir "$NEWDIR" || rc=3; fi
+    if [ "$mta" = postern-checked ] && [ "$rc" = 0 ]; then check_authres "$NEWDIR" || rc=3; fi
     if [ "$bench" = dkim ] && [ "$rc" = 0 ]; then check_dkim "$dir" || rc=3; fi
     if [ "$mta" = postfix ]; then
         pre=$(postfix_queue_files "$dir")
@@ -494,7 +546,7 @@ run_one() {
     # no route, deferred): keep its last lines before the instance goes.
     if [ "$rc" != 0 ]; then
         mlog=$dir/maillog   # postfix-instance.sh
-        [ "$mta" = postern ] && mlog=$(sed -n 's/^maillog_file *= *"\(.*\)".*/\1/p' "$dir/postern.toml" 2>/dev/null)
+        [ "$mta" != postfix ] && mlog=$(sed -n 's/^maillog_file *= *"\(.*\)".*/\1/p' "$dir/postern.toml" 2>/dev/null)
         [ -f "$mlog" ] && { echo "    last lines of $mta's log:"; tail -5 "$mlog" | sed 's/^/      /'; } >>"$err"
     fi
     # relay-bench/maildir-bench measure the machine's CPU load in the second
@@ -548,9 +600,19 @@ fi
 echo "host: $(nproc) CPUs, $(uname -r), work dir $WORK on $(df -PT "$WORK" | awk 'NR == 2 { print $2 " " $1 }')"
 echo "versions: $PVER, Postfix $(postconf -dh mail_version 2>/dev/null || echo n/a)"
 
+# The sides of a benchmark: postern and Postfix; for inbound, postern
+# without and with its SPF, DKIM and DMARC checks, alternating.
+sides() {
+    if [ "$1" = inbound ]; then
+        [ -z "${SKIP[postern]:-}" ] && echo postern postern-checked
+    else
+        echo "${MTAS[@]}"
+    fi
+}
+
 for bench in "${BENCHES[@]}"; do
     for ((round = 1; round <= ROUNDS; round++)); do
-        for mta in "${MTAS[@]}"; do
+        for mta in $(sides "$bench"); do
             if [ -n "${GAVE_UP["$bench $mta"]:-}" ]; then
                 printf '%-5s %d/%d %-7s skipped: %s\n' "$bench" "$round" "$ROUNDS" "$mta" "${GAVE_UP["$bench $mta"]}"
                 continue
@@ -562,6 +624,15 @@ done
 
 echo
 for bench in "${BENCHES[@]}"; do
+    if [ "$bench" = inbound ]; then
+        # shellcheck disable=SC2086   # space-separated lists on purpose
+        a0=$(median %.1f ${ACC["inbound postern"]:-}) a1=$(median %.1f ${ACC["inbound postern-checked"]:-})
+        # shellcheck disable=SC2086
+        c0=$(median %.3f ${CPU["inbound postern"]:-}) c1=$(median %.3f ${CPU["inbound postern-checked"]:-})
+        echo "inbound: accept $a0 msg/s unchecked, $a1 msg/s with SPF+DKIM+DMARC; accept time checked/unchecked $(ratio "$a0" "$a1")"
+        echo "inbound: cpu per msg: unchecked $c0 ms, checked $c1 ms, ratio $(ratio "$c1" "$c0")"
+        continue
+    fi
     declare -A MA=() ME=() MC=()
     summary="$bench:"
     for mta in postern postfix; do
