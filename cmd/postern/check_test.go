@@ -104,7 +104,7 @@ func TestCheckProblems(t *testing.T) {
 		{name: "DKIM key readable by all",
 			extra: "dkim_signing_keys = [\"example.test ed2026 $DIR/dkim/example.test.ed2026.key\"]\n",
 			setup: func(t *testing.T, e *testEnv) {
-				needSandboxUsers(t) // keygen, as root, gives the key to the group postern
+				needSandboxUsers(t) // keygen, as root, gives the key to postern
 				mustPostern(t, "-c", e.cfg, "dkim", "keygen", "-t", "ed25519", "example.test", "ed2026")
 				os.Chmod(filepath.Join(e.dir, "dkim", "example.test.ed2026.key"), 0o644)
 			},

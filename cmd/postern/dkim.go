@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/dkim"
 )
 
@@ -18,7 +19,8 @@ comments that say where the key went and the dkim_signing_keys entry
 that signs with it). -t picks RSA (2048 bits, the default) or Ed25519
 (RFC 8463); publish both, under two selectors, and mail is signed with
 both. The key is written as DIR/DOMAIN.SELECTOR.key (PEM, PKCS#8),
-readable only by the daemons that sign.`
+mode 0600, owned by the daemon that signs: mail_owner when root runs
+the command, else the user who does.`
 
 // cmdDKIM dispatches "postern dkim SUBCOMMAND".
 func cmdDKIM(a *app, args []string) error {
@@ -96,7 +98,11 @@ func dkimKeygen(a *app, args []string) error {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
 	}
-	if err := writeSecret(file, pemBytes, 0o600); err != nil {
+	owner, err := a.signer()
+	if err != nil {
+		return err
+	}
+	if err := writePrivate(file, pemBytes, owner); err != nil {
 		return err
 	}
 	size := "Ed25519"
@@ -108,4 +114,24 @@ func dkimKeygen(a *app, args []string) error {
 	fmt.Fprintln(a.stdout, dkim.ZoneLine(selector, domain, record))
 	fmt.Fprintf(a.stdout, "; then sign with it: add %q to dkim_signing_keys and run postern reload\n", entry)
 	return nil
+}
+
+// signer is the user the key file goes to: nil (the user who runs the
+// command, as whom an unprivileged sandbox's daemons run) unless root
+// runs it, when it is mail_owner, as whom smtpd signs. A configuration
+// that does not load yet still names the default owner: keys are often
+// made before the file is finished.
+func (a *app) signer() (*daemon.User, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	name := config.Default(config.Options{}).Params.MailOwner
+	if cfg, err := config.Load(a.cfgPath, config.Options{}); err == nil {
+		name = cfg.Params.MailOwner
+	}
+	u, err := daemon.LookupUser(name)
+	if err != nil {
+		return nil, fmt.Errorf("mail_owner: %w", err)
+	}
+	return u, nil
 }

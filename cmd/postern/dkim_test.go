@@ -2,9 +2,12 @@ package main
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	miekg "github.com/miekg/dns"
@@ -14,7 +17,8 @@ import (
 )
 
 // TestDKIMKeygen: keygen writes a key of each type that a signer loads,
-// as a secret only its readers may read, and prints a zone-file line
+// mode 0600 owned by the daemon that signs (mail_owner as root, else the
+// user who runs it), and prints a zone-file line
 // whose TXT record (its strings joined, as a resolver returns them)
 // publishes that key, with the dkim_signing_keys entry that signs with
 // it. It does not replace a key without -f, and refuses bad names.
@@ -25,7 +29,7 @@ func TestDKIMKeygen(t *testing.T) {
 	for _, c := range []struct{ typ, sel string }{{"rsa", "rsa2026"}, {"ed25519", "ed2026"}} {
 		out := mustPostern(t, "-c", cfg, "dkim", "keygen", "Example.Test", c.sel, "-t", c.typ)
 		file := filepath.Join(dir, "dkim", "example.test."+c.sel+".key")
-		checkSecretFile(t, file)
+		checkKeyFile(t, file)
 		var zone, entry string
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			if m := regexp.MustCompile(`add "(.*)" to dkim_signing_keys`).FindStringSubmatch(l); m != nil {
@@ -76,5 +80,29 @@ func TestDKIMKeygen(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dkim", "example.test.bad_selector.key")); err == nil {
 		t.Error("a key was written for a bad selector")
+	}
+}
+
+// checkKeyFile asserts a DKIM key's rights: 0600, owned by postern (the
+// default mail_owner, as whom smtpd signs) when root made it, else by
+// whoever did.
+func checkKeyFile(t *testing.T, path string) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	uid, gid := os.Getuid(), os.Getgid()
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postern")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	if st.Mode().Perm() != 0o600 || int(sys.Uid) != uid || int(sys.Gid) != gid {
+		t.Errorf("%s: mode %o owner %d:%d, want 600 %d:%d", path, st.Mode().Perm(), sys.Uid, sys.Gid, uid, gid)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+
+	"postern.dev/postern/libmail/daemon"
 )
 
 // secretGroup is the group of the daemons that read secrets (the TLS key,
@@ -38,13 +40,23 @@ func openSecret(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	uid := -1
+	if gid >= 0 {
+		uid = 0
+	}
+	return openSecretAs(path, mode, uid, gid)
+}
+
+// openSecretAs creates path, which must not exist, mode 0600 from its
+// first byte, then gives it mode and, unless they are -1, uid and gid.
+func openSecretAs(path string, mode os.FileMode, uid, gid int) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	err = f.Chmod(mode)
-	if err == nil && gid >= 0 {
-		err = f.Chown(0, gid)
+	if err == nil && (uid >= 0 || gid >= 0) {
+		err = f.Chown(uid, gid)
 	}
 	if err != nil {
 		f.Close()
@@ -60,9 +72,25 @@ func openSecret(path string) (*os.File, error) {
 // ever sees it with wider ones. The mode argument is ignored; it is there
 // so writeSecret can stand in for os.WriteFile.
 func writeSecret(path string, data []byte, _ os.FileMode) error {
+	return writeSecretWith(path, data, openSecret)
+}
+
+// writePrivate writes a file that only owner reads, mode 0600 (the DKIM
+// keys, which only the signing daemon needs); a nil owner is the user
+// who runs the command. Like writeSecret, it renames into place.
+func writePrivate(path string, data []byte, owner *daemon.User) error {
+	return writeSecretWith(path, data, func(p string) (*os.File, error) {
+		if owner == nil {
+			return openSecretAs(p, 0o600, -1, -1)
+		}
+		return openSecretAs(p, 0o600, owner.UID, owner.GID)
+	})
+}
+
+func writeSecretWith(path string, data []byte, open func(string) (*os.File, error)) error {
 	tmp := path + ".new"
 	os.Remove(tmp)
-	f, err := openSecret(tmp)
+	f, err := open(tmp)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
