@@ -44,37 +44,19 @@ func Load(path string) (*File, []error) {
 // be mistaken for the whole.
 func Parse(r io.Reader, name string) (*File, []error) {
 	accounts := make(map[string]*entry)
-	var errs []error
-	errorf := func(line int, format string, args ...any) {
-		errs = append(errs, &ParseError{File: name, Line: line, Err: fmt.Errorf(format, args...)})
-	}
-	lr := textfile.NewLineReader(r, maxLine)
-	for {
-		line, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w", name, err))
-			return nil, errs
-		}
-		if lr.Long {
-			errorf(lr.N, "line longer than %d bytes", maxLine)
-			continue
-		}
-		if textfile.IsComment(line) {
-			continue
-		}
+	errs, complete := textfile.Entries(r, name, maxLine, func(n int, line []byte) error {
 		a, err := parseLine(line)
 		if err != nil {
-			errorf(lr.N, "%w", err)
-			continue
+			return err
 		}
 		if e, dup := accounts[a.Address]; dup {
-			errorf(lr.N, "%w %s ignored, first defined on line %d", ErrDuplicate, a.Address, e.line)
-			continue
+			return fmt.Errorf("%w %s ignored, first defined on line %d", ErrDuplicate, a.Address, e.line)
 		}
-		accounts[a.Address] = &entry{account: a, line: lr.N}
+		accounts[a.Address] = &entry{account: a, line: n}
+		return nil
+	})
+	if !complete {
+		return nil, errs
 	}
 	return &File{accounts: accounts, domains: domains(accounts)}, errs
 }

@@ -52,36 +52,19 @@ func LoadLoginMap(path string) (*LoginMap, []error) {
 // error returns a nil map, which must not be mistaken for the whole file.
 func ParseLoginMap(r io.Reader, name string) (*LoginMap, []error) {
 	m := &LoginMap{m: map[string]loginEntry{}}
-	var errs []error
-	errorf := func(line int, format string, args ...any) {
-		errs = append(errs, &textfile.ParseError{File: name, Line: line, Err: fmt.Errorf(format, args...)})
-	}
-	lr := textfile.NewLineReader(r, maxLoginLine)
-	for {
-		line, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, append(errs, fmt.Errorf("read %s: %w", name, err))
-		}
-		if lr.Long {
-			errorf(lr.N, "line longer than %d bytes", maxLoginLine)
-			continue
-		}
-		if textfile.IsComment(line) {
-			continue
-		}
+	errs, complete := textfile.Entries(r, name, maxLoginLine, func(n int, line []byte) error {
 		key, logins, err := parseLoginLine(string(line))
 		if err != nil {
-			errorf(lr.N, "%w", err)
-			continue
+			return err
 		}
 		if e, dup := m.m[key]; dup {
-			errorf(lr.N, "duplicate entry %s ignored, first defined on line %d", key, e.line)
-			continue
+			return fmt.Errorf("duplicate entry %s ignored, first defined on line %d", key, e.line)
 		}
-		m.m[key] = loginEntry{logins: logins, line: lr.N}
+		m.m[key] = loginEntry{logins: logins, line: n}
+		return nil
+	})
+	if !complete {
+		return nil, errs
 	}
 	return m, errs
 }

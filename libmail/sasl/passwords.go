@@ -68,36 +68,19 @@ func LoadPasswords(path string) (*Passwords, []error) {
 // error is reported last and returns a nil table.
 func ParsePasswords(r io.Reader, name string) (*Passwords, []error) {
 	p := &Passwords{m: map[string]passwordEntry{}}
-	var errs []error
-	errorf := func(line int, format string, args ...any) {
-		errs = append(errs, &textfile.ParseError{File: name, Line: line, Err: fmt.Errorf(format, args...)})
-	}
-	lr := textfile.NewLineReader(r, maxPasswordLine)
-	for {
-		line, err := lr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, append(errs, fmt.Errorf("read %s: %w", name, err))
-		}
-		if lr.Long {
-			errorf(lr.N, "line longer than %d bytes", maxPasswordLine)
-			continue
-		}
-		if textfile.IsComment(line) {
-			continue
-		}
+	errs, complete := textfile.Entries(r, name, maxPasswordLine, func(n int, line []byte) error {
 		key, login, err := parsePasswordLine(line)
 		if err != nil {
-			errorf(lr.N, "%w", err)
-			continue
+			return err
 		}
 		if e, dup := p.m[key]; dup {
-			errorf(lr.N, "%s is given again (first on line %d)", key, e.line)
-			continue
+			return fmt.Errorf("%s is given again (first on line %d)", key, e.line)
 		}
-		p.m[key] = passwordEntry{login: login, line: lr.N}
+		p.m[key] = passwordEntry{login: login, line: n}
+		return nil
+	})
+	if !complete {
+		return nil, errs
 	}
 	return p, errs
 }

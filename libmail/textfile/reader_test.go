@@ -1,9 +1,12 @@
 package textfile
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestLineReader(t *testing.T) {
@@ -43,5 +46,40 @@ func TestIsCommentAndCheckControl(t *testing.T) {
 	err := &ParseError{File: "/etc/aliases", Line: 7, Err: io.ErrUnexpectedEOF}
 	if err.Error() != "/etc/aliases:7: unexpected EOF" {
 		t.Errorf("ParseError says %q", err.Error())
+	}
+}
+
+// TestEntries: blank lines and comments are skipped, entry sees the
+// others with their numbers, its errors and over-long lines come back as
+// ParseErrors naming the line, and a read error ends the table
+// incomplete.
+func TestEntries(t *testing.T) {
+	in := "# head\none\n\n" + strings.Repeat("x", 20) + "\nbad\n  # c\nlast"
+	var seen []string
+	errs, complete := Entries(strings.NewReader(in), "f", 10, func(n int, line []byte) error {
+		seen = append(seen, fmt.Sprintf("%d:%s", n, line))
+		if string(line) == "bad" {
+			return errors.New("bad entry")
+		}
+		return nil
+	})
+	if got := strings.Join(seen, " "); got != "2:one 5:bad 7:last" || !complete {
+		t.Errorf("entries %q complete=%v", got, complete)
+	}
+	var msgs []string
+	for _, e := range errs {
+		var pe *ParseError
+		if !errors.As(e, &pe) {
+			t.Errorf("%v is not a ParseError", e)
+		}
+		msgs = append(msgs, e.Error())
+	}
+	if got := strings.Join(msgs, "|"); got != "f:4: line longer than 10 bytes|f:5: bad entry" {
+		t.Errorf("errors %q", got)
+	}
+	r := io.MultiReader(strings.NewReader("one\n"), iotest.ErrReader(errors.New("disk on fire")))
+	errs, complete = Entries(r, "f", 10, func(int, []byte) error { return nil })
+	if complete || len(errs) != 1 || !strings.Contains(errs[0].Error(), "read f: disk on fire") {
+		t.Errorf("after a read error: complete=%v %v", complete, errs)
 	}
 }

@@ -1,32 +1,13 @@
 package anvil
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/testkit"
 )
-
-// roundTrip checks that v, decoded from a frame, encodes and decodes
-// again to the same thing, and returns the second decoding.
-func roundTrip[T any](t *testing.T, v *T) *T {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatalf("decoded frame %+v does not encode: %v", v, err)
-	}
-	var v2 T
-	if err := ipc.Decode(b, &v2); err != nil {
-		t.Fatalf("re-encoded frame %q does not decode: %v", b, err)
-	}
-	if b2, _ := json.Marshal(&v2); !bytes.Equal(b, b2) {
-		t.Fatalf("frame changed on the way back: %q became %q", b, b2)
-	}
-	return &v2
-}
 
 // FuzzRequest decodes arbitrary bytes as an event report the way anvil
 // does (ipc.Decode, then Validate). A request that validates names a
@@ -42,7 +23,7 @@ func FuzzRequest(f *testing.F) {
 			return
 		}
 		verr := r.Validate()
-		if verr2 := roundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
+		if verr2 := testkit.RoundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
 			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
 		}
 		if verr != nil {
@@ -88,7 +69,7 @@ func FuzzReply(f *testing.F) {
 			return
 		}
 		verr := r.Validate()
-		if verr2 := roundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
+		if verr2 := testkit.RoundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
 			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
 		}
 		if verr != nil {
