@@ -73,18 +73,7 @@ func userAdd(a *app, args []string) error {
 		return err
 	}
 	path := a.cfg.AccountsFile
-	// Refuse before asking for a password.
-	if err := checkAccountsEdit(path, func(text []byte) error {
-		_, err := account.Add(text, addr, "{PLAIN}x")
-		return err
-	}); err != nil {
-		return err
-	}
-	hash, err := a.newPassword(addr)
-	if err != nil {
-		return err
-	}
-	if err := editAccounts(path, func(text []byte) ([]byte, error) { return account.Add(text, addr, hash) }); err != nil {
+	if err := a.setPassword(path, addr, account.Add); err != nil {
 		return err
 	}
 	_, domain := address.Split(addr)
@@ -101,8 +90,20 @@ func userPasswd(a *app, args []string) error {
 		return err
 	}
 	path := a.cfg.AccountsFile
+	if err := a.setPassword(path, addr, account.SetPassword); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "postern: changed the password of %s in %s\n", addr, path)
+	return nil
+}
+
+// setPassword asks for addr's new password and makes the edit with its
+// hash. The edit is tried first with a placeholder hash, so that an edit
+// the file refuses (an account that exists, or does not) fails before
+// anyone types a password.
+func (a *app) setPassword(path, addr string, edit func(text []byte, addr, hash string) ([]byte, error)) error {
 	if err := checkAccountsEdit(path, func(text []byte) error {
-		_, err := account.SetPassword(text, addr, "{PLAIN}x")
+		_, err := edit(text, addr, "{PLAIN}x")
 		return err
 	}); err != nil {
 		return err
@@ -111,11 +112,7 @@ func userPasswd(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := editAccounts(path, func(text []byte) ([]byte, error) { return account.SetPassword(text, addr, hash) }); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "postern: changed the password of %s in %s\n", addr, path)
-	return nil
+	return editAccounts(path, func(text []byte) ([]byte, error) { return edit(text, addr, hash) })
 }
 
 func userDel(a *app, args []string) error {
