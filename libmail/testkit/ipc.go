@@ -27,3 +27,30 @@ func RoundTrip[T any](t *testing.T, v *T) *T {
 	}
 	return &v2
 }
+
+// validator is a pointer to an IPC message that checks itself.
+type validator[T any] interface {
+	*T
+	Validate() error
+}
+
+// DecodeValid decodes data as a T the way a daemon reads a frame
+// (ipc.Decode, then Validate) and returns it only if it validates, nil
+// otherwise. On the way it fails t when the frame does not survive
+// RoundTrip, or validates on one side of the round trip and not on the
+// other.
+func DecodeValid[T any, P validator[T]](t *testing.T, data []byte) P {
+	t.Helper()
+	var v T
+	if err := ipc.Decode(data, &v); err != nil {
+		return nil
+	}
+	verr := P(&v).Validate()
+	if verr2 := P(RoundTrip(t, &v)).Validate(); (verr == nil) != (verr2 == nil) {
+		t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
+	}
+	if verr != nil {
+		return nil
+	}
+	return &v
+}

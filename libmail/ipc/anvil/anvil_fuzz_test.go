@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/testkit"
 )
 
@@ -18,15 +17,8 @@ import (
 // Disconnect goes without a sequence number, since it has no answer.
 func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Request
-		if err := ipc.Decode(data, &r); err != nil {
-			return
-		}
-		verr := r.Validate()
-		if verr2 := testkit.RoundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
-			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
-		}
-		if verr != nil {
+		r := testkit.DecodeValid[Request](t, data)
+		if r == nil {
 			return
 		}
 		if r.Type != RequestType {
@@ -64,15 +56,8 @@ func FuzzRequest(f *testing.F) {
 // match (0 is never sent) and no negative count.
 func FuzzReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Reply
-		if err := ipc.Decode(data, &r); err != nil {
-			return
-		}
-		verr := r.Validate()
-		if verr2 := testkit.RoundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
-			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
-		}
-		if verr != nil {
+		r := testkit.DecodeValid[Reply](t, data)
+		if r == nil {
 			return
 		}
 		if r.Type != ReplyType || r.Seq == 0 {

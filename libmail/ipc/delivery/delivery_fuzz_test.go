@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/testkit"
@@ -18,15 +17,8 @@ import (
 // recipients by non-negative index.
 func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Request
-		if err := ipc.Decode(data, &r); err != nil {
-			return
-		}
-		verr := r.Validate()
-		if verr2 := testkit.RoundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
-			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
-		}
-		if verr != nil {
+		r := testkit.DecodeValid[Request](t, data)
+		if r == nil {
 			return
 		}
 		if r.Type != RequestType {
@@ -55,15 +47,8 @@ func FuzzRequest(f *testing.F) {
 // that can be used to index an entry's recipients.
 func FuzzReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Reply
-		if err := ipc.Decode(data, &r); err != nil {
-			return
-		}
-		verr := r.Validate()
-		if verr2 := testkit.RoundTrip(t, &r).Validate(); (verr == nil) != (verr2 == nil) {
-			t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
-		}
-		if verr != nil {
+		r := testkit.DecodeValid[Reply](t, data)
+		if r == nil {
 			return
 		}
 		if r.Type != ReplyType {
@@ -82,7 +67,7 @@ func FuzzReply(f *testing.F) {
 				t.Fatalf("result %+v converts back as %+v", res, back)
 			}
 		}
-		checkFit(t, &r, len(data)/3)
+		checkFit(t, r, len(data)/3)
 	})
 }
 
