@@ -2,8 +2,6 @@ package anvil
 
 import (
 	"context"
-	"net"
-	"sync"
 	"time"
 
 	"postern.dev/postern/libmail/daemon"
@@ -14,16 +12,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	unit := env.Params.AnvilRateTimeUnit.D()
 	table := NewTable(unit, env.Now)
 	srv := NewServer(table, env.Log)
-	var wg sync.WaitGroup
-	for _, l := range env.Listeners {
-		wg.Add(1)
-		go func(l net.Listener) {
-			defer wg.Done()
-			if err := srv.Serve(l); err != nil && ctx.Err() == nil {
-				env.Log.Error("serve %s: %v", l.Addr(), err)
-			}
-		}(l)
-	}
+	wait := env.Serve(ctx, srv.Serve)
 	env.Ready()
 	// What no longer counts is forgotten once per time unit, so the
 	// table holds at most about one unit's worth of clients.
@@ -36,7 +25,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 				l.Close()
 			}
 			srv.Close()
-			wg.Wait()
+			wait()
 			return nil
 		case <-tick.C:
 			n := table.Sweep()

@@ -2,7 +2,7 @@ package local
 
 import (
 	"context"
-	"sync"
+	"net"
 
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc/wake"
@@ -35,15 +35,8 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		return err
 	}
 	defer a.mw.Close()
-	var wg sync.WaitGroup
-	for _, l := range env.Listeners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.Serve(ctx, l)
-		}()
-	}
+	wait := env.Serve(ctx, func(l net.Listener) error { a.Serve(ctx, l); return nil })
 	env.Ready()
-	wg.Wait()
+	wait()
 	return nil
 }

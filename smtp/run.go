@@ -7,8 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"postern.dev/postern/libmail/config"
@@ -60,16 +60,9 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		return err
 	}
 	defer a.Close()
-	var wg sync.WaitGroup
-	for _, l := range env.Listeners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.Serve(ctx, l)
-		}()
-	}
+	wait := env.Serve(ctx, func(l net.Listener) error { a.Serve(ctx, l); return nil })
 	env.Ready()
-	wg.Wait()
+	wait()
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"postern.dev/postern/libmail/config"
@@ -56,16 +55,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		defer limiter.Start()()
 		srv.UseLimiter(limiter)
 	}
-	var wg sync.WaitGroup
-	for _, l := range env.Listeners {
-		wg.Add(1)
-		go func(l net.Listener) {
-			defer wg.Done()
-			if err := srv.Serve(l); err != nil && ctx.Err() == nil {
-				env.Log.Error("serve %s: %v", l.Addr(), err)
-			}
-		}(l)
-	}
+	wait := env.Serve(ctx, srv.Serve)
 	env.Ready()
 	<-ctx.Done()
 	// Sessions get a few seconds to finish what they are doing; a client
@@ -73,7 +63,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	sctx, cancel := context.WithTimeout(context.Background(), min(5*time.Second, env.Params.MasterStopTimeout.D()/2))
 	defer cancel()
 	srv.Shutdown(sctx)
-	wg.Wait()
+	wait()
 	return nil
 }
 
