@@ -23,6 +23,16 @@ func TestMain(m *testing.M) {
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	}
+	// As root, the commands give secrets to the postern group and keys to
+	// the postern user, as on a host where the package made them; a fresh
+	// machine (CI) has neither until something creates them, so the
+	// tests do, as the package's postinst and a root sandbox would.
+	if os.Geteuid() == 0 {
+		if err := ensureSystemUsers(&app{stdout: io.Discard}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	os.Exit(m.Run())
 }
 
