@@ -207,3 +207,32 @@ func TestLogTailFollow(t *testing.T) {
 		t.Errorf("lines %q", lines)
 	}
 }
+
+// TestCollateSessions: a session's disconnect line written after the
+// same client's next connect still goes to the right session, and a
+// session with two messages is the session of both.
+func TestCollateSessions(t *testing.T) {
+	const log = `p[1]: connect from c[1] #1
+p[1]: 000000000000000A: client=c[1]
+p[1]: 000000000000000B: client=c[1]
+p[1]: connect from c[1] #2
+p[1]: disconnect from c[1] #1
+p[1]: 000000000000000C: client=c[1]
+p[1]: disconnect from c[1] #2
+p[1]: disconnect from c[1] #3, before the log
+`
+	for id, want := range map[string]string{
+		"000000000000000A": "p[1]: connect from c[1] #1|p[1]: 000000000000000A: client=c[1]|p[1]: disconnect from c[1] #1",
+		"000000000000000B": "p[1]: connect from c[1] #1|p[1]: 000000000000000B: client=c[1]|p[1]: disconnect from c[1] #1",
+		"000000000000000C": "p[1]: connect from c[1] #2|p[1]: 000000000000000C: client=c[1]|p[1]: disconnect from c[1] #2",
+	} {
+		var got []string
+		col := newCollator(id, func(l string) { got = append(got, l) })
+		for _, l := range strings.Split(log, "\n") {
+			col.feed(l)
+		}
+		if strings.Join(got, "|") != want {
+			t.Errorf("%s: %q\nwant %q", id, strings.Join(got, "|"), want)
+		}
+	}
+}

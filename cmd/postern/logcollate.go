@@ -46,21 +46,31 @@ func parseLogLine(s string) (logLine, bool) {
 // to the message that caused it.
 //
 // smtpd's connect and disconnect lines carry no queue ID, and one smtpd
-// process serves many sessions at once, so the session is found as the
-// latest "connect from CLIENT" of the same process before the message's
-// "ID: client=CLIENT" line, and the first "disconnect from CLIENT" of that
-// process after it. Two sessions from one client at the same moment may
-// be told apart wrongly; their lines read the same but for the time.
+// process serves many sessions at once, so sessions are told apart by
+// process and client only. A message's "ID: client=CLIENT" line belongs
+// to the latest session of that client in that process that has had no
+// message yet, or else (a second message in one session) to its latest
+// session; a "disconnect from CLIENT" line ends the oldest one. That is
+// exact for sessions that do not overlap, and for a session whose
+// disconnect line is written just after the client's next connect. Two
+// sessions of one client at the same moment may be told apart wrongly:
+// their lines read the same but for the time and the command counts.
 type collator struct {
-	ids      map[string]bool   // the message's queue IDs and its notifications'
-	connects map[string]string // latest connect line by process and client
-	open     map[string]bool   // sessions (process and client) whose disconnect is ours
+	ids      map[string]bool       // the message's queue IDs and its notifications'
+	sessions map[string][]*session // open smtpd sessions by process and client, oldest first
 	emit     func(line string)
 	matched  int
 }
 
+// session is one smtpd session of the log.
+type session struct {
+	connect string // its connect line; "" if it began before the log
+	claimed bool   // a message came in it
+	ours    bool   // one of the collated messages came in it
+}
+
 func newCollator(id string, emit func(string)) *collator {
-	return &collator{ids: map[string]bool{id: true}, connects: map[string]string{}, open: map[string]bool{}, emit: emit}
+	return &collator{ids: map[string]bool{id: true}, sessions: map[string][]*session{}, emit: emit}
 }
 
 func (c *collator) out(line string) {
@@ -78,16 +88,25 @@ func (c *collator) feed(line string) {
 	for _, p := range []string{"warning: ", "error: ", "fatal: ", "panic: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
-	if client, ok := strings.CutPrefix(msg, "connect from "); ok {
-		c.connects[l.proc+" "+client] = line
+	if rest, ok := strings.CutPrefix(msg, "connect from "); ok {
+		client, _, _ := strings.Cut(rest, " ")
+		key := l.proc + " " + client
+		c.sessions[key] = append(c.sessions[key], &session{connect: line})
 		return
 	}
 	if rest, ok := strings.CutPrefix(msg, "disconnect from "); ok {
 		client, _, _ := strings.Cut(rest, " ")
 		key := l.proc + " " + client
-		delete(c.connects, key)
-		if c.open[key] {
-			delete(c.open, key)
+		ss := c.sessions[key]
+		if len(ss) == 0 {
+			return // it began before the log
+		}
+		if len(ss) == 1 {
+			delete(c.sessions, key)
+		} else {
+			c.sessions[key] = ss[1:]
+		}
+		if ss[0].ours {
 			c.out(line)
 		}
 		return
@@ -95,6 +114,17 @@ func (c *collator) feed(line string) {
 	id, rest, ok := strings.Cut(msg, ": ")
 	if !ok {
 		return
+	}
+	if v, ok := strings.CutPrefix(rest, "client="); ok {
+		// Postfix may add ", sasl_method=..." after the client.
+		client, _, _ := strings.Cut(v, ",")
+		s := c.session(l.proc + " " + client)
+		if c.ids[id] && !s.ours {
+			s.ours = true
+			if s.connect != "" {
+				c.out(s.connect)
+			}
+		}
 	}
 	if !c.ids[id] {
 		// The line of another message that names one of ours as its
@@ -104,20 +134,29 @@ func (c *collator) feed(line string) {
 		}
 		return
 	}
-	if v, ok := strings.CutPrefix(rest, "client="); ok {
-		// Postfix may add ", sasl_method=..." after the client.
-		client, _, _ := strings.Cut(v, ",")
-		key := l.proc + " " + client
-		if conn, ok := c.connects[key]; ok {
-			delete(c.connects, key)
-			c.out(conn)
-		}
-		c.open[key] = true
-	}
 	c.out(line)
 	if _, n, ok := strings.Cut(rest, "notification: "); ok {
 		if n = strings.TrimSpace(n); queue.Valid(n) {
 			c.ids[n] = true
 		}
 	}
+}
+
+// session returns the session a message's client= line belongs to:
+// the latest one of key without a message, else the latest one, else a
+// new one that began before the log.
+func (c *collator) session(key string) *session {
+	ss := c.sessions[key]
+	for i := len(ss) - 1; i >= 0; i-- {
+		if !ss[i].claimed {
+			ss[i].claimed = true
+			return ss[i]
+		}
+	}
+	if len(ss) > 0 {
+		return ss[len(ss)-1]
+	}
+	s := &session{claimed: true}
+	c.sessions[key] = []*session{s}
+	return s
 }
