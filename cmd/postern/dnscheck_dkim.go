@@ -19,7 +19,8 @@ import (
 func (c *dnsChecker) checkDKIM(ctx context.Context) []finding {
 	var out []finding
 	for _, k := range c.keys {
-		if k.Domain != c.domain {
+		// The file may name the domain in Unicode; the check has A-labels.
+		if d, err := dkim.Domain(k.Domain); err != nil || d != c.domain {
 			continue
 		}
 		out = append(out, c.checkDKIMKey(ctx, k.Selector, k.File))

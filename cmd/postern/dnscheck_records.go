@@ -37,6 +37,9 @@ func (c *dnsChecker) run(ctx context.Context) *dnsReport {
 	fs = append(fs, c.checkAddrs(ctx)...)
 	fs = append(fs, c.checkPTRs(ctx)...)
 	fs = append(fs, c.checkSPF(ctx))
+	if c.self.Helo != c.domain {
+		fs = append(fs, c.checkHeloSPF(ctx))
+	}
 	fs = append(fs, c.checkDKIM(ctx)...)
 	fs = append(fs, c.checkDMARC(ctx))
 	fs = append(fs, c.checkMTASTS(ctx))
@@ -273,6 +276,57 @@ func (c *dnsChecker) checkSPF(ctx context.Context) finding {
 		f.Status, f.Reason = statusWarn, "the SPF record passes every address (+all): anyone may send as "+c.domain
 	default:
 		f.Publish = []string{txtLine(c.domain, recs[0])}
+		f.Status = statusOK
+	}
+	return f
+}
+
+// checkHeloSPF: receivers check the SPF record of the EHLO name too,
+// and it is the only one for a message with a null sender (a bounce,
+// RFC 7208 §2.4), checked as postmaster@ the EHLO name. Without a
+// record bounces get SPF none, which is a warning; a record that does
+// not pass the server is wrong.
+func (c *dnsChecker) checkHeloSPF(ctx context.Context) finding {
+	h := c.self.Helo
+	f := finding{Kind: "SPF", Name: h + ".", Publish: []string{txtLine(h, "v=spf1 a -all")}}
+	txts, err := c.r.LookupTXT(ctx, h)
+	if err != nil && !dns.IsNotFound(err) {
+		return failed(f, err, "")
+	}
+	recs := spfRecords(txts)
+	f.Found = recs
+	switch len(recs) {
+	case 0:
+		f.Status, f.Reason = statusWarn, fmt.Sprintf("no SPF record for the EHLO name %s: bounces (null sender) are checked as postmaster@%s and get none", h, h)
+		return f
+	case 1:
+	default:
+		f.Status, f.Reason = statusWrong, fmt.Sprintf("%d SPF records: receivers see permerror (RFC 7208 §4.5); merge them into one", len(recs))
+		return f
+	}
+	checker := spf.Checker{Resolver: c.r, Receiver: c.self.Hostname, Now: c.now}
+	var bad, temp []string
+	for _, ip := range c.self.Addrs {
+		r := checker.Helo(ctx, ip, h)
+		switch r.Verdict {
+		case spf.Pass:
+		case spf.TempError:
+			temp = append(temp, fmt.Sprintf("%s: %s (%s)", ip, r.Verdict, r.Reason))
+		default:
+			why := r.Mechanism
+			if why == "" {
+				why = r.Reason
+			}
+			bad = append(bad, fmt.Sprintf("%s gives %s (%s)", ip, r.Verdict, why))
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		f.Status, f.Reason = statusWrong, "the SPF record of the EHLO name does not cover this server, so its bounces fail SPF: "+strings.Join(bad, "; ")
+	case len(temp) > 0:
+		f.Status, f.Reason = statusError, "SPF could not be evaluated: "+strings.Join(temp, "; ")
+	default:
+		f.Publish = []string{txtLine(h, recs[0])}
 		f.Status = statusOK
 	}
 	return f

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +50,7 @@ func goodZone() map[string]string {
 		"spf":       `example.test. TXT "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"`,
 		"other":     `example.test. TXT "google-site-verification=abc"`,
 		"a":         "mail.example.test. A 192.0.2.10",
+		"helospf":   `mail.example.test. TXT "v=spf1 a -all"`,
 		"aaaa":      "mail.example.test. AAAA 2001:db8::10",
 		"ptr4":      "10.2.0.192.in-addr.arpa. PTR mail.example.test.",
 		"ptr6":      reverse("2001:db8::10") + " PTR mail.example.test.",
@@ -136,7 +138,7 @@ func TestDNSCheckCorrectZone(t *testing.T) {
 			t.Errorf("%s %s: %s (%s)", f.Kind, f.Name, f.Status, f.Reason)
 		}
 	}
-	if len(rep.Records) != 10 { // two PTRs, one per address
+	if len(rep.Records) != 11 { // two PTRs, one per address; SPF of the domain and of the EHLO name
 		t.Errorf("%d records: %+v", len(rep.Records), rep.Records)
 	}
 
@@ -166,8 +168,9 @@ func TestDNSCheckCorrectZone(t *testing.T) {
 // name as missing or wrong, with the record to publish, the others stay
 // OK (but for one that follows from it), and the command fails.
 func TestDNSCheckBrokenRecords(t *testing.T) {
-	// The PTR cannot be confirmed when myhostname lost the address.
-	follows := map[string]string{"A elsewhere": "PTR", "no AAAA": "PTR"}
+	// The PTR cannot be confirmed, and the EHLO name's "v=spf1 a" does
+	// not pass, when myhostname lost the address.
+	follows := map[string][]string{"A elsewhere": {"PTR", "SPF"}, "no AAAA": {"PTR", "SPF"}}
 	for _, c := range []struct {
 		name    string
 		change  map[string]string
@@ -187,6 +190,9 @@ func TestDNSCheckBrokenRecords(t *testing.T) {
 			`example.test. IN TXT "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 ~all"`, "no SPF record"},
 		{"SPF without the server", map[string]string{"spf": `example.test. TXT "v=spf1 ip4:198.51.100.1 -all"`}, "", "SPF", statusWrong,
 			`example.test. IN TXT "v=spf1 ip4:198.51.100.1 ip4:192.0.2.10 ip6:2001:db8::10 -all"`, "192.0.2.10 gives fail (-all)"},
+		{"no SPF for the EHLO name", map[string]string{"helospf": ""}, "", "SPF", statusWarn, `mail.example.test. IN TXT "v=spf1 a -all"`, "bounces (null sender)"},
+		{"EHLO name's SPF without the server", map[string]string{"helospf": `mail.example.test. TXT "v=spf1 ip4:198.51.100.1 -all"`}, "", "SPF", statusWrong,
+			`mail.example.test. IN TXT "v=spf1 a -all"`, "its bounces fail SPF"},
 		{"two SPF records", map[string]string{"other": `example.test. TXT "v=spf1 -all"`}, "", "SPF", statusWrong, "", "2 SPF records"},
 		{"wrong DKIM key", nil, "wrong", "DKIM", statusWrong, "s1._domainkey.example.test. IN TXT", "not the public half"},
 		{"no DKIM record", map[string]string{"dkim": ""}, "", "DKIM", statusMissing, "s1._domainkey.example.test. IN TXT", "no DKIM key record for selector s1"},
@@ -218,7 +224,7 @@ func TestDNSCheckBrokenRecords(t *testing.T) {
 				if k == c.kind {
 					want = c.status
 				}
-				if k == follows[c.name] {
+				if slices.Contains(follows[c.name], k) {
 					want = statusWrong
 				}
 				if st[k] != want {
