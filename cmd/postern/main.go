@@ -52,6 +52,8 @@ func commands() []command {
 		{name: "flush", args: "[-c FILE] [-s SITE]", help: "retry deferred mail now (only mail for SITE with -s)", run: cmdFlush},
 		{name: "config", args: "[-c FILE] check | show [-d|-n] [NAME...] | set NAME=VALUE...", help: "check, show or edit the configuration", run: cmdConfig},
 		{name: "dkim", args: "[-c FILE] " + dkimSynopsis, help: "make a DKIM signing key and print the DNS record to publish", run: cmdDKIM},
+		{name: "dns", args: "[-c FILE] " + dnsSynopsis, help: "show the DNS records a domain should publish, and check them live", run: cmdDNS},
+		{name: "log", args: "[-c FILE] " + logSynopsis, help: "print the mail log lines of one message, its session and its bounces", run: cmdLog},
 		{name: "user", args: userSynopsis, help: "add, re-password, remove or list the accounts of accounts_file", run: cmdUser},
 		{name: "sandbox", args: "DIR [-port-base N] [-f]", help: "write a self-contained, unprivileged setup on loopback under DIR", run: cmdSandbox},
 		{name: "version", help: "print the version", run: cmdVersion},

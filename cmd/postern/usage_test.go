@@ -52,6 +52,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{"config", "set", "myhostname=x"}, {"dkim"}, {"dkim", "keygen"}, {"dkim", "keygen", "example.test", "s1"}, {"sandbox"}, {"sandbox", sandbox}, {"version"},
 		{"user"}, {"user", "add"}, {"user", "add", "new@example.test"}, {"user", "passwd", "demo@example.test"},
 		{"user", "del", "demo@example.test"}, {"user", "list"},
+		{"dns"}, {"dns", "check"}, {"dns", "check", "example.test"}, {"log"}, {"log", "1J0UG6A000000BNC"}, {"log", "-f", "1J0UG6A000000BNC"},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			// The running master's configuration, then a missing one: if a
@@ -98,6 +99,7 @@ func TestUsageErrors(t *testing.T) {
 		{"config", "set"}, {"config", "set", "novalue"}, {"sandbox"}, {"sandbox", "a", "b"},
 		{"sandbox", "-port-base", "0", "dir"}, {"sandbox", "-port-base", "65000", "dir"}, {"sandbox", "-port-base", "x", "dir"},
 		{"version", "extra"}, {"version", "-v"},
+		{"dns"}, {"dns", "bogus"}, {"dns", "check"}, {"dns", "check", "a@b"}, {"log"}, {"log", "bad"},
 	} {
 		out, errs, code := postern(append([]string{"-c", e.cfg}, args...)...)
 		name := "postern " + args[0]

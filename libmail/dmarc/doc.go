@@ -38,11 +38,15 @@
 // applying; more than MaxAuthorDomains domains are refused outright.
 // Failure reports (rua=, ruf=) are not sent.
 //
+// Lookup gives the policy that governs a domain by the same discovery,
+// for `postern dns check`, which shows an administrator what receivers
+// see of their domain.
+//
 // # Why in libmail
 //
-// Only smtpd evaluates DMARC today. `postern dns check` (issue 13) will
-// read the same records to tell an admin what the world sees of their
-// domain, and DESIGN.md §7 keeps message authentication
+// smtpd evaluates DMARC, and `postern dns check` reads the same records
+// (Lookup) to tell an admin what the world sees of their domain;
+// DESIGN.md §7 keeps message authentication
 // (libmail/{spf,dkim,dmarc,authres}) together on the shared resolver,
 // beside the intake stream it reads, rather than inside one daemon.
 package dmarc

@@ -22,7 +22,7 @@
 // # Why in libmail
 //
 // Message authentication sits on the shared resolver with DKIM and
-// DMARC (DESIGN.md §7: libmail/{spf,dkim,dmarc,authres}). smtpd is its
-// only program today; `postern dns check` (issue 13) will evaluate the
-// domain's own record with it, from the admin command.
+// DMARC (DESIGN.md §7: libmail/{spf,dkim,dmarc,authres}). smtpd checks
+// clients with it, and `postern dns check` evaluates a domain's own
+// record with it for each of the server's addresses.
 package spf
