@@ -27,9 +27,12 @@ type ShapeRow struct {
 	Counts []int  `json:"counts"` // len(Buckets)+1
 }
 
-// NewShape returns an empty shape with n bounds, the first of first
-// minutes and each following one twice the one before (qshape -t and -b).
+// NewShape returns an empty shape of n age columns (at least 2): n-1
+// bounds, the first of first minutes and each following one twice the
+// one before, and a last column for older messages (qshape -t and -b;
+// qshape's defaults, 5 and 10, make 5 10 20 ... 1280 and 1280+).
 func NewShape(first, n int) *Shape {
+	n = max(n, 2) - 1
 	s := &Shape{Buckets: make([]int, n), Domains: []*ShapeRow{}, index: map[string]*ShapeRow{}}
 	for i, b := 0, first; i < n; i, b = i+1, b*2 {
 		s.Buckets[i] = b

@@ -154,5 +154,22 @@ func (s *Spool) Find(id ID, qs []string) (string, error) {
 	return "", fmt.Errorf("%s: %w", id, os.ErrNotExist)
 }
 
+// Locate opens and reads entry id wherever it is among qs, looking again
+// when it moves between the look and the open (qmgr took it, say). The
+// caller closes the file.
+func (s *Spool) Locate(id ID, qs []string) (string, *os.File, *Entry, error) {
+	for range 5 {
+		q, err := s.Find(id, qs)
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("%s: no such queue entry", id)
+		}
+		f, e, err := s.ReadEntry(q, id)
+		if !gone(err) {
+			return q, f, e, err
+		}
+	}
+	return "", nil, nil, fmt.Errorf("%s: moved too often while being read; try again", id)
+}
+
 // ArrivalTime returns a summary's arrival as a time.
 func (s *Summary) ArrivalTime() time.Time { return time.Unix(s.Arrival, 0) }
