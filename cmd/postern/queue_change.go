@@ -45,7 +45,9 @@ var changes = map[string]change{
 		do:   func(s *queue.Spool, id queue.ID, _ changeOptions) (bool, error) { return s.Requeue(id) }},
 	"expire": {name: "expire", from: queue.AdminQueues, done: "Expired", logged: "forced expiration",
 		help: "Expire mail (postsuper -e): at its next delivery attempt the queue manager\nreturns it to the sender as undeliverable. Deferred mail is made due now; held\nmail stays held unless -f (postsuper -f) releases it too.",
-		do:   func(s *queue.Spool, id queue.ID, o changeOptions) (bool, error) { return s.Expire(id, o.release, o.now) }},
+		do: func(s *queue.Spool, id queue.ID, o changeOptions) (bool, error) {
+			return s.Expire(id, o.release, o.now)
+		}},
 }
 
 // changeReport is the JSON of a change (-j).
