@@ -178,6 +178,9 @@ func (e *Entry) applyRecord(line string) bool {
 	case "warned":
 		e.Warned = true
 	case "expire":
+		if rest != "" {
+			return false
+		}
 		e.Expired = true
 	case "quarantine":
 		reason, err := unescape(strings.ReplaceAll(rest, " ", "%20"))
