@@ -12,8 +12,8 @@ func TestSelector(t *testing.T) {
 	}}
 	bounce := &Summary{ID: "1J20I5MLVVMQ765F", Sender: "", Recipients: []RcptSummary{{Address: "alice@example.org"}}}
 	for _, c := range []struct {
-		name          string
-		sel           Selector
+		name        string
+		sel         Selector
 		sum, bounce bool
 	}{
 		{"empty selects nothing", Selector{}, false, false},
