@@ -169,13 +169,14 @@ func mayRead(root string, queues []string) error {
 }
 
 // mayChange checks that the caller can change the queue directories:
-// root or mail_owner (or, in a sandbox, the user who owns it).
+// root or mail_owner (or, in a sandbox, the user who owns it). Reading a
+// message (queue show) asks the same: it is not for every user's eyes.
 func mayChange(root string, queues []string) error {
 	for _, q := range queues {
 		dir := filepath.Join(root, q)
 		if err := unix.Access(dir, unix.R_OK|unix.W_OK|unix.X_OK); err != nil {
 			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-				return fmt.Errorf("permission denied: changing the queue needs root or mail_owner (%s is not writable by uid %d)", dir, os.Geteuid())
+				return fmt.Errorf("permission denied: this needs root or mail_owner (%s is not writable by uid %d)", dir, os.Geteuid())
 			}
 			return fmt.Errorf("%s: %w", dir, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -295,5 +296,56 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("no %s in 20s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestQueueListUnprivileged (root): a user who is neither root nor
+// mail_owner lists the queue through showq but cannot change it; with
+// the mail system down, they are told so, while root reads the queue
+// directly.
+func TestQueueListUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run postern as nobody")
+	}
+	nobody := rootLookup(t, "nobody")
+	s, _ := queueSystem(t)
+	submit(t, s, "alice@example.org", []string{"b@defer.test"}, "deferred")
+	id := waitIn(t, s, "deferred", 1)[0]
+	asNobody := func(args ...string) (string, string, error) {
+		cmd := exec.Command(filepath.Join(binDir, "postern"), append([]string{"-c", s.Config}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(nobody.UID), Gid: uint32(nobody.GID)}}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return out.String(), errb.String(), err
+	}
+	// The spool's queues are private: nobody cannot read them itself.
+	if st, err := os.Stat(filepath.Join(s.Dir, "spool", "deferred")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("deferred/: %v %v", st.Mode(), err)
+	}
+	out, errs, err := asNobody("queue", "list")
+	if err != nil || !strings.Contains(out, id+" ") || !strings.Contains(out, "b@defer.test") || errs != "" {
+		t.Errorf("queue list as nobody: %v\n%s%s", err, out, errs)
+	}
+	if out, _, err := asNobody("queue", "shape", "-j"); err != nil || !strings.Contains(out, `"domain":"defer.test"`) {
+		t.Errorf("queue shape as nobody: %v %s", err, out)
+	}
+	for _, args := range [][]string{{"queue", "delete", "ALL"}, {"queue", "hold", id}, {"queue", "show", id}} {
+		_, errs, err := asNobody(args...)
+		if err == nil || !strings.Contains(errs, "permission denied") || !strings.Contains(errs, "root or mail_owner") {
+			t.Errorf("%v as nobody: %v %q", args, err, errs)
+		}
+	}
+	if ids := waitIn(t, s, "deferred", 1); ids[0] != id {
+		t.Errorf("deferred/ holds %v", ids)
+	}
+	s.Stop()
+	_, errs, err = asNobody("queue", "list")
+	if err == nil || !strings.Contains(errs, "mail system is down") {
+		t.Errorf("queue list as nobody, system down: %v %q", err, errs)
+	}
+	out, err = s.PosternErr("queue", "list")
+	if err != nil || !strings.Contains(out, "Mail system is down -- accessing queue directly") || !strings.Contains(out, id+" ") {
+		t.Errorf("queue list as root, system down: %v\n%s", err, out)
 	}
 }
