@@ -107,7 +107,7 @@ func TestRootPrivilegeSeparation(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []string{"smtpd", "qmgr", "local", "anvil"} {
+	for _, c := range []string{"smtpd", "qmgr", "local", "anvil", "showq"} {
 		if seen[c] == 0 {
 			t.Errorf("no running %s process in %+v", c, st.Services)
 		}
