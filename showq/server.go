@@ -18,14 +18,21 @@ type Server struct {
 	spool *queue.Spool
 	log   *maillog.Logger
 
+	// scans bounds the listings made at once: the socket is open to every
+	// local user, and each listing reads every entry.
+	scans chan struct{}
+
 	mu    sync.Mutex
 	conns map[net.Conn]bool
 	wg    sync.WaitGroup
 }
 
+// maxScans is how many listings run at once; more wait their turn.
+const maxScans = 4
+
 // NewServer returns a server for spool.
 func NewServer(spool *queue.Spool, log *maillog.Logger) *Server {
-	return &Server{spool: spool, log: log, conns: map[net.Conn]bool{}}
+	return &Server{spool: spool, log: log, conns: map[net.Conn]bool{}, scans: make(chan struct{}, maxScans)}
 }
 
 // Serve accepts connections on l until it is closed.
@@ -81,6 +88,8 @@ func (s *Server) serveConn(c net.Conn) {
 		conn.SendFlush(showq.Reply{Type: showq.EndType, Error: err.Error()})
 		return
 	}
+	s.scans <- struct{}{}
+	defer func() { <-s.scans }()
 	errText := ""
 	err = s.spool.Scan(req.Queues, func(sum *queue.Summary) error {
 		return conn.Send(fit(sum))
