@@ -53,7 +53,8 @@ func cmdQueue(a *app, args []string) error {
 	return usageError("unknown subcommand " + args[0])
 }
 
-// strings is a repeatable flag; "a,b" counts as two values.
+// stringList is a repeatable flag; "a,b" counts as two values, and an
+// empty value as one (-s '' is the null sender).
 type stringList []string
 
 func (l *stringList) String() string { return strings.Join(*l, ",") }
@@ -109,7 +110,7 @@ func (s *selection) selector(a *app, pos []string) (*queue.Selector, error) {
 	return sel, nil
 }
 
-// queueList checks -q's queue names against the ones allowed and returns
+// queueNames checks -q's queue names against the ones allowed and returns
 // them in the listing order; none means all of them.
 func queueNames(given, allowed []string) ([]string, error) {
 	if len(given) == 0 {
