@@ -54,7 +54,7 @@ func cmdQueue(a *app, args []string) error {
 }
 
 // stringList is a repeatable flag; "a,b" counts as two values, and an
-// empty value as one (-s ” is the null sender).
+// empty value as one (an empty -s is the null sender).
 type stringList []string
 
 func (l *stringList) String() string { return strings.Join(*l, ",") }
