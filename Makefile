@@ -6,7 +6,7 @@ PREFIX    ?= /usr
 DESTDIR   ?=
 SYSCONFDIR ?= /etc
 BIN       := bin
-DAEMONS   := master smtpd qmgr local smtp anvil
+DAEMONS   := master smtpd qmgr local smtp anvil showq
 COMMANDS  := postern
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)

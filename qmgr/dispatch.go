@@ -10,6 +10,12 @@ import (
 // dispatch sends delivery requests for every recipient still to do,
 // grouped by destination, at most DestRcptLimit recipients per request.
 func (m *Manager) dispatch(ctx context.Context, ms *msg) {
+	if ms.e.Expired {
+		// postern queue expire: nothing more is tried; finish returns
+		// what is left to the sender.
+		m.finish(ms)
+		return
+	}
 	groups := map[destKey][]int{}
 	var order []destKey
 	var unrouted []int

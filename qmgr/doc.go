@@ -35,7 +35,8 @@
 //     that broke instead.
 //   - finish.go: when nothing is in flight, finish rereads the entry and
 //     decides: removed, bounced (bounce.go), deferred with backoff, or
-//     expired.
+//     expired (after maximal_queue_lifetime, or at once when postern queue
+//     expire appended its record; dispatch then offers it to no agent).
 //
 // # Runs as
 //

@@ -55,7 +55,7 @@ func (m *Manager) finish(ms *msg) {
 			deferred = append(deferred, i)
 		}
 	}
-	if len(deferred) > 0 && now.Sub(e.Arrival) >= lifetime {
+	if len(deferred) > 0 && (e.Expired || now.Sub(e.Arrival) >= lifetime) {
 		m.expire(e, f, deferred, now)
 		deferred = nil
 	}
@@ -134,12 +134,16 @@ func (m *Manager) deferEntry(id queue.ID, e *queue.Entry, f *os.File, now time.T
 }
 
 // expire fails the recipients that ran out of time, as Postfix does after
-// maximal_queue_lifetime, logging status=expired.
+// maximal_queue_lifetime, or whose message the administrator expired
+// (postern queue expire, Postfix's postsuper -e), logging status=expired.
 func (m *Manager) expire(e *queue.Entry, f *os.File, rcpts []int, now time.Time) {
 	var recs []queue.Record
 	for _, i := range rcpts {
 		last := e.State[i].Reply
 		reason := "message expired after " + maillog.Seconds(now.Sub(e.Arrival)) + "s in the queue"
+		if e.Expired {
+			reason = "message is administratively expired"
+		}
 		if last != "" {
 			reason = fmt.Sprintf("%s; last error: %s", reason, last)
 		}

@@ -942,3 +942,43 @@ func TestFlushRetriesDeferred(t *testing.T) {
 	}
 	h.waitIn(id, queue.Spare)
 }
+
+// TestAdministrativeExpire: an entry the administrator expired (postern
+// queue expire appends the record) is not offered to any agent: every
+// recipient still to do fails as expired, one already delivered stays
+// delivered, and the sender gets the DSN.
+func TestAdministrativeExpire(t *testing.T) {
+	h := newHarness(t, harnessOptions{frozen: true, answer: sent})
+	id := h.enqueue(entrySpec{sender: "sender@example.org", rcpts: rcpts("x@remote.example", "y@remote.example")})
+	f, err := h.spool.OpenEntry(queue.Incoming, id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = queue.Append(f, queue.ResultRecord{Result: queue.Result{Rcpt: 1, Status: queue.Sent, DSN: "2.0.0", Relay: "mx.remote.example[192.0.2.1]:25", Reply: "250 ok"}},
+		queue.ExpireRecord{})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.waitIn(id, queue.Spare)
+	e := h.read(queue.Spare, id)
+	if st := e.State[0]; st.Status != queue.Failed || st.DSN != "5.4.7" || !st.Notified || st.Reply != "message is administratively expired" {
+		t.Errorf("expired recipient %+v", st)
+	}
+	if st := e.State[1]; st.Status != queue.Sent {
+		t.Errorf("delivered recipient %+v", st)
+	}
+	if !strings.Contains(h.log.String(), "to=<x@remote.example>, relay=none, delay=") || !strings.Contains(h.log.String(), "status=expired, returned to sender (message is administratively expired)") {
+		t.Errorf("log:\n%s", h.log.String())
+	}
+	h.wake(false)
+	b := h.next()
+	if !b.entry.Bounce || b.entry.Recipients[0].Addr != "sender@example.org" {
+		t.Fatalf("the only request is not the DSN: %+v", b.entry.Envelope)
+	}
+	r := parseDSN(t, b.msg)
+	if len(r.perRcpt) != 1 || r.perRcpt[0].Get("Final-Recipient") != "rfc822; x@remote.example" {
+		t.Errorf("DSN recipient blocks %v", r.perRcpt)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/version"
@@ -35,6 +36,15 @@ type app struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	synopsis string // of the subcommand being run, for usage errors
+	now      func() time.Time
+}
+
+// clock returns the time; tests set a.now.
+func (a *app) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 // usageError makes main print the subcommand's usage and exit 2.
@@ -55,6 +65,7 @@ func commands() []command {
 		{name: "dns", args: "[-c FILE] " + dnsSynopsis, help: "show the DNS records a domain should publish, and check them live", run: cmdDNS},
 		{name: "log", args: "[-c FILE] " + logSynopsis, help: "print the mail log lines of one message, its session and its bounces", run: cmdLog},
 		{name: "user", args: userSynopsis, help: "add, re-password, remove or list the accounts of accounts_file", run: cmdUser},
+		{name: "queue", args: queueSynopsis, help: "list, show, hold, release, delete, requeue, expire queued mail; its shape", run: cmdQueue},
 		{name: "sandbox", args: "DIR [-port-base N] [-f]", help: "write a self-contained, unprivileged setup on loopback under DIR", run: cmdSandbox},
 		{name: "version", help: "print the version", run: cmdVersion},
 	}

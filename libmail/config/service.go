@@ -61,6 +61,10 @@ func builtinServices() map[string]builtinService {
 		// The counter behind smtpd's client limits: one process, so that
 		// every smtpd counts with the same numbers.
 		"anvil": {Service: Service{Kind: "unix", Listen: []string{queue.AnvilSocket}, Command: "anvil", ProcessLimit: 1, Enabled: true}},
+		// The queue lister for users who may not read the queue
+		// (postern queue list, mailq), as Postfix's showq: its socket is
+		// open to every local user (queue.WorldSocket).
+		"showq": {Service: Service{Kind: "unix", Listen: []string{queue.ShowqSocket}, Command: "showq", ProcessLimit: 1, Enabled: true}},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/queue"
 )
 
 // SocketPath returns where a unix service listens: a path inside the spool.
@@ -17,7 +18,8 @@ func SocketPath(spool, listen string) string { return filepath.Join(spool, liste
 // Listen binds every address of svc and returns the sockets as files, to
 // be inherited by the service's processes. Unix sockets are created inside
 // spool and, when uid is not -1, given to uid:gid with mode 0660 so only
-// their service's peers can connect (the directory modes do the rest).
+// their service's peers can connect (the directory modes do the rest);
+// a socket for every local user (queue.WorldSocket) gets 0666.
 func Listen(svc *config.Service, spool string, uid, gid int) ([]*os.File, error) {
 	var files []*os.File
 	fail := func(err error) ([]*os.File, error) {
@@ -46,7 +48,11 @@ func Listen(svc *config.Service, spool string, uid, gid int) ([]*os.File, error)
 				// a daemon closing its copy must not unlink it.
 				ul.SetUnlinkOnClose(false)
 				l = ul
-				err = os.Chmod(path, 0o660)
+				mode := os.FileMode(0o660)
+				if queue.WorldSocket(addr) {
+					mode = 0o666
+				}
+				err = os.Chmod(path, mode)
 				if err == nil && uid >= 0 {
 					err = os.Lchown(path, uid, gid)
 				}

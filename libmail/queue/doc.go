@@ -61,6 +61,16 @@
 // the same commit (Writer.Record): a quarantine record sends the message
 // to its recipients' Junk folders.
 //
+// # Reading and changing the queue from outside
+//
+// Spool.Scan lists entries as Summary values (Postfix's postqueue -j
+// fields), for postern queue list and the showq daemon; Selector picks
+// entries by ID, sender, recipient or domain; Shape counts them as
+// qshape does. The administrator's changes (admin.go: Hold, Release,
+// Requeue, Delete, Expire) work on the files while qmgr runs, each one
+// atomic step that qmgr already copes with; admin.go says why that is
+// safe. An ExpireRecord in the trailer asks qmgr to return the message.
+//
 // # Versions
 //
 // Version 2 (the prepend line) is what postern writes. Version 1 entries,

@@ -29,6 +29,7 @@ type Entry struct {
 	Attempts    int       // delivery attempts made so far
 	NextAttempt time.Time // when the next attempt is due (zero: now)
 	Warned      bool      // a delay warning was sent
+	Expired     bool      // the administrator asked for it to be returned (ExpireRecord)
 	// Quarantine is why the message was accepted into quarantine (see
 	// QuarantineRecord); "" for the inbox.
 	Quarantine string

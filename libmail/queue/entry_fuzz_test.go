@@ -81,6 +81,9 @@ func serialize(e *Entry, msg []byte) []byte {
 	if e.Warned {
 		b = WarnedRecord{}.appendTo(b)
 	}
+	if e.Expired {
+		b = ExpireRecord{}.appendTo(b)
+	}
 	return b
 }
 
@@ -221,6 +224,9 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 		if bounce {
 			recs = append(recs, WarnedRecord{})
 		}
+		if utf8 {
+			recs = append(recs, ExpireRecord{})
+		}
 
 		// A prepended header: any bytes, as far as the format goes.
 		prepend := []byte(reply)
@@ -262,8 +268,8 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 		if !reflect.DeepEqual(e.State, want) {
 			t.Fatalf("state\n%#v, want\n%#v", e.State, want)
 		}
-		if e.Attempts != len(msg) || !e.NextAttempt.Equal(next) || e.Warned != bounce {
-			t.Fatalf("attempts %d next %v warned %v, wrote %d %v %v", e.Attempts, e.NextAttempt, e.Warned, len(msg), next, bounce)
+		if e.Attempts != len(msg) || !e.NextAttempt.Equal(next) || e.Warned != bounce || e.Expired != utf8 {
+			t.Fatalf("attempts %d next %v warned %v expired %v, wrote %d %v %v %v", e.Attempts, e.NextAttempt, e.Warned, e.Expired, len(msg), next, bounce, utf8)
 		}
 		if escape(sender) == "" || unescapeMust(t, escape(sender)) != sender {
 			t.Fatalf("escape(%q) = %q does not come back", sender, escape(sender))

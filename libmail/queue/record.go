@@ -97,6 +97,14 @@ func (r QuarantineRecord) appendTo(b []byte) []byte {
 	return append(b, '\n')
 }
 
+// ExpireRecord says the administrator asked for the message to be
+// returned now (postern queue expire, Postfix's postsuper -e): at its next
+// look at the entry qmgr fails every recipient still to do, as if
+// maximal_queue_lifetime had passed, and bounces them to the sender.
+type ExpireRecord struct{}
+
+func (ExpireRecord) appendTo(b []byte) []byte { return append(b, "expire\n"...) }
+
 // escapeText escapes a free-text field, which keeps its spaces.
 func escapeText(s string) string {
 	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == '%' || r == 0x7f }) {
@@ -169,6 +177,11 @@ func (e *Entry) applyRecord(line string) bool {
 		e.Attempts, e.NextAttempt = n, time.Unix(t, 0)
 	case "warned":
 		e.Warned = true
+	case "expire":
+		if rest != "" {
+			return false
+		}
+		e.Expired = true
 	case "quarantine":
 		reason, err := unescape(strings.ReplaceAll(rest, " ", "%20"))
 		if err != nil {

@@ -9,7 +9,14 @@ const (
 	LocalSocket   = "private/local"   // delivery requests from qmgr to local (libmail/ipc/delivery)
 	SMTPSocket    = "private/smtp"    // delivery requests from qmgr to the smtp agent
 	AnvilSocket   = "private/anvil"   // smtpd's client events to anvil (libmail/ipc/anvil)
+	ShowqSocket   = "public/showq"    // queue listings for any local user (libmail/ipc/showq)
 	ControlSocket = "pid/master.ctl"  // postern to the master (libmail/ipc/control)
 	PIDFile       = "pid/master.pid"  // the master's PID
 	LockFile      = "pid/master.lock" // held by the master and its daemons: one mail system per spool
 )
+
+// WorldSocket reports whether the socket at listen (relative to
+// queue_directory) is one any local user may connect to, as Postfix's
+// public/showq: its server answers only what every user may know.
+// Every other socket is 0660, for its service's peers alone.
+func WorldSocket(listen string) bool { return listen == ShowqSocket }

@@ -107,7 +107,7 @@ func TestRootPrivilegeSeparation(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range []string{"smtpd", "qmgr", "local", "anvil"} {
+	for _, c := range []string{"smtpd", "qmgr", "local", "anvil", "showq"} {
 		if seen[c] == 0 {
 			t.Errorf("no running %s process in %+v", c, st.Services)
 		}
@@ -339,6 +339,8 @@ func TestRootSpoolOwnership(t *testing.T) {
 	for _, sock := range []string{"private/local", "public/qmgr"} {
 		rootCheckOwner(t, filepath.Join(spool, sock), os.ModeSocket|0o660, postern.UID, postern.GID)
 	}
+	// But showq's, which answers every local user (postern queue list).
+	rootCheckOwner(t, filepath.Join(spool, "public", "showq"), os.ModeSocket|0o666, postern.UID, postern.GID)
 	// The master's own files are root's alone.
 	rootCheckOwner(t, filepath.Join(spool, "pid", "master.lock"), 0o600, 0, 0)
 	rootCheckOwner(t, filepath.Join(spool, "pid", "master.ctl"), os.ModeSocket|0o600, 0, 0)
