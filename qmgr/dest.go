@@ -191,6 +191,7 @@ func (m *Manager) deferRcpts(ms *msg, rcpts []int, dsn, reason string) {
 		m.log.Info("%s", maillog.Delivery{QueueID: string(ms.id), To: ms.e.Recipients[i].Addr, Relay: "none",
 			Delay: now.Sub(ms.e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(ms.e.Arrival), InQmgr: now.Sub(ms.activeAt)},
 			DSN: dsn, Status: "deferred", Reply: reason}.Line())
+		m.countResult(ms.e.Recipients[i].Addr, "deferred", now.Sub(ms.e.Arrival))
 	}
 	// A lost deferral record only means the recipient is tried again, so
 	// it is not worth an fsync.

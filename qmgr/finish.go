@@ -112,6 +112,7 @@ func (m *Manager) logLost(ms *msg, e *queue.Entry, now time.Time) {
 		m.log.Info("%s", maillog.Delivery{QueueID: string(ms.id), To: e.Recipients[i].Addr, Relay: "none",
 			Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(e.Arrival), InQmgr: now.Sub(ms.activeAt)},
 			DSN: "4.3.0", Status: "deferred", Reply: ms.lostWhy}.Line())
+		m.countResult(e.Recipients[i].Addr, "deferred", now.Sub(e.Arrival))
 	}
 }
 
@@ -151,6 +152,7 @@ func (m *Manager) expire(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 		e.State[i].Result = res
 		m.log.Info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=expired, returned to sender (%s)",
 			e.ID, e.Recipients[i].Addr, res.Relay, maillog.Seconds(now.Sub(e.Arrival)), res.DSN, reason)
+		m.countResult(e.Recipients[i].Addr, "expired", now.Sub(e.Arrival))
 	}
 	if err := queue.Append(f, recs...); err != nil {
 		m.log.Warn("%s: %v", e.ID, err)

@@ -9,6 +9,7 @@ import (
 
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/dsn"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/recipient"
 )
 
@@ -217,6 +218,7 @@ func (c *conn) logReject(cmd string, r *Reply, from, to string) {
 		line += " to=<" + printable(to) + ">"
 	}
 	c.srv.log.Info("%s proto=%s helo=<%s>", line, c.proto(), c.helo)
+	c.srv.metrics.Inc(metrics.Rejected, c.srv.cfg.Service, rejectClass(cmd, r))
 }
 
 // proto is the protocol name for logs and Received: (RFC 3848).
