@@ -113,5 +113,5 @@ func (a *Agent) logResult(e *queue.Entry, req *delivery.Request, i int, to strin
 		Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: activated.Sub(e.Arrival), InQmgr: dispatched.Sub(activated),
 			Transmit: now.Sub(start)}, DSN: res.DSN, Status: status, Reply: res.Reply}
 	a.log.Info("%s", d.Line())
-	a.metrics.Delivery(a.transport, d.Status, d.To, d.Delay)
+	a.metrics.Delivery(a.transport, d)
 }

@@ -75,12 +75,12 @@ func (m *Manager) UseMetrics(set *metrics.Set) { m.metrics = set }
 
 // countResult counts a to= line qmgr logged, under the transport the
 // recipient is routed to.
-func (m *Manager) countResult(rcpt, status string, delay time.Duration) {
+func (m *Manager) countResult(d maillog.Delivery) {
 	if m.metrics == nil {
 		return
 	}
-	t, _ := m.route(rcpt)
-	m.metrics.Delivery(t, status, rcpt, delay)
+	t, _ := m.route(d.To)
+	m.metrics.Delivery(t, d)
 }
 
 // post hands an event to the loop.

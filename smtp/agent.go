@@ -177,7 +177,7 @@ func (a *Agent) logResult(j *job, req *delivery.Request, k int, o *outcome) {
 		Delay: now.Sub(j.e.Arrival), Delays: maillog.Delays{Before: activated.Sub(j.e.Arrival), InQmgr: dispatched.Sub(activated),
 			Setup: o.setup, Transmit: o.xmit}, DSN: o.DSN, Status: status, Reply: o.log}
 	a.log.Info("%s", d.Line())
-	a.metrics.Delivery(a.transport, d.Status, d.To, d.Delay)
+	a.metrics.Delivery(a.transport, d)
 }
 
 // UseMetrics makes the agent count its results and TLS sessions in set

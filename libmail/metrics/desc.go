@@ -31,7 +31,9 @@ var delayBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 
 
 // The metrics. The delivery counters count recipients, one per to= log
 // line, as pflogsumm counts them; received counts messages committed to
-// the queue.
+// the queue by smtpd (pflogsumm counts its "client=" lines, written at
+// the first accepted RCPT: the two differ by the transactions refused or
+// abandoned after that).
 var (
 	Received = &Desc{Name: "postern_messages_received_total", Kind: Counter, Labels: []string{"service"},
 		Help: "Messages committed to the queue, by the service that received them."}
@@ -39,6 +41,8 @@ var (
 		Help: "SMTP commands refused and logged as \"reject:\", by service and by what refused them (relay, recipient, sender, dmarc, limit, auth, size, protocol, temporary, data, other)."}
 	Delivered = &Desc{Name: "postern_messages_delivered_total", Kind: Counter, Labels: []string{"transport", domainLabel},
 		Help: "Recipients delivered (status=sent), by transport and recipient domain."}
+	Forwarded = &Desc{Name: "postern_messages_forwarded_total", Kind: Counter, Labels: []string{"transport", domainLabel},
+		Help: "Recipients whose mail was queued again for other addresses (status=sent, forwarded as ...), by transport and recipient domain."}
 	Deferred = &Desc{Name: "postern_messages_deferred_total", Kind: Counter, Labels: []string{"transport", domainLabel},
 		Help: "Delivery attempts deferred (status=deferred), by transport and recipient domain."}
 	Bounced = &Desc{Name: "postern_messages_bounced_total", Kind: Counter, Labels: []string{"transport", domainLabel},
@@ -46,7 +50,7 @@ var (
 	Expired = &Desc{Name: "postern_messages_expired_total", Kind: Counter, Labels: []string{"transport", domainLabel},
 		Help: "Recipients returned after maximal_queue_lifetime (status=expired), by transport and recipient domain."}
 	DeliveryDelay = &Desc{Name: "postern_delivery_delay_seconds", Kind: Histogram, Labels: []string{"transport"},
-		Buckets: delayBuckets, Help: "Time from arrival in the queue to delivery (the log's delay=), of delivered recipients, by transport."}
+		Buckets: delayBuckets, Help: "Time from arrival in the queue to delivery (the log's delay=), of delivered and forwarded recipients, by transport."}
 	Connections = &Desc{Name: "postern_smtpd_connections_total", Kind: Counter, Labels: []string{"service"},
 		Help: "SMTP connections accepted, by service."}
 	TLS = &Desc{Name: "postern_smtpd_tls_total", Kind: Counter, Labels: []string{"service", "mode", "version"},
@@ -56,7 +60,7 @@ var (
 )
 
 // All lists every metric, in the order the master exposes them.
-var All = []*Desc{Received, Rejected, Delivered, Deferred, Bounced, Expired, DeliveryDelay, Connections, TLS, OutboundTLS}
+var All = []*Desc{Received, Rejected, Delivered, Forwarded, Deferred, Bounced, Expired, DeliveryDelay, Connections, TLS, OutboundTLS}
 
 // Lookup returns the metric named name, or nil.
 func Lookup(name string) *Desc {

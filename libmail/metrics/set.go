@@ -3,8 +3,9 @@ package metrics
 import (
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
+
+	"postern.dev/postern/libmail/maillog"
 )
 
 // DefaultDomainLimit is how many distinct destination domains a Set and
@@ -161,18 +162,23 @@ func Domain(addr string) string {
 	return strings.ToLower(addr[i+1:])
 }
 
-// Delivery counts one delivery result as the mail log's to= line shows
-// it: status sent, deferred, bounced or expired, for recipient rcpt by
-// transport; a sent one's delay goes into the latency histogram.
-func (s *Set) Delivery(transport, status, rcpt string, delay time.Duration) {
+// Delivery counts one delivery result as its to= log line shows it, the
+// way pflogsumm reads that line: status sent (forwarded when its text
+// says "forwarded as"), deferred, bounced or expired, for the recipient's
+// domain, by transport; a delivery's delay goes into the latency
+// histogram.
+func (s *Set) Delivery(transport string, line maillog.Delivery) {
 	if s == nil {
 		return
 	}
 	var d *Desc
-	switch status {
+	switch line.Status {
 	case "sent":
 		d = Delivered
-		s.Observe(DeliveryDelay, delay.Seconds(), transport)
+		if strings.Contains(line.Reply, "forwarded as ") {
+			d = Forwarded
+		}
+		s.Observe(DeliveryDelay, line.Delay.Seconds(), transport)
 	case "deferred":
 		d = Deferred
 	case "bounced":
@@ -182,5 +188,5 @@ func (s *Set) Delivery(transport, status, rcpt string, delay time.Duration) {
 	default:
 		return
 	}
-	s.Inc(d, transport, Domain(rcpt))
+	s.Inc(d, transport, Domain(line.To))
 }
