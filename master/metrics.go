@@ -43,8 +43,9 @@ type collector struct {
 
 	scrape sync.Mutex // one scrape at a time: each waits for its own answers
 
-	srv  *http.Server
-	addr string
+	srv   *http.Server
+	addr  string // metrics_listen as configured
+	bound string // the address it listens on (the port chosen for :0)
 }
 
 func newCollector(log *maillog.Logger, domainLimit int, spool string) *collector {
@@ -216,7 +217,7 @@ func (c *collector) serve(addr string, allowRemote bool) error {
 	// The master is root: the HTTP server takes small requests, briefly.
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 8 << 10}
-	c.addr = addr
+	c.addr, c.bound = addr, l.Addr().String()
 	go func(s *http.Server) {
 		if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			c.log.Warn("metrics: %v", err)
@@ -234,7 +235,7 @@ func (c *collector) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	c.srv.Shutdown(ctx)
-	c.srv, c.addr = nil, ""
+	c.srv, c.addr, c.bound = nil, "", ""
 }
 
 // httpLog sends promhttp's errors to the mail log.
