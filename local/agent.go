@@ -112,6 +112,6 @@ func (a *Agent) logResult(e *queue.Entry, req *delivery.Request, i int, to strin
 	d := maillog.Delivery{QueueID: string(e.ID), To: to, OrigTo: e.Recipients[i].Addr, Relay: "local",
 		Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: activated.Sub(e.Arrival), InQmgr: dispatched.Sub(activated),
 			Transmit: now.Sub(start)}, DSN: res.DSN, Status: status, Reply: res.Reply}
-	a.log.Info("%s", d.Line())
 	a.metrics.Delivery(a.transport, d)
+	a.log.Info("%s", d.Line())
 }

@@ -112,8 +112,8 @@ func (m *Manager) logLost(ms *msg, e *queue.Entry, now time.Time) {
 		d := maillog.Delivery{QueueID: string(ms.id), To: e.Recipients[i].Addr, Relay: "none",
 			Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(e.Arrival), InQmgr: now.Sub(ms.activeAt)},
 			DSN: "4.3.0", Status: "deferred", Reply: ms.lostWhy}
-		m.log.Info("%s", d.Line())
 		m.countResult(d)
+		m.log.Info("%s", d.Line())
 	}
 }
 
@@ -151,9 +151,9 @@ func (m *Manager) expire(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 		}
 		recs = append(recs, queue.ResultRecord{Result: res})
 		e.State[i].Result = res
+		m.countResult(maillog.Delivery{To: e.Recipients[i].Addr, Status: "expired", Delay: now.Sub(e.Arrival)})
 		m.log.Info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=expired, returned to sender (%s)",
 			e.ID, e.Recipients[i].Addr, res.Relay, maillog.Seconds(now.Sub(e.Arrival)), res.DSN, reason)
-		m.countResult(maillog.Delivery{To: e.Recipients[i].Addr, Status: "expired", Delay: now.Sub(e.Arrival)})
 	}
 	if err := queue.Append(f, recs...); err != nil {
 		m.log.Warn("%s: %v", e.ID, err)

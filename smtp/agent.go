@@ -176,8 +176,8 @@ func (a *Agent) logResult(j *job, req *delivery.Request, k int, o *outcome) {
 	d := maillog.Delivery{QueueID: string(j.id), To: j.rcpts[k].Addr, Relay: o.Relay,
 		Delay: now.Sub(j.e.Arrival), Delays: maillog.Delays{Before: activated.Sub(j.e.Arrival), InQmgr: dispatched.Sub(activated),
 			Setup: o.setup, Transmit: o.xmit}, DSN: o.DSN, Status: status, Reply: o.log}
-	a.log.Info("%s", d.Line())
 	a.metrics.Delivery(a.transport, d)
+	a.log.Info("%s", d.Line())
 }
 
 // UseMetrics makes the agent count its results and TLS sessions in set

@@ -217,8 +217,8 @@ func (c *conn) logReject(cmd string, r *Reply, from, to string) {
 	if to != "" {
 		line += " to=<" + printable(to) + ">"
 	}
-	c.srv.log.Info("%s proto=%s helo=<%s>", line, c.proto(), c.helo)
 	c.srv.metrics.Inc(metrics.Rejected, c.srv.cfg.Service, rejectClass(cmd, r))
+	c.srv.log.Info("%s proto=%s helo=<%s>", line, c.proto(), c.helo)
 }
 
 // proto is the protocol name for logs and Received: (RFC 3848).

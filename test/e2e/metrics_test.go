@@ -66,11 +66,12 @@ func TestMetricsAndPflogsumm(t *testing.T) {
 	submit(t, s, local, []string{"someone@down.test"}, "deferred")
 	refuseUnknown(t, s, local, []string{"nobody1@example.test", "nobody2@example.test"})
 
-	// Three messages, and the notice of the bounce.
-	s.WaitMessages(local, 4, 30*time.Second)
-	sink.Wait(2, 30*time.Second)
-	s.WaitLog("status=deferred", 30*time.Second)
-	s.WaitLog("status=bounced", 30*time.Second)
+	// Every result is logged: three messages and the notice of the
+	// bounce delivered here, one forwarded, two relayed; one bounced, one
+	// deferred. Each is counted before its line is written.
+	waitLogCount(t, s, "status=sent", 7, 30*time.Second)
+	waitLogCount(t, s, "status=bounced", 1, 30*time.Second)
+	waitLogCount(t, s, "status=deferred", 1, 30*time.Second)
 
 	got := scrape(t, "http://"+metricsAddr+"/metrics")
 	want := map[string]float64{
