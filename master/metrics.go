@@ -103,8 +103,15 @@ func (c *collector) ended(p *proc) {
 // at most askTimeout.
 func (c *collector) ask() {
 	c.mu.Lock()
-	waits := make(map[*proc]chan struct{}, len(c.live))
+	live := make(map[*proc]chan struct{}, len(c.live))
 	for p, ch := range c.live {
+		live[p] = ch
+	}
+	c.mu.Unlock()
+	// Written without c.mu: a daemon slow to read must not hold up the
+	// reports of the others.
+	waits := make(map[*proc]chan struct{}, len(live))
+	for p, ch := range live {
 		select { // an unasked report since the last scrape
 		case <-ch:
 		default:
@@ -113,7 +120,6 @@ func (c *collector) ask() {
 			waits[p] = ch
 		}
 	}
-	c.mu.Unlock()
 	deadline := time.NewTimer(askTimeout)
 	defer deadline.Stop()
 	for _, ch := range waits {
