@@ -268,3 +268,61 @@ func pflogsummTotals(t *testing.T, out string) map[string]int {
 	}
 	return totals
 }
+
+// TestMetricsReload: the endpoint is off by default; a reload turns it
+// on, moves it and turns it off again, and a non-loopback address is
+// refused with the parameter named.
+func TestMetricsReload(t *testing.T) {
+	s := NewSystem(t, Options{})
+	addr := fmt.Sprintf("127.0.0.1:%d", closedPort(t))
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Fatal("metrics served without metrics_listen")
+	}
+	s.Postern("config", "set", "metrics_listen="+addr)
+	s.Postern("reload")
+	waitScrape(t, addr)
+	if out, err := s.PosternErr("config", "set", "metrics_listen=0.0.0.0:9154"); err == nil || !strings.Contains(out, "not a loopback address") {
+		t.Errorf("0.0.0.0 accepted: %v\n%s", err, out)
+	}
+	moved := fmt.Sprintf("127.0.0.1:%d", closedPort(t))
+	s.Postern("config", "set", "metrics_listen="+moved)
+	s.Postern("reload")
+	waitScrape(t, moved)
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Error("the old address still serves after the move")
+	}
+	s.Postern("config", "set", "metrics_listen=")
+	s.Postern("reload")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := http.Get("http://" + moved + "/metrics"); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("metrics still served after metrics_listen was emptied")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitScrape waits until addr serves metrics that include the queue.
+func waitScrape(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				if _, ok := scrape(t, "http://"+addr+"/metrics")[`postern_queue_messages{queue="incoming"}`]; !ok {
+					t.Errorf("%s: no postern_queue_messages{queue=\"incoming\"}", addr)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no metrics at %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
