@@ -59,7 +59,8 @@ var (
 		Help: "TLS sessions the outbound SMTP client established, by transport and protocol version."}
 )
 
-// All lists every metric, in the order the master exposes them.
+// All lists every metric, in the order the master exposes them. None has
+// more than maxLabels labels (TestTable).
 var All = []*Desc{Received, Rejected, Delivered, Forwarded, Deferred, Bounced, Expired, DeliveryDelay, Connections, TLS, OutboundTLS}
 
 // Lookup returns the metric named name, or nil.

@@ -16,7 +16,7 @@ const DefaultDomainLimit = 100
 // counts nothing.
 type Set struct {
 	mu      sync.Mutex
-	series  map[string]*Series
+	series  map[setKey]*Series
 	domains map[string]bool
 	limit   int
 	changes uint64 // counts every change, so a reporter knows whether to send
@@ -41,7 +41,16 @@ func NewSet(domainLimit int) *Set {
 	if domainLimit <= 0 {
 		domainLimit = DefaultDomainLimit
 	}
-	return &Set{series: map[string]*Series{}, domains: map[string]bool{}, limit: domainLimit}
+	return &Set{series: map[setKey]*Series{}, domains: map[string]bool{}, limit: domainLimit}
+}
+
+// maxLabels is the most labels a metric has; a Set's key holds them
+// without joining them into a new string at every event.
+const maxLabels = 3
+
+type setKey struct {
+	d      *Desc
+	labels [maxLabels]string
 }
 
 func key(name string, labels []string) string {
@@ -50,7 +59,8 @@ func key(name string, labels []string) string {
 
 // get returns the series of d with labels, made if new. s.mu is held.
 func (s *Set) get(d *Desc, labels []string) *Series {
-	k := key(d.Name, labels)
+	k := setKey{d: d}
+	copy(k.labels[:], labels)
 	if se := s.series[k]; se != nil {
 		return se
 	}

@@ -121,3 +121,14 @@ func TestDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestTable: names are unique and each metric fits a Set's key.
+func TestTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, d := range All {
+		if seen[d.Name] || len(d.Labels) > maxLabels || (d.Kind == Histogram) != (len(d.Buckets) > 0) {
+			t.Errorf("%s: duplicate, more than %d labels, or buckets that do not fit its kind", d.Name, maxLabels)
+		}
+		seen[d.Name] = true
+	}
+}
