@@ -73,7 +73,15 @@ func TestMetricsAndPflogsumm(t *testing.T) {
 	waitLogCount(t, s, "status=bounced", 1, 30*time.Second)
 	waitLogCount(t, s, "status=deferred", 1, 30*time.Second)
 
-	got := scrape(t, "http://"+metricsAddr+"/metrics")
+	// The deferred entry reaches deferred/ after its to= line, when
+	// qmgr has the agent's answer.
+	var got map[string]float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got = scrape(t, "http://"+metricsAddr+"/metrics")
+		if got[`postern_queue_messages{queue="deferred"}`] == 1 && got[`postern_queue_messages{queue="active"}`] == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	want := map[string]float64{
 		`postern_messages_received_total{service="smtp"}`:                            7,
 		`postern_messages_rejected_total{class="recipient",service="smtp"}`:          2,
@@ -86,6 +94,7 @@ func TestMetricsAndPflogsumm(t *testing.T) {
 		`postern_delivery_delay_seconds_count{transport="outbound"}`:                 2,
 		`postern_smtpd_connections_total{service="smtp"}`:                            8,
 		`postern_smtpd_tls_total{mode="starttls",service="smtp",version="TLSv1.3"}`:  1,
+		`postern_queue_messages{queue="active"}`:                                     0,
 		`postern_queue_messages{queue="deferred"}`:                                   1,
 		`postern_queue_messages{queue="incoming"}`:                                   0,
 		`postern_queue_messages{queue="hold"}`:                                       0,
