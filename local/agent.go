@@ -11,6 +11,7 @@ import (
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maildir"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
 )
@@ -30,6 +31,15 @@ type Agent struct {
 	vmail *daemon.User // owner of virtual mailboxes
 	self  string       // path of this program, for per-delivery children
 	sem   chan struct{}
+
+	metrics   *metrics.Set // what /metrics shows, or nil
+	transport string       // this agent's service name, for the metrics
+}
+
+// UseMetrics makes the agent count its results in set under the
+// transport name (its service's).
+func (a *Agent) UseMetrics(set *metrics.Set, transport string) {
+	a.metrics, a.transport = set, transport
 }
 
 // NewAgent returns an agent.
@@ -102,5 +112,6 @@ func (a *Agent) logResult(e *queue.Entry, req *delivery.Request, i int, to strin
 	d := maillog.Delivery{QueueID: string(e.ID), To: to, OrigTo: e.Recipients[i].Addr, Relay: "local",
 		Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: activated.Sub(e.Arrival), InQmgr: dispatched.Sub(activated),
 			Transmit: now.Sub(start)}, DSN: res.DSN, Status: status, Reply: res.Reply}
+	a.metrics.Delivery(a.transport, d)
 	a.log.Info("%s", d.Line())
 }

@@ -22,10 +22,13 @@
 //
 // # Talks to
 //
-// Each daemon through a socketpair: READY=1 comes up, EOF goes down when
-// the master dies, which makes the daemons finish and exit. The admin
-// command through the control socket pid/master.ctl (status, reload,
-// stop). Nothing else: mail never passes through the master.
+// Each daemon through a socketpair: READY=1 and metrics snapshots come
+// up, requests for metrics go down, and EOF goes down when the master
+// dies, which makes the daemons finish and exit. The admin command
+// through the control socket pid/master.ctl (status, reload, stop).
+// Prometheus, when metrics_listen is set, over HTTP on loopback
+// (metrics.go: the master sums what every daemon, live or dead,
+// counted). Nothing else: mail never passes through the master.
 //
 // # Files
 //

@@ -40,6 +40,7 @@ type Master struct {
 	logFile  *os.File // the mail log, when maillog_file names a file
 	lock     *os.File
 	ctl      net.Listener
+	metrics  *collector // /metrics, when metrics_listen is set
 	services map[string]*service
 	events   chan any
 	started  time.Time
@@ -107,6 +108,7 @@ func newMaster(opt Options) (*Master, error) {
 	if err := m.openLog(); err != nil {
 		return nil, err
 	}
+	m.metrics = newCollector(m.log, cfg.MetricsDomainLimit, cfg.QueueDirectory)
 	if err := makeSpool(&cfg.Params, id); err != nil {
 		return nil, err
 	}
@@ -132,6 +134,11 @@ func (m *Master) start() error {
 		who = "user " + m.id.owner.Name + " (daemons run as that user too)"
 	}
 	m.log.Info("daemon started -- version %s, configuration %s, running as %s", version.Version, m.cfgPath, who)
+	if err := m.metrics.serve(cfg.MetricsListen, cfg.MetricsAllowRemote); err != nil {
+		m.closeAll()
+		m.log.Fatal("%v", err)
+		return err
+	}
 
 	// Bind everything before starting anything, so a port that is taken
 	// stops the system at once with a clear message.
@@ -264,6 +271,10 @@ func (m *Master) reload() error {
 	m.log.Info("reload -- version %s, configuration %s", version.Version, m.cfgPath)
 	m.cfg, m.id = cfg, id
 	m.announced = false
+	m.metrics.setSpool(cfg.QueueDirectory)
+	if err := m.metrics.serve(cfg.MetricsListen, cfg.MetricsAllowRemote); err != nil {
+		m.log.Warn("reload: %v", err)
+	}
 	seen := map[string]bool{}
 	for _, sc := range cfg.Services {
 		if !sc.Enabled {
@@ -403,6 +414,7 @@ func (m *Master) closeAll() {
 	if m.ctl != nil {
 		m.ctl.Close()
 	}
+	m.metrics.close()
 	os.Remove(control.Path(m.cfg.QueueDirectory))
 	os.Remove(control.PIDPath(m.cfg.QueueDirectory))
 }

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/metrics"
 )
 
 // startProc starts one process of s. Its file descriptors are: 0 and 1
@@ -56,6 +58,7 @@ func (m *Master) startProc(s *service) error {
 	}
 	p := &proc{svc: s, cmd: cmd, pid: cmd.Process.Pid, started: m.now(), status: mine}
 	s.procs[p] = true
+	m.metrics.started(p)
 	m.log.Debug("service %s: started %s pid %d as %s", cfg.Name, commandPath(cfg), p.pid, user.Name)
 	go m.watchStatus(p)
 	if stderr != nil {
@@ -109,14 +112,24 @@ func (m *Master) command(s *service, user *daemon.User, status *os.File) (*exec.
 	return cmd, nil
 }
 
-// watchStatus turns READY=1 lines from a process into events.
+// watchStatus turns READY=1 lines from a process into events and hands
+// its metrics to the collector. At EOF (the process is gone) its last
+// metrics join the dead processes' totals, and the socket is closed
+// here rather than when the exit is seen, so that the last report,
+// written just before the exit, is read first.
 func (m *Master) watchStatus(p *proc) {
+	defer p.status.Close()
 	sc := bufio.NewScanner(p.status)
+	sc.Buffer(make([]byte, 4096), metrics.MaxLine+len(metrics.Prefix)+1)
 	for sc.Scan() {
-		if sc.Text() == "READY=1" {
+		switch line := sc.Text(); {
+		case line == "READY=1":
 			m.events <- procReady{p}
+		case strings.HasPrefix(line, metrics.Prefix):
+			m.metrics.report(p, line)
 		}
 	}
+	m.metrics.ended(p)
 }
 
 // relayStderr logs what a daemon writes to standard error (a Go panic,
@@ -135,7 +148,6 @@ func (m *Master) relayStderr(p *proc, r *os.File) {
 func (m *Master) exited(p *proc, err error) {
 	s := p.svc
 	delete(s.procs, p)
-	p.status.Close()
 	if m.stopping || s.retiring {
 		if s.retiring && len(s.procs) == 0 {
 			m.retired(s)

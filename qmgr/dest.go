@@ -188,9 +188,11 @@ func (m *Manager) deferRcpts(ms *msg, rcpts []int, dsn, reason string) {
 	now := m.now()
 	for _, i := range rcpts {
 		recs = append(recs, queue.ResultRecord{Result: queue.Result{Rcpt: i, Status: queue.Deferred, DSN: dsn, Relay: "none", Reply: reason}})
-		m.log.Info("%s", maillog.Delivery{QueueID: string(ms.id), To: ms.e.Recipients[i].Addr, Relay: "none",
+		d := maillog.Delivery{QueueID: string(ms.id), To: ms.e.Recipients[i].Addr, Relay: "none",
 			Delay: now.Sub(ms.e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(ms.e.Arrival), InQmgr: now.Sub(ms.activeAt)},
-			DSN: dsn, Status: "deferred", Reply: reason}.Line())
+			DSN: dsn, Status: "deferred", Reply: reason}
+		m.countResult(d)
+		m.log.Info("%s", d.Line())
 	}
 	// A lost deferral record only means the recipient is tried again, so
 	// it is not worth an fsync.

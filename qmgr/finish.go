@@ -109,9 +109,11 @@ func (m *Manager) logLost(ms *msg, e *queue.Entry, now time.Time) {
 		if i >= len(e.State) || e.State[i].Result != ms.e.State[i].Result {
 			continue // the agent recorded a result, and logged it
 		}
-		m.log.Info("%s", maillog.Delivery{QueueID: string(ms.id), To: e.Recipients[i].Addr, Relay: "none",
+		d := maillog.Delivery{QueueID: string(ms.id), To: e.Recipients[i].Addr, Relay: "none",
 			Delay: now.Sub(e.Arrival), Delays: maillog.Delays{Before: ms.activeAt.Sub(e.Arrival), InQmgr: now.Sub(ms.activeAt)},
-			DSN: "4.3.0", Status: "deferred", Reply: ms.lostWhy}.Line())
+			DSN: "4.3.0", Status: "deferred", Reply: ms.lostWhy}
+		m.countResult(d)
+		m.log.Info("%s", d.Line())
 	}
 }
 
@@ -153,6 +155,7 @@ func (m *Manager) expire(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 		}
 		recs = append(recs, queue.ResultRecord{Result: res})
 		e.State[i].Result = res
+		m.countResult(maillog.Delivery{To: e.Recipients[i].Addr, Status: "expired", Delay: now.Sub(e.Arrival)})
 		m.log.Info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=expired, returned to sender (%s)",
 			e.ID, e.Recipients[i].Addr, res.Relay, maillog.Seconds(now.Sub(e.Arrival)), res.DSN, reason)
 	}

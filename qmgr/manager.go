@@ -8,6 +8,7 @@ import (
 
 	"postern.dev/postern/libmail/dsn"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -19,7 +20,9 @@ type Manager struct {
 	log    *maillog.Logger
 	now    func() time.Time
 	bounce Bouncer
-	events chan any
+	// metrics counts what qmgr logs as to= lines itself, or is nil.
+	metrics *metrics.Set
+	events  chan any
 
 	active map[queue.ID]*msg
 	agents map[string]*agent
@@ -64,6 +67,20 @@ func New(cfg Config, spool *queue.Spool, bounce Bouncer, log *maillog.Logger, no
 		m.agents[t] = &agent{transport: t, path: a.Path, inflight: map[uint64]*request{}}
 	}
 	return m
+}
+
+// UseMetrics makes the manager count the deferrals and expiries it logs
+// itself in set (the agents count their own results).
+func (m *Manager) UseMetrics(set *metrics.Set) { m.metrics = set }
+
+// countResult counts a to= line qmgr logged, under the transport the
+// recipient is routed to.
+func (m *Manager) countResult(d maillog.Delivery) {
+	if m.metrics == nil {
+		return
+	}
+	t, _ := m.route(d.To)
+	m.metrics.Delivery(t, d)
 }
 
 // post hands an event to the loop.

@@ -29,6 +29,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	defer spool.Close()
 	b := NewBouncer(env.Params, spool, env.Now)
 	m := New(cfg, spool, b, env.Log, env.Now)
+	m.UseMetrics(env.Metrics)
 	for _, l := range env.Listeners {
 		go m.acceptWakes(ctx, l)
 	}

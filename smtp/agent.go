@@ -15,6 +15,7 @@ import (
 	"postern.dev/postern/libmail/esmtp"
 	"postern.dev/postern/libmail/ipc/delivery"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -59,7 +60,9 @@ type Agent struct {
 	cache       *connCache
 	passwords   *passwordFile // smtp_sasl_password_maps; nil without smtp_sasl_auth_enable
 	sem         chan struct{}
-	bufs        sync.Pool // *[]byte of copyBufferSize: message data on its way from the queue file
+	bufs        sync.Pool    // *[]byte of copyBufferSize: message data on its way from the queue file
+	metrics     *metrics.Set // what /metrics shows, or nil
+	transport   string       // this agent's service name, for the metrics
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -173,5 +176,12 @@ func (a *Agent) logResult(j *job, req *delivery.Request, k int, o *outcome) {
 	d := maillog.Delivery{QueueID: string(j.id), To: j.rcpts[k].Addr, Relay: o.Relay,
 		Delay: now.Sub(j.e.Arrival), Delays: maillog.Delays{Before: activated.Sub(j.e.Arrival), InQmgr: dispatched.Sub(activated),
 			Setup: o.setup, Transmit: o.xmit}, DSN: o.DSN, Status: status, Reply: o.log}
+	a.metrics.Delivery(a.transport, d)
 	a.log.Info("%s", d.Line())
+}
+
+// UseMetrics makes the agent count its results and TLS sessions in set
+// under the transport name (its service's).
+func (a *Agent) UseMetrics(set *metrics.Set, transport string) {
+	a.metrics, a.transport = set, transport
 }

@@ -60,6 +60,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		return err
 	}
 	defer a.Close()
+	a.UseMetrics(env.Metrics, env.Service.Name)
 	wait := env.Serve(ctx, func(l net.Listener) error { a.Serve(ctx, l); return nil })
 	env.Ready()
 	wait()

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 
 	"postern.dev/postern/libmail/esmtp"
+	"postern.dev/postern/libmail/intake"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -60,6 +62,7 @@ func (a *Agent) open(ctx context.Context, h *mxHost, addr netip.AddrPort, plan *
 	switch {
 	case err == nil:
 		a.log.Info("%s", tlsSummary(check.trust, c.Relay(), c.TLS()))
+		a.metrics.Inc(metrics.OutboundTLS, a.transport, intake.TLSVersion(c.TLS().Version))
 		return c, nil
 	case errors.As(err, &ref) && ref.In == "STARTTLS" && plan.mode == tlsMay:
 		// Opportunistic: the server offered TLS and then declined; the

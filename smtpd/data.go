@@ -10,6 +10,7 @@ import (
 
 	"postern.dev/postern/libmail/dkim"
 	"postern.dev/postern/libmail/intake"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -132,6 +133,7 @@ func (c *conn) finishMessage(ctx context.Context, w *intake.Writer) (r *Reply) {
 		return replyWriteError
 	}
 	c.srv.wake.Wake(tx.id)
+	c.srv.metrics.Inc(metrics.Received, c.srv.cfg.Service)
 	if id := w.MessageID(); id != "" {
 		c.srv.log.Info("%s: message-id=%s", tx.id, printable(id))
 	}

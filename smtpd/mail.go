@@ -9,6 +9,7 @@ import (
 
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/dsn"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/recipient"
 )
 
@@ -216,6 +217,7 @@ func (c *conn) logReject(cmd string, r *Reply, from, to string) {
 	if to != "" {
 		line += " to=<" + printable(to) + ">"
 	}
+	c.srv.metrics.Inc(metrics.Rejected, c.srv.cfg.Service, rejectClass(cmd, r))
 	c.srv.log.Info("%s proto=%s helo=<%s>", line, c.proto(), c.helo)
 }
 

@@ -46,6 +46,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	dir := recipient.New(env.Params, env.Log, env.Now)
 	srv := NewServer(cfg, spool, dir, waker, resolverNamer{resolver}, env.Log, env.Now)
 	srv.UseAuthentication(resolver, uint64(env.Now().UnixNano()))
+	srv.UseMetrics(env.Metrics)
 	// The client limits count across processes in anvil, when the
 	// service table runs it; otherwise only the per-process connection
 	// count holds, and nobody is warned about an anvil that is not meant

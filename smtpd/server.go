@@ -12,6 +12,7 @@ import (
 	"postern.dev/postern/libmail/account"
 	"postern.dev/postern/libmail/intake"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 	"postern.dev/postern/libmail/recipient"
 )
@@ -51,6 +52,7 @@ type Server struct {
 	now    func() time.Time
 
 	limiter Limiter                              // anvil, or nil (limits.go)
+	metrics *metrics.Set                         // what /metrics shows, or nil (metrics.go)
 	auth    *authChecker                         // SPF, DKIM and DMARC of incoming mail, or nil (authcheck.go)
 	sleep   func(context.Context, time.Duration) // the wait after a failed AUTH
 
@@ -109,6 +111,7 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		cc := nc.(*clientConn)
+		s.metrics.Inc(metrics.Connections, s.cfg.Service)
 		c := newConn(s, cc)
 		s.mu.Lock()
 		s.conns[c] = true

@@ -50,6 +50,7 @@ func (c *conn) startTLS() bool {
 	tc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.tlsState = &st
+	c.countTLS(&st)
 	c.nc = tc
 	c.r.Reset(tc)
 	c.w.Reset(tc)

@@ -156,6 +156,9 @@ type Local struct {
 type Master struct {
 	ServiceThrottleTime Duration `toml:"service_throttle_time" default:"60s" doc:"How long the master waits before restarting a daemon that died before it was ready."`
 	MasterStopTimeout   Duration `toml:"master_stop_timeout" default:"30s" doc:"How long the master waits for daemons to finish their work on stop or reload before it kills them."`
+	MetricsListen       string   `toml:"metrics_listen" default:"" doc:"Serve Prometheus metrics over HTTP at /metrics on this address (host:port, such as 127.0.0.1:9154), from the master; empty means off. Only a loopback address is accepted unless metrics_allow_remote is set: the counts tell who mails whom, and the endpoint has no authentication."`
+	MetricsAllowRemote  bool     `toml:"metrics_allow_remote" default:"false" doc:"Accept a metrics_listen address that is not loopback. Put a firewall or an authenticating proxy in front of it."`
+	MetricsDomainLimit  int      `toml:"metrics_domain_limit" default:"100" doc:"The most destination domains the delivery metrics keep apart; mail to further domains is counted under domain=\"other\", so the number of series stays bounded."`
 }
 
 // Logging is about the mail log.

@@ -54,6 +54,9 @@ func (p *Params) validate() error {
 	if err := validateSMTPSASL(p); err != nil {
 		return err
 	}
+	if err := validateMetrics(p); err != nil {
+		return err
+	}
 	if (p.SMTPDTLSCertFile == "") != (p.SMTPDTLSKeyFile == "") {
 		return &paramError{"smtpd_tls_key_file", fmt.Errorf("smtpd_tls_cert_file and smtpd_tls_key_file go together")}
 	}

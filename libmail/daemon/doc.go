@@ -8,7 +8,8 @@
 // activation; started by hand without them, a daemon binds its service's
 // addresses itself. When it is ready to serve, it says READY=1 on the
 // status descriptor the master passed (POSTERN_STATUS_FD), or to
-// NOTIFY_SOCKET under systemd. SIGTERM and SIGINT cancel the context
+// NOTIFY_SOCKET under systemd. On the same descriptor it answers the
+// master's requests for its metrics (Env.Metrics, package metrics). SIGTERM and SIGINT cancel the context
 // given to the daemon's Run, which must then finish its work and return.
 //
 // Only this package and the master touch credentials, capabilities and

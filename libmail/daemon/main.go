@@ -15,6 +15,7 @@ import (
 
 	"postern.dev/postern/libmail/config"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/metrics"
 )
 
 // Env is everything a daemon gets from outside: its configuration, its
@@ -27,6 +28,8 @@ type Env struct {
 	Log       *maillog.Logger
 	Listeners []net.Listener
 	Now       func() time.Time
+	// Metrics are what the daemon counts for the master's /metrics.
+	Metrics *metrics.Set
 	// Args are the command-line arguments after the flags.
 	Args []string
 
@@ -70,9 +73,13 @@ func Main(program, service string, run func(ctx context.Context, env *Env) error
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	env.master.watch(cancel)
+	env.master.watch(cancel, env.Metrics)
 
-	if err := run(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
+	err = run(ctx, env)
+	// What this process counted is added to the master's totals before
+	// it is gone.
+	env.master.report(env.Metrics, true)
+	if err != nil && !errors.Is(err, context.Canceled) {
 		env.Log.Fatal("%v", err)
 		stopProfile()
 		cleanup()
@@ -130,7 +137,8 @@ func setup(program, cfgPath, svcName string, verbose bool) (*Env, func(), error)
 			ls = append(ls, l)
 		}
 	}
-	env := &Env{Config: cfg, Service: svc, Params: p, Log: log, Listeners: ls, Now: time.Now, ready: link.notifier(), master: link}
+	env := &Env{Config: cfg, Service: svc, Params: p, Log: log, Listeners: ls, Now: time.Now,
+		Metrics: metrics.NewSet(p.MetricsDomainLimit), ready: link.notifier(), master: link}
 	cleanup := func() {
 		for _, l := range ls {
 			l.Close()
