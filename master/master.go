@@ -197,15 +197,8 @@ func (m *Master) loop(ctx context.Context) error {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				m.tell(notifyReloading)
-				if err := m.reload(); err != nil {
+				if err := m.reloadTold(); err != nil {
 					m.log.Warn("reload: %v", err)
-				}
-				// A reload that changed nothing, or failed, starts no
-				// daemon, so no readiness report will end systemd's
-				// reloading state: say at once that the system serves.
-				if m.ready() {
-					m.tell(notifyReady)
 				}
 			default:
 				m.stop("signal " + sig.String())
@@ -316,6 +309,21 @@ func (m *Master) reload() error {
 		}
 	}
 	return nil
+}
+
+// reloadTold is reload as SIGHUP and `postern reload` ask for it, with
+// systemd told: RELOADING=1 before, READY=1 once the system serves. A
+// reload that changed nothing, or failed, starts no daemon, so no
+// readiness report would end systemd's reloading state: then READY=1
+// comes at once; otherwise announce sends it when the new daemons are
+// ready.
+func (m *Master) reloadTold() error {
+	m.tell(notifyReloading)
+	err := m.reload()
+	if m.ready() {
+		m.tell(notifyReady)
+	}
+	return err
 }
 
 // retire stops the processes of s; when they are gone, next (if any)
