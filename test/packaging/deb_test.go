@@ -43,7 +43,8 @@ func TestDebPackage(t *testing.T) {
 	deb := buildDeb(t, dir)
 	lint(t, deb)
 
-	c := newChroot(t, dir)
+	_, nspawnErr := exec.LookPath("systemd-nspawn")
+	c := newChroot(t, dir, nspawnErr == nil)
 	// alice is the machine's first user: her home gets mail, and the
 	// aliases file that post-install writes sends root's mail to her.
 	c.run("useradd", "--create-home", "--shell", "/bin/sh", "alice")
@@ -60,18 +61,7 @@ func TestDebPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, `
-# TestDebPackage: the log in a file (there is no syslog in the chroot),
-# and SMTP on a free loopback port.
-maillog_file = "/var/log/postern.log"
-smtpd_peername_lookup = false
-[services.smtp]
-listen = ["127.0.0.1:%d"]
-[services.submission]
-enabled = false
-[services.submissions]
-enabled = false
-`, port)
+	fmt.Fprint(f, testSettings(port, `"/var/log/postern.log"`))
 	f.Close()
 	c.run("dpkg", "-i", "--force-confold", "/tmp/postern.deb")
 	if !strings.Contains(c.read("/etc/postern/postern.toml"), "TestDebPackage") {
@@ -126,6 +116,30 @@ enabled = false
 
 	c.run("dpkg", "--purge", "postern")
 	checkPurged(t, c, before)
+
+	t.Run("systemd", func(t *testing.T) {
+		if nspawnErr != nil {
+			t.Skipf("systemd-nspawn is needed to boot the chroot (apt-get install systemd-container): %v", nspawnErr)
+		}
+		testUnderSystemd(t, c, deb)
+	})
+}
+
+// testSettings is what the test adds to the shipped postern.toml: the
+// log in a file (maillog_file; there is no syslog in the chroot), and
+// SMTP on a free loopback port only.
+func testSettings(port int, maillog string) string {
+	return fmt.Sprintf(`
+# TestDebPackage
+maillog_file = %s
+smtpd_peername_lookup = false
+[services.smtp]
+listen = ["127.0.0.1:%d"]
+[services.submission]
+enabled = false
+[services.submissions]
+enabled = false
+`, maillog, port)
 }
 
 // buildDeb runs make deb into dir and returns the package's path.
