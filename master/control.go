@@ -71,7 +71,7 @@ func (m *Master) control(req control.Request) control.Reply {
 	case control.StatusGet:
 		r.Status = m.status()
 	case control.ConfigReload:
-		if err := m.reload(); err != nil {
+		if err := m.reloadTold(); err != nil {
 			r.OK, r.Error = false, err.Error()
 		}
 	case control.SystemStop:

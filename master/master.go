@@ -27,6 +27,9 @@ type Options struct {
 	// Stdout receives the human summary of what listens where, once the
 	// system is ready (make run shows it); nil means os.Stdout.
 	Stdout io.Writer
+	// NotifySocket is systemd's NOTIFY_SOCKET: the master reports ready,
+	// reloading and stopping there (Type=notify). Empty without systemd.
+	NotifySocket string
 }
 
 // Master is the running supervisor. All its state is owned by the
@@ -52,6 +55,7 @@ type Master struct {
 
 	stopping  bool
 	announced bool
+	notify    notifier
 }
 
 // Events sent to the loop.
@@ -103,7 +107,7 @@ func newMaster(opt Options) (*Master, error) {
 		opt.Stdout = os.Stdout
 	}
 	m := &Master{opt: opt, cfgPath: path, cfg: cfg, id: id, services: map[string]*service{},
-		events: make(chan any, 64), now: time.Now}
+		events: make(chan any, 64), now: time.Now, notify: notifier{socket: opt.NotifySocket}}
 	m.later = func(d time.Duration, ev any) { time.AfterFunc(d, func() { m.events <- ev }) }
 	if err := m.openLog(); err != nil {
 		return nil, err
@@ -200,7 +204,7 @@ func (m *Master) loop(ctx context.Context) error {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				if err := m.reload(); err != nil {
+				if err := m.reloadTold(); err != nil {
 					m.log.Warn("reload: %v", err)
 				}
 			default:
@@ -246,6 +250,7 @@ func (m *Master) stop(why string) {
 	}
 	m.stopping = true
 	m.log.Info("stopping (%s)", why)
+	m.tell(notifyStopping)
 	if m.ctl != nil {
 		m.ctl.Close()
 	}
@@ -315,6 +320,21 @@ func (m *Master) reload() error {
 		}
 	}
 	return nil
+}
+
+// reloadTold is reload as SIGHUP and `postern reload` ask for it, with
+// systemd told: RELOADING=1 before, READY=1 once the system serves. A
+// reload that changed nothing, or failed, starts no daemon, so no
+// readiness report would end systemd's reloading state: then READY=1
+// comes at once; otherwise announce sends it when the new daemons are
+// ready.
+func (m *Master) reloadTold() error {
+	m.tell(notifyReloading)
+	err := m.reload()
+	if m.ready() {
+		m.tell(notifyReady)
+	}
+	return err
 }
 
 // retire stops the processes of s; when they are gone, next (if any)
@@ -399,6 +419,14 @@ func (m *Master) announce() {
 	}
 	fmt.Fprint(m.opt.Stdout, b.String())
 	m.log.Info("all services ready")
+	m.tell(notifyReady)
+}
+
+// tell reports a state to systemd, when it runs the master.
+func (m *Master) tell(state string) {
+	if err := m.notify.send(state); err != nil {
+		m.log.Warn("%v", err)
+	}
 }
 
 // closeAll releases sockets and files at exit.

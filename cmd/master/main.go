@@ -15,7 +15,8 @@ func main() {
 	cfg := flag.String("c", config.DefaultFile, "configuration `file`")
 	verbose := flag.Bool("v", false, "verbose logging, also passed to the daemons")
 	flag.Parse()
-	if err := master.Run(context.Background(), master.Options{ConfigPath: *cfg, Verbose: *verbose}); err != nil {
+	if err := master.Run(context.Background(), master.Options{ConfigPath: *cfg, Verbose: *verbose,
+		NotifySocket: os.Getenv("NOTIFY_SOCKET")}); err != nil {
 		fmt.Fprintf(os.Stderr, "master: fatal: %v\n", err)
 		os.Exit(1)
 	}
