@@ -61,6 +61,9 @@ func builtinServices() map[string]builtinService {
 		// The counter behind smtpd's client limits: one process, so that
 		// every smtpd counts with the same numbers.
 		"anvil": {Service: Service{Kind: "unix", Listen: []string{queue.AnvilSocket}, Command: "anvil", ProcessLimit: 1, Enabled: true}},
+		// Takes what sendmail leaves in maildrop/ into the queue; one
+		// process, so that no two take the same file.
+		"pickup": {Service: Service{Kind: "unix", Listen: []string{queue.PickupSocket}, Command: "pickup", ProcessLimit: 1, Enabled: true}},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"postern.dev/postern/libmail/config"
+	"postern.dev/postern/libmail/queue"
 )
 
 // SocketPath returns where a unix service listens: a path inside the spool.
@@ -46,7 +47,7 @@ func Listen(svc *config.Service, spool string, uid, gid int) ([]*os.File, error)
 				// a daemon closing its copy must not unlink it.
 				ul.SetUnlinkOnClose(false)
 				l = ul
-				err = os.Chmod(path, 0o660)
+				err = os.Chmod(path, socketMode(addr))
 				if err == nil && uid >= 0 {
 					err = os.Lchown(path, uid, gid)
 				}
@@ -68,6 +69,18 @@ func Listen(svc *config.Service, spool string, uid, gid int) ([]*os.File, error)
 		files = append(files, f)
 	}
 	return files, nil
+}
+
+// socketMode is a unix socket's mode: for the service's peers only,
+// but pickup's, where sendmail, run by any local user, knocks (Postfix's
+// public/pickup is writable by every sendmail through setgid postdrop;
+// postern has no setgid helper). A connection there carries nothing but
+// "look in maildrop/", so anyone may make one.
+func socketMode(listen string) os.FileMode {
+	if listen == queue.PickupSocket {
+		return 0o666
+	}
+	return 0o660
 }
 
 // IsAddrInUse reports whether err says a port is taken, so the master can

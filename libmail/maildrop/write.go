@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"postern.dev/postern/libmail/queue"
 )
 
 // Dir is the name of the maildrop directory under queue_directory.
-const Dir = "maildrop"
+const Dir = queue.Maildrop
 
 // FileMode is a submission's mode. Others may read it because pickup
 // runs as mail_owner, not as the submitter; nobody else can find it

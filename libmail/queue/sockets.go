@@ -7,6 +7,7 @@ package queue
 const (
 	QmgrSocket    = "public/qmgr"     // wake-ups to qmgr (libmail/ipc/wake), from smtpd, local and postern flush
 	LocalSocket   = "private/local"   // delivery requests from qmgr to local (libmail/ipc/delivery)
+	PickupSocket  = "public/pickup"   // wake-ups from sendmail to pickup: a connection is the whole message
 	SMTPSocket    = "private/smtp"    // delivery requests from qmgr to the smtp agent
 	AnvilSocket   = "private/anvil"   // smtpd's client events to anvil (libmail/ipc/anvil)
 	ControlSocket = "pid/master.ctl"  // postern to the master (libmail/ipc/control)
