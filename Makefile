@@ -6,8 +6,8 @@ PREFIX    ?= /usr
 DESTDIR   ?=
 SYSCONFDIR ?= /etc
 BIN       := bin
-DAEMONS   := master smtpd qmgr local smtp anvil
-COMMANDS  := postern
+DAEMONS   := master smtpd qmgr local smtp anvil pickup
+COMMANDS  := postern sendmail
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -51,6 +51,8 @@ install: build ## install into DESTDIR/PREFIX (daemons in PREFIX/lib/postern)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/postern $(DESTDIR)$(SYSCONFDIR)/postern
 	install -m 0755 $(addprefix $(BIN)/,$(COMMANDS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(addprefix $(BIN)/,$(DAEMONS)) $(DESTDIR)$(PREFIX)/lib/postern/
+	ln -sf sendmail $(DESTDIR)$(PREFIX)/sbin/mailq
+	ln -sf sendmail $(DESTDIR)$(PREFIX)/sbin/newaliases
 	test -e $(DESTDIR)$(SYSCONFDIR)/postern/postern.toml || install -m 0644 conf/postern.toml $(DESTDIR)$(SYSCONFDIR)/postern/postern.toml
 	install -D -m 0644 conf/fail2ban/postern.conf $(DESTDIR)$(PREFIX)/share/postern/fail2ban/postern.conf
 	for s in 1 5 7 8; do \
