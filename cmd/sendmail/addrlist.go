@@ -26,6 +26,9 @@ func parseList(s string) ([]string, error) {
 	} else {
 		// net/mail wants a domain everywhere; local mail has bare names.
 		for _, item := range splitList(s) {
+			if strings.Contains(stripComments(item), "<>") {
+				return nil, fmt.Errorf("%w: <> is no recipient", errBadAddress)
+			}
 			if a := bareAddress(item); a != "" {
 				out = append(out, a)
 			}
