@@ -174,4 +174,3 @@ func TestRunHelp(t *testing.T) {
 		t.Errorf("exit %d %q", code, out)
 	}
 }
-
