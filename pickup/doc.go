@@ -17,8 +17,8 @@
 //
 // The submitter is the file's owner (fstat), never what the file says.
 // The sender is LOGIN@$myorigin; a sender given with sendmail -f is kept
-// only when LOGIN is in sendmail_trusted_users or the file belongs to
-// root or to the user pickup runs as (mail_owner), otherwise it is
+// only when LOGIN is in sendmail_trusted_users (root and mail_owner by
+// default) or the file belongs to the user pickup runs as, otherwise it is
 // replaced and a warning logged. A file that is no submission (a link,
 // a FIFO, a malformed envelope, an unknown owner, a message intake
 // refuses) is moved to corrupt/ as maildrop.NAME, or removed when it is

@@ -26,9 +26,11 @@ func LookupUID(uid int) (User, error) {
 	return User{Login: u.Username, FullName: name}, nil
 }
 
-// trusted reports whether the submitter may choose the sender.
+// trusted reports whether the submitter may choose the sender: a user
+// of sendmail_trusted_users (root and mail_owner by default), or the
+// user pickup runs as, who could write the queue directly anyway.
 func (c *Config) trusted(uid int, login string) bool {
-	return uid == 0 || uid == c.SelfUID || c.Trusted[login]
+	return uid == c.SelfUID || c.Trusted[login]
 }
 
 // qualify appends @myorigin to an address without a domain, as Postfix's
