@@ -52,6 +52,8 @@ enabled = false
 enabled = false
 [services.anvil]
 enabled = false
+[services.pickup]
+enabled = false
 `
 
 // testDir makes a directory the fake daemons can reach and write into

@@ -90,6 +90,10 @@ func (s *Service) validate() error {
 		// Two anvils would each count half of the events.
 		return fmt.Errorf("process_limit %d: anvil runs as one process", s.ProcessLimit)
 	}
+	if filepath.Base(s.Command) == "pickup" && s.ProcessLimit != 1 {
+		// Two pickups would take the same file twice.
+		return fmt.Errorf("process_limit %d: pickup runs as one process", s.ProcessLimit)
+	}
 	for _, l := range s.Listen {
 		if s.Kind == "unix" && (strings.HasPrefix(l, "/") || strings.Contains(l, "..")) {
 			return fmt.Errorf("listen %q: a unix socket is a path inside queue_directory", l)
