@@ -117,6 +117,7 @@ func TestRunSMTP(t *testing.T) {
 	dialogue := "MAIL FROM:<a@example.org>\r\n" + // before EHLO
 		"EHLO client\r\n" +
 		"RCPT TO:<bob@example.org>\r\n" + // before MAIL
+		"MAIL FROM:a@example.org\r\n" + // no brackets
 		"MAIL FROM:<a@example.org> BODY=8BITMIME RET=HDRS ENVID=x+2By\r\n" +
 		"RCPT TO:<bob@example.org> NOTIFY=SUCCESS\r\n" +
 		"RCPT TO:<bad@>\r\n" +
@@ -137,9 +138,12 @@ func TestRunSMTP(t *testing.T) {
 			codes = append(codes, l[:3])
 		}
 	}
-	want := "220 503 250 503 250 250 501 252 250 354 250 502 250 250 221"
+	want := "220 503 250 503 501 250 250 501 252 250 354 250 502 250 250 221"
 	if strings.Join(codes, " ") != want {
 		t.Errorf("replies %s, want %s\n%s", strings.Join(codes, " "), want, out)
+	}
+	if !strings.Contains(out, "501 5.5.4 Syntax: MAIL FROM:<address>") {
+		t.Errorf("no syntax reply:\n%s", out)
 	}
 	envs := dropped(t, drop)
 	if len(envs) != 1 {

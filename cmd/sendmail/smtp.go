@@ -54,7 +54,7 @@ func (s *sendmail) smtp(o *options) int {
 			default:
 				env, err := mailFrom(arg)
 				if err != nil {
-					reply("501 5.5.4 %v", err)
+					reply("501 5.5.4 %s", syntaxReply("MAIL FROM:", err))
 					break
 				}
 				tx = env
@@ -68,7 +68,11 @@ func (s *sendmail) smtp(o *options) int {
 			}
 			addr, notify, err := rcptTo(arg)
 			if err != nil {
-				reply("501 5.1.3 %v", err)
+				code := "5.1.3"
+				if errors.Is(err, errSyntax) {
+					code = "5.5.4"
+				}
+				reply("501 %s %s", code, syntaxReply("RCPT TO:", err))
 				break
 			}
 			if notify != "" {
@@ -245,20 +249,32 @@ func rcptTo(arg string) (addr, notify string, err error) {
 	return path, notify, nil
 }
 
+// errSyntax is a MAIL or RCPT argument without its path; the reply
+// shows the syntax, as Postfix's does.
+var errSyntax = errors.New("syntax")
+
+// syntaxReply is the 501 text for a command's error.
+func syntaxReply(verb string, err error) string {
+	if errors.Is(err, errSyntax) {
+		return "Syntax: " + verb + "<address>"
+	}
+	return err.Error()
+}
+
 // splitPath cuts "FROM:<path> PARAM..." into the path (without brackets)
 // and the parameters.
 func splitPath(arg, prefix string) (string, []string, error) {
 	arg = strings.TrimSpace(arg)
 	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", nil, fmt.Errorf("Syntax: %s<address>", prefix)
+		return "", nil, errSyntax
 	}
 	arg = strings.TrimLeft(arg[len(prefix):], " ")
 	if !strings.HasPrefix(arg, "<") {
-		return "", nil, fmt.Errorf("Syntax: %s<address>", prefix)
+		return "", nil, errSyntax
 	}
 	end := strings.IndexByte(arg, '>')
 	if end < 0 {
-		return "", nil, fmt.Errorf("Syntax: %s<address>", prefix)
+		return "", nil, errSyntax
 	}
 	path := arg[1:end]
 	// A source route (RFC 5321 §4.1.2, obsolete) is dropped, as Postfix does.
