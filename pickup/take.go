@@ -181,12 +181,12 @@ func (p *Pickup) envelope(sub *maildrop.Submission) (*queue.Envelope, string, er
 		ClientName: "localhost", Proto: "local"}
 	env.SMTPUTF8 = !address.IsASCII(sender)
 	for _, r := range e.Recipients {
-		r = p.cfg.qualify(r)
-		if err := checkAddr(r); err != nil {
+		addr := p.cfg.qualify(r.Addr)
+		if err := checkAddr(addr); err != nil {
 			return nil, "", fmt.Errorf("recipient: %w", err)
 		}
-		env.SMTPUTF8 = env.SMTPUTF8 || !address.IsASCII(r)
-		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Notify: e.Notify})
+		env.SMTPUTF8 = env.SMTPUTF8 || !address.IsASCII(addr)
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: addr, Notify: r.Notify})
 	}
 	// -F names the submitter; the password file's name goes with the
 	// submitter's own address only, not with a sender a trusted user chose.

@@ -96,7 +96,7 @@ func (h *harness) maildropEmpty() bool {
 
 func TestTakeUntrustedSender(t *testing.T) {
 	h := newHarness(t)
-	h.submit(&maildrop.Envelope{HasSender: true, Sender: "ceo@bank.example", Recipients: []string{"bob", "carol@example.org"}},
+	h.submit(&maildrop.Envelope{HasSender: true, Sender: "ceo@bank.example", Recipients: rcpts("bob", "carol@example.org")},
 		"Subject: hi\n\nbody\n")
 	if n := h.p.Scan(); n != 1 {
 		t.Fatalf("queued %d\n%s", n, h.log)
@@ -125,10 +125,13 @@ func TestTakeUntrustedSender(t *testing.T) {
 func TestTakeTrustedSender(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.SelfUID = os.Getuid() // the user pickup runs as: trusted
-	h.submit(&maildrop.Envelope{HasSender: true, Sender: "list-bounces@example.org", FullName: "The List",
-		Recipients: []string{"bob@example.org"}}, "Subject: hi\n\nbody\n")
+	h.submit(&maildrop.Envelope{HasSender: true, Sender: "list-bounces@example.org", FullName: "The List", EnvID: "e1", Ret: "HDRS",
+		Recipients: []maildrop.Recipient{{Addr: "bob@example.org", Notify: "SUCCESS,DELAY"}}}, "Subject: hi\n\nbody\n")
 	h.p.Scan()
 	e, msg := h.entry()
+	if e.Recipients[0].Notify != "SUCCESS,DELAY" || e.EnvID != "e1" || e.Ret != "HDRS" {
+		t.Errorf("DSN requests lost: %+v", e.Envelope)
+	}
 	if e.Sender != "list-bounces@example.org" || !strings.Contains(msg, "From: The List <list-bounces@example.org>\r\n") {
 		t.Errorf("sender %q, message\n%s", e.Sender, msg)
 	}
@@ -138,7 +141,7 @@ func TestTakeTrustedSender(t *testing.T) {
 	// The null sender, for a trusted caller: no From: is made up.
 	h2 := newHarness(t)
 	h2.cfg.SelfUID = os.Getuid()
-	h2.submit(&maildrop.Envelope{HasSender: true, Recipients: []string{"bob@example.org"}}, "Subject: hi\n\nbody\n")
+	h2.submit(&maildrop.Envelope{HasSender: true, Recipients: rcpts("bob@example.org")}, "Subject: hi\n\nbody\n")
 	h2.p.Scan()
 	e, msg = h2.entry()
 	if e.Sender != "" || strings.Contains(msg, "From:") {
@@ -148,7 +151,7 @@ func TestTakeTrustedSender(t *testing.T) {
 
 func TestTakeKeepsFrom(t *testing.T) {
 	h := newHarness(t)
-	h.submit(&maildrop.Envelope{Recipients: []string{"bob@example.org"}}, "From: Al <al@example.org>\nSubject: hi\n\nbody\n")
+	h.submit(&maildrop.Envelope{Recipients: rcpts("bob@example.org")}, "From: Al <al@example.org>\nSubject: hi\n\nbody\n")
 	h.p.Scan()
 	_, msg := h.entry()
 	if strings.Count(msg, "From:") != 1 || !strings.Contains(msg, "From: Al <al@example.org>") {
@@ -161,8 +164,8 @@ func TestTakeBadFiles(t *testing.T) {
 	// Malformed envelope, a bad recipient, a message intake refuses, an
 	// unknown owner cannot be made here without root; a symlink and a
 	// name sendmail never makes.
-	bad := h.submit(&maildrop.Envelope{Recipients: []string{"bob@"}}, "x\n")
-	nul := h.submit(&maildrop.Envelope{Recipients: []string{"bob"}}, "a\x00b\n")
+	bad := h.submit(&maildrop.Envelope{Recipients: rcpts("bob@")}, "x\n")
+	nul := h.submit(&maildrop.Envelope{Recipients: rcpts("bob")}, "a\x00b\n")
 	raw := strings.Repeat("e", 32)
 	os.WriteFile(filepath.Join(h.cfg.Maildrop, raw), []byte("garbage\n"), 0o644)
 	link := strings.Repeat("f", 32)
@@ -197,7 +200,7 @@ func TestTakeBadFiles(t *testing.T) {
 
 func TestTakeTooBig(t *testing.T) {
 	h := newHarness(t)
-	name := h.submit(&maildrop.Envelope{Recipients: []string{"bob"}}, strings.Repeat("0123456789\n", 2000))
+	name := h.submit(&maildrop.Envelope{Recipients: rcpts("bob")}, strings.Repeat("0123456789\n", 2000))
 	h.p.Scan()
 	if _, err := os.Stat(filepath.Join(h.cfg.Corrupt, "maildrop."+name)); err != nil || !strings.Contains(h.log.String(), "message_size_limit") {
 		t.Errorf("too big a message: %v\n%s", err, h.log)
@@ -218,4 +221,12 @@ func TestFromField(t *testing.T) {
 			t.Errorf("fromField(%q, %q) = %q, want %q", c.name, c.sender, got, c.want)
 		}
 	}
+}
+
+func rcpts(addrs ...string) []maildrop.Recipient {
+	var out []maildrop.Recipient
+	for _, a := range addrs {
+		out = append(out, maildrop.Recipient{Addr: a})
+	}
+	return out
 }

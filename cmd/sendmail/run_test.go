@@ -71,7 +71,7 @@ func TestRunDeliver(t *testing.T) {
 		t.Fatalf("%d submissions", len(envs))
 	}
 	e := envs[0]
-	if strings.Join(e.Recipients, " ") != "extra@example.org bob@example.org secret@example.org" || e.Sender != "me@example.org" || !e.HasSender || e.Notify != "NEVER" {
+	if addrs(e) != "extra@example.org:NEVER bob@example.org:NEVER secret@example.org:NEVER" || e.Sender != "me@example.org" || !e.HasSender {
 		t.Errorf("envelope %+v", e)
 	}
 	if _, msg, _ := strings.Cut(e.FullName, "|"); msg != "To: bob@example.org\nSubject: s\n\nline\n" {
@@ -121,6 +121,7 @@ func TestRunSMTP(t *testing.T) {
 		"MAIL FROM:<a@example.org> BODY=8BITMIME RET=HDRS ENVID=x+2By\r\n" +
 		"RCPT TO:<bob@example.org> NOTIFY=SUCCESS\r\n" +
 		"RCPT TO:<bad@>\r\n" +
+		"RCPT TO:<carol@example.org>\r\n" +
 		"VRFY bob\r\n" +
 		"NOOP\r\n" +
 		"DATA\r\n" +
@@ -138,7 +139,7 @@ func TestRunSMTP(t *testing.T) {
 			codes = append(codes, l[:3])
 		}
 	}
-	want := "220 503 250 503 501 250 250 501 252 250 354 250 502 250 250 221"
+	want := "220 503 250 503 501 250 250 501 250 252 250 354 250 502 250 250 221"
 	if strings.Join(codes, " ") != want {
 		t.Errorf("replies %s, want %s\n%s", strings.Join(codes, " "), want, out)
 	}
@@ -150,8 +151,8 @@ func TestRunSMTP(t *testing.T) {
 		t.Fatalf("%d submissions", len(envs))
 	}
 	e := envs[0]
-	if e.Sender != "a@example.org" || e.Body != "8BITMIME" || e.Ret != "HDRS" || e.EnvID != "x+y" || e.Notify != "SUCCESS" ||
-		strings.Join(e.Recipients, " ") != "bob@example.org" {
+	if e.Sender != "a@example.org" || e.Body != "8BITMIME" || e.Ret != "HDRS" || e.EnvID != "x+y" ||
+		addrs(e) != "bob@example.org:SUCCESS carol@example.org:" {
 		t.Errorf("envelope %+v", e)
 	}
 	if _, msg, _ := strings.Cut(e.FullName, "|"); msg != "Subject: s\n\n.dot\nline\n" {
@@ -177,4 +178,13 @@ func TestRunHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "usage: sendmail") {
 		t.Errorf("exit %d %q", code, out)
 	}
+}
+
+// addrs lists a submission's recipients as ADDR:NOTIFY.
+func addrs(e *maildrop.Envelope) string {
+	var out []string
+	for _, r := range e.Recipients {
+		out = append(out, r.Addr+":"+r.Notify)
+	}
+	return strings.Join(out, " ")
 }

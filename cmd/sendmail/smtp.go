@@ -75,10 +75,10 @@ func (s *sendmail) smtp(o *options) int {
 				reply("501 %s %s", code, syntaxReply("RCPT TO:", err))
 				break
 			}
-			if notify != "" {
-				tx.Notify = notify // the file carries one NOTIFY for all
+			if notify == "" {
+				notify = o.notify
 			}
-			tx.Recipients = append(tx.Recipients, addr)
+			tx.Recipients = append(tx.Recipients, maildrop.Recipient{Addr: addr, Notify: notify})
 			reply("250 2.1.5 Ok")
 		case "DATA":
 			switch {

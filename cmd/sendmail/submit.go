@@ -83,8 +83,12 @@ func (s *sendmail) inputError(err error) int {
 
 // envelope is the maildrop envelope of the options and recipients.
 func (s *sendmail) envelope(o *options, rcpts []string) *maildrop.Envelope {
-	return &maildrop.Envelope{HasSender: o.hasSender, Sender: o.sender, FullName: o.fullName,
-		EnvID: o.envID, Ret: o.ret, Body: o.body, Notify: o.notify, Recipients: rcpts}
+	e := &maildrop.Envelope{HasSender: o.hasSender, Sender: o.sender, FullName: o.fullName,
+		EnvID: o.envID, Ret: o.ret, Body: o.body}
+	for _, r := range rcpts {
+		e.Recipients = append(e.Recipients, maildrop.Recipient{Addr: r, Notify: o.notify})
+	}
+	return e
 }
 
 // store writes one submission into maildrop/ (the envelope, then what

@@ -21,13 +21,13 @@
 // ending in LF or CRLF; pickup stores CRLF):
 //
 //	postern-maildrop 1
-//	sender "alice@example.org"      -f/-r, if given (empty: the null sender)
+//	sender "alice@example.org"       -f/-r, if given (empty: the null sender)
 //	fullname "Alice Example"         -F, if given
 //	envid "x123"                     -V, if given
-//	ret FULL                         -R, if given
-//	body 8BITMIME                    -B, if given
-//	notify "SUCCESS,DELAY"           -N, if given, for every recipient
+//	ret "FULL"                       -R, if given
+//	body "8BITMIME"                  -B, if given
 //	rcpt "bob@example.org"           one line per recipient, at least one
+//	rcpt "carol" "SUCCESS,DELAY"     with its NOTIFY (-N, or RCPT's under -bs)
 //	                                 an empty line ends the envelope
 //	<the message>
 //

@@ -32,8 +32,15 @@ type Envelope struct {
 	EnvID      string // -V: RFC 3461 ENVID
 	Ret        string // -R: FULL or HDRS
 	Body       string // -B: 7BIT or 8BITMIME
-	Notify     string // -N: NEVER, or a comma list of SUCCESS, FAILURE, DELAY
-	Recipients []string
+	Recipients []Recipient
+}
+
+// Recipient is one recipient with its RFC 3461 NOTIFY request (-N, or
+// RCPT's NOTIFY under -bs): NEVER, a comma list of SUCCESS, FAILURE and
+// DELAY, or "" for the default.
+type Recipient struct {
+	Addr   string
+	Notify string
 }
 
 // WriteEnvelope writes the file's text up to the message, the empty line
@@ -47,13 +54,17 @@ func WriteEnvelope(w io.Writer, e *Envelope) error {
 	if e.HasSender {
 		fmt.Fprintf(&b, "sender %s\n", strconv.Quote(e.Sender))
 	}
-	for _, kv := range []struct{ k, v string }{{"fullname", e.FullName}, {"envid", e.EnvID}, {"ret", e.Ret}, {"body", e.Body}, {"notify", e.Notify}} {
+	for _, kv := range []struct{ k, v string }{{"fullname", e.FullName}, {"envid", e.EnvID}, {"ret", e.Ret}, {"body", e.Body}} {
 		if kv.v != "" {
 			fmt.Fprintf(&b, "%s %s\n", kv.k, strconv.Quote(kv.v))
 		}
 	}
 	for _, r := range e.Recipients {
-		fmt.Fprintf(&b, "rcpt %s\n", strconv.Quote(r))
+		if r.Notify != "" {
+			fmt.Fprintf(&b, "rcpt %s %s\n", strconv.Quote(r.Addr), strconv.Quote(r.Notify))
+		} else {
+			fmt.Fprintf(&b, "rcpt %s\n", strconv.Quote(r.Addr))
+		}
 	}
 	b.WriteString("\n")
 	_, err := w.Write(b.Bytes())
@@ -86,10 +97,11 @@ func ReadEnvelope(r *bufio.Reader) (*Envelope, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: line %q has no value", ErrFormat, clip(line))
 		}
-		v, err := strconv.Unquote(raw)
-		if err != nil || strings.ContainsAny(v, "\x00\r\n") {
+		vals, err := unquoteAll(raw)
+		if err != nil || len(vals) > 2 || len(vals) == 2 && key != "rcpt" {
 			return nil, fmt.Errorf("%w: bad value in %q", ErrFormat, clip(line))
 		}
+		v := vals[0]
 		if key != "rcpt" {
 			if seen[key] {
 				return nil, fmt.Errorf("%w: %s given twice", ErrFormat, key)
@@ -113,11 +125,6 @@ func ReadEnvelope(r *bufio.Reader) (*Envelope, error) {
 				return nil, fmt.Errorf("%w: body %q", ErrFormat, clip(v))
 			}
 			e.Body = v
-		case "notify":
-			if !ValidNotify(v) {
-				return nil, fmt.Errorf("%w: notify %q", ErrFormat, clip(v))
-			}
-			e.Notify = v
 		case "rcpt":
 			if len(e.Recipients) >= MaxRecipients {
 				return nil, fmt.Errorf("%w: more than %d recipients", ErrFormat, MaxRecipients)
@@ -125,7 +132,14 @@ func ReadEnvelope(r *bufio.Reader) (*Envelope, error) {
 			if v == "" {
 				return nil, fmt.Errorf("%w: empty recipient", ErrFormat)
 			}
-			e.Recipients = append(e.Recipients, v)
+			r := Recipient{Addr: v}
+			if len(vals) == 2 {
+				if !ValidNotify(vals[1]) {
+					return nil, fmt.Errorf("%w: notify %q", ErrFormat, clip(vals[1]))
+				}
+				r.Notify = vals[1]
+			}
+			e.Recipients = append(e.Recipients, r)
 		default:
 			return nil, fmt.Errorf("%w: unknown key %q", ErrFormat, clip(key))
 		}
@@ -134,6 +148,31 @@ func ReadEnvelope(r *bufio.Reader) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: no recipients", ErrFormat)
 	}
 	return e, nil
+}
+
+// unquoteAll reads the quoted strings of a line, separated by single
+// spaces; none may hold a NUL, CR or LF.
+func unquoteAll(raw string) ([]string, error) {
+	var vals []string
+	for {
+		q, err := strconv.QuotedPrefix(raw)
+		if err != nil {
+			return nil, err
+		}
+		v, err := strconv.Unquote(q)
+		if err != nil || strings.ContainsAny(v, "\x00\r\n") {
+			return nil, ErrFormat
+		}
+		vals = append(vals, v)
+		raw = raw[len(q):]
+		if raw == "" {
+			return vals, nil
+		}
+		if raw[0] != ' ' || len(vals) == 2 {
+			return nil, ErrFormat
+		}
+		raw = raw[1:]
+	}
 }
 
 // ValidNotify reports whether v is an RFC 3461 NOTIFY value: NEVER, or

@@ -12,10 +12,10 @@ import (
 
 func TestEnvelopeRoundTrip(t *testing.T) {
 	for _, e := range []*Envelope{
-		{Recipients: []string{"bob"}},
-		{HasSender: true, Recipients: []string{"bob@example.org", "carol"}},
+		{Recipients: []Recipient{{Addr: "bob"}}},
+		{HasSender: true, Recipients: []Recipient{{Addr: "bob@example.org"}, {Addr: "carol", Notify: "NEVER"}}},
 		{HasSender: true, Sender: "alice@example.org", FullName: "Alice \"Al\" Example\x01", EnvID: "id 1",
-			Ret: "HDRS", Body: "8BITMIME", Notify: "SUCCESS,DELAY", Recipients: []string{"\"odd one\"@example.org"}},
+			Ret: "HDRS", Body: "8BITMIME", Recipients: []Recipient{{Addr: "\"odd one\"@example.org", Notify: "SUCCESS,DELAY"}}},
 	} {
 		var b bytes.Buffer
 		if err := WriteEnvelope(&b, e); err != nil {
@@ -56,7 +56,12 @@ func TestReadEnvelopeRefuses(t *testing.T) {
 		"empty rcpt":    Magic + "\nrcpt \"\"\n\n",
 		"bad ret":       Magic + "\nret \"ALL\"\nrcpt \"a\"\n\n",
 		"bad body":      Magic + "\nbody \"BINARYMIME\"\nrcpt \"a\"\n\n",
-		"bad notify":    Magic + "\nnotify \"NEVER,SUCCESS\"\nrcpt \"a\"\n\n",
+		"bad notify":    Magic + "\nrcpt \"a\" \"NEVER,SUCCESS\"\n\n",
+		"three values":  Magic + "\nrcpt \"a\" \"NEVER\" \"x\"\n\n",
+		"two values":    Magic + "\nsender \"a\" \"b\"\nrcpt \"a\"\n\n",
+		"two spaces":    Magic + "\nrcpt \"a\"  \"NEVER\"\n\n",
+		"trailing":      Magic + "\nrcpt \"a\"x\n\n",
+		"old notify":    Magic + "\nnotify \"NEVER\"\nrcpt \"a\"\n\n",
 		"truncated":     Magic + "\nrcpt \"a\"\n",
 		"long line":     Magic + "\nrcpt \"" + strings.Repeat("a", MaxLine) + "\"\n\n",
 	} {

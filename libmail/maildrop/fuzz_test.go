@@ -13,7 +13,7 @@ import (
 // back, and what it accepts must survive a round trip.
 func FuzzReadEnvelope(f *testing.F) {
 	f.Add([]byte(Magic + "\nsender \"alice@example.org\"\nrcpt \"bob\"\n\nSubject: x\n\nhi\n"))
-	f.Add([]byte(Magic + "\nfullname \"A\"\nenvid \"e\"\nret \"FULL\"\nbody \"7BIT\"\nnotify \"NEVER\"\nrcpt \"a@b\"\nrcpt \"c\"\n\n"))
+	f.Add([]byte(Magic + "\nfullname \"A\"\nenvid \"e\"\nret \"FULL\"\nbody \"7BIT\"\nrcpt \"a@b\" \"NEVER\"\nrcpt \"c\"\n\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := ReadEnvelope(bufio.NewReaderSize(bytes.NewReader(data), 16))
 		if err != nil {

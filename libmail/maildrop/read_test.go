@@ -18,7 +18,7 @@ func submit(t *testing.T, dir, msg string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteEnvelope(f, &Envelope{Recipients: []string{"bob"}}); err != nil {
+	if err := WriteEnvelope(f, &Envelope{Recipients: []Recipient{{Addr: "bob"}}}); err != nil {
 		t.Fatal(err)
 	}
 	f.Write([]byte(msg))
@@ -44,7 +44,7 @@ func TestCreateCommitOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.UID != os.Getuid() || s.Envelope.Recipients[0] != "bob" {
+	if s.UID != os.Getuid() || s.Envelope.Recipients[0].Addr != "bob" {
 		t.Errorf("submission %+v", s)
 	}
 	if b, _ := io.ReadAll(s.Message); string(b) != "Subject: x\n\nhello\n" {
