@@ -87,7 +87,10 @@ func (p *Pickup) Take(name string) bool {
 		os.Remove(filepath.Join(p.cfg.Maildrop, name))
 		p.log.Warn("maildrop: removed %s: %v", name, err)
 		return false
-	case errors.Is(err, maildrop.ErrFormat):
+	case errors.Is(err, maildrop.ErrFormat), errors.Is(err, fs.ErrPermission):
+		// A file pickup may not read was made so by its writer (sendmail
+		// makes them readable): aside with it, rather than fail on it at
+		// every scan.
 		p.aside(name, ownerOf(p.cfg.Maildrop, name), err)
 		return false
 	default:

@@ -198,6 +198,22 @@ func TestTakeBadFiles(t *testing.T) {
 	}
 }
 
+// TestTakeUnknownOwner: a file whose owner the user database does not
+// know has no sender to give; it is moved aside.
+func TestTakeUnknownOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file away")
+	}
+	h := newHarness(t)
+	name := h.submit(&maildrop.Envelope{Recipients: rcpts("bob")}, "x\n")
+	os.Chown(filepath.Join(h.cfg.Maildrop, name), 54321, 54321)
+	h.p.Scan()
+	if _, err := os.Stat(filepath.Join(h.cfg.Corrupt, "maildrop."+name)); err != nil || !strings.Contains(h.log.String(), "uid=54321 moved to") ||
+		!strings.Contains(h.log.String(), "owner uid 54321 is no user") {
+		t.Errorf("unknown owner: %v\n%s", err, h.log)
+	}
+}
+
 func TestTakeTooBig(t *testing.T) {
 	h := newHarness(t)
 	name := h.submit(&maildrop.Envelope{Recipients: rcpts("bob")}, strings.Repeat("0123456789\n", 2000))
