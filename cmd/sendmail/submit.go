@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"syscall"
 	"time"
 
 	"postern.dev/postern/libmail/maildrop"
@@ -47,6 +49,7 @@ func (s *sendmail) deliver(o *options) int {
 		}
 	}
 	env := s.envelope(o, rcpts)
+	s.warnUntrusted(o)
 	err = s.store(env, func(w io.Writer) error {
 		if err := h.writeTo(w); err != nil {
 			return err
@@ -134,6 +137,30 @@ func (s *sendmail) knock() {
 		return
 	}
 	c.Close()
+}
+
+// warnUntrusted tells a caller whose -f pickup will not keep, by the
+// same rule: trusted are the users of sendmail_trusted_users and the
+// owner of maildrop/, as whom pickup runs. pickup decides; this is only
+// so the caller hears it.
+func (s *sendmail) warnUntrusted(o *options) {
+	if !o.hasSender {
+		return
+	}
+	login, err := callerLogin()
+	if err != nil || slices.Contains(s.params.SendmailTrustedUsers, login) {
+		return
+	}
+	if st, err := os.Stat(filepath.Join(s.params.QueueDirectory, maildrop.Dir)); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) == os.Getuid() {
+			return
+		}
+	}
+	if o.sender == login || o.sender == login+"@"+s.params.MyOrigin {
+		return
+	}
+	fmt.Fprintf(s.stderr, "sendmail: warning: -f <%s> is kept for trusted users only (sendmail_trusted_users); this mail is sent as %s@%s\n",
+		o.sender, login, s.params.MyOrigin)
 }
 
 // callerLogin checks that the caller is a user, as pickup will need.

@@ -933,6 +933,9 @@ func TestRootSendmailSender(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sendmail as nobody: exit %d: %s", code, stderr)
 	}
+	if !strings.Contains(stderr, "warning: -f <ceo@bank.example> is kept for trusted users only") {
+		t.Errorf("nobody was not warned: %q", stderr)
+	}
 	got := s.WaitMessages("demo@example.test", 1, 15*time.Second)
 	body, head := readMessage(t, got[0])
 	if !strings.HasPrefix(head, "return-path: <nobody@mail.example.test>") || strings.Contains(head, "ceo@bank.example") {
@@ -941,8 +944,8 @@ func TestRootSendmailSender(t *testing.T) {
 	s.WaitLog("may not send as <ceo@bank.example>", 5*time.Second)
 
 	code, _, stderr = s.sendmail("sendmail", nil, "Subject: trusted\n\nx\n", "-f", "lists@example.test", "demo@example.test")
-	if code != 0 {
-		t.Fatalf("sendmail as root: exit %d: %s", code, stderr)
+	if code != 0 || stderr != "" {
+		t.Fatalf("sendmail as root: exit %d: %q", code, stderr)
 	}
 	got = s.WaitMessages("demo@example.test", 2, 15*time.Second)
 	found := false
