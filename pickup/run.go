@@ -31,7 +31,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
 	for {
-		p.Scan()
+		p.Scan(ctx)
 		select {
 		case <-ctx.Done():
 			for _, l := range env.Listeners {

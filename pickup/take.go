@@ -1,6 +1,7 @@
 package pickup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,8 +44,9 @@ func New(cfg *Config, spool *queue.Spool, wake Waker, log *maillog.Logger, now f
 const staleAfter = 24 * time.Hour
 
 // Scan takes every submission in maildrop/ and clears what no sendmail
-// will finish. It returns how many messages it queued.
-func (p *Pickup) Scan() int {
+// will finish. It returns how many messages it queued. It stops between
+// files when ctx ends: what is left waits for the next start.
+func (p *Pickup) Scan(ctx context.Context) int {
 	subs, stale, other, err := maildrop.Entries(p.cfg.Maildrop, p.now(), staleAfter)
 	if err != nil {
 		p.log.Warn("%v", err)
@@ -65,6 +67,9 @@ func (p *Pickup) Scan() int {
 	}
 	queued := 0
 	for _, n := range subs {
+		if ctx.Err() != nil {
+			break
+		}
 		if p.Take(n) {
 			queued++
 		}

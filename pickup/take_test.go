@@ -1,6 +1,7 @@
 package pickup
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -98,7 +99,7 @@ func TestTakeUntrustedSender(t *testing.T) {
 	h := newHarness(t)
 	h.submit(&maildrop.Envelope{HasSender: true, Sender: "ceo@bank.example", Recipients: rcpts("bob", "carol@example.org")},
 		"Subject: hi\n\nbody\n")
-	if n := h.p.Scan(); n != 1 {
+	if n := h.p.Scan(context.Background()); n != 1 {
 		t.Fatalf("queued %d\n%s", n, h.log)
 	}
 	e, msg := h.entry()
@@ -127,7 +128,7 @@ func TestTakeTrustedSender(t *testing.T) {
 	h.cfg.SelfUID = os.Getuid() // the user pickup runs as: trusted
 	h.submit(&maildrop.Envelope{HasSender: true, Sender: "list-bounces@example.org", FullName: "The List", EnvID: "e1", Ret: "HDRS",
 		Recipients: []maildrop.Recipient{{Addr: "bob@example.org", Notify: "SUCCESS,DELAY"}}}, "Subject: hi\n\nbody\n")
-	h.p.Scan()
+	h.p.Scan(context.Background())
 	e, msg := h.entry()
 	if e.Recipients[0].Notify != "SUCCESS,DELAY" || e.EnvID != "e1" || e.Ret != "HDRS" {
 		t.Errorf("DSN requests lost: %+v", e.Envelope)
@@ -142,7 +143,7 @@ func TestTakeTrustedSender(t *testing.T) {
 	h2 := newHarness(t)
 	h2.cfg.SelfUID = os.Getuid()
 	h2.submit(&maildrop.Envelope{HasSender: true, Recipients: rcpts("bob@example.org")}, "Subject: hi\n\nbody\n")
-	h2.p.Scan()
+	h2.p.Scan(context.Background())
 	e, msg = h2.entry()
 	if e.Sender != "" || strings.Contains(msg, "From:") {
 		t.Errorf("null sender: %q\n%s", e.Sender, msg)
@@ -152,7 +153,7 @@ func TestTakeTrustedSender(t *testing.T) {
 func TestTakeKeepsFrom(t *testing.T) {
 	h := newHarness(t)
 	h.submit(&maildrop.Envelope{Recipients: rcpts("bob@example.org")}, "From: Al <al@example.org>\nSubject: hi\n\nbody\n")
-	h.p.Scan()
+	h.p.Scan(context.Background())
 	_, msg := h.entry()
 	if strings.Count(msg, "From:") != 1 || !strings.Contains(msg, "From: Al <al@example.org>") {
 		t.Errorf("message\n%s", msg)
@@ -171,7 +172,7 @@ func TestTakeBadFiles(t *testing.T) {
 	link := strings.Repeat("f", 32)
 	os.Symlink("/etc/passwd", filepath.Join(h.cfg.Maildrop, link))
 	os.WriteFile(filepath.Join(h.cfg.Maildrop, "junk"), nil, 0o644)
-	if n := h.p.Scan(); n != 0 {
+	if n := h.p.Scan(context.Background()); n != 0 {
 		t.Fatalf("queued %d", n)
 	}
 	if !h.maildropEmpty() {
@@ -207,7 +208,7 @@ func TestTakeUnknownOwner(t *testing.T) {
 	h := newHarness(t)
 	name := h.submit(&maildrop.Envelope{Recipients: rcpts("bob")}, "x\n")
 	os.Chown(filepath.Join(h.cfg.Maildrop, name), 54321, 54321)
-	h.p.Scan()
+	h.p.Scan(context.Background())
 	if _, err := os.Stat(filepath.Join(h.cfg.Corrupt, "maildrop."+name)); err != nil || !strings.Contains(h.log.String(), "uid=54321 moved to") ||
 		!strings.Contains(h.log.String(), "owner uid 54321 is no user") {
 		t.Errorf("unknown owner: %v\n%s", err, h.log)
@@ -217,7 +218,7 @@ func TestTakeUnknownOwner(t *testing.T) {
 func TestTakeTooBig(t *testing.T) {
 	h := newHarness(t)
 	name := h.submit(&maildrop.Envelope{Recipients: rcpts("bob")}, strings.Repeat("0123456789\n", 2000))
-	h.p.Scan()
+	h.p.Scan(context.Background())
 	if _, err := os.Stat(filepath.Join(h.cfg.Corrupt, "maildrop."+name)); err != nil || !strings.Contains(h.log.String(), "message_size_limit") {
 		t.Errorf("too big a message: %v\n%s", err, h.log)
 	}
