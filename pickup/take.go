@@ -103,7 +103,7 @@ func (p *Pickup) Take(name string) bool {
 		return false
 	}
 	defer sub.Close()
-	env, from, err := p.envelope(sub)
+	env, from, given, err := p.envelope(sub)
 	if err != nil {
 		p.aside(name, sub.UID, err)
 		return false
@@ -136,7 +136,7 @@ func (p *Pickup) Take(name string) bool {
 		p.log.Error("%s: %v", id, err)
 		return false
 	}
-	p.log.Info("%s: uid=%d from=<%s>", id, sub.UID, address.Quote(env.Sender))
+	p.log.Info("%s: uid=%d from=<%s>", id, sub.UID, address.Quote(given))
 	if mid := w.MessageID(); mid != "" {
 		p.log.Info("%s: message-id=%s", id, printable(mid))
 	}
@@ -162,19 +162,21 @@ func refused(err error) bool {
 
 // envelope decides the queue envelope of a submission: the sender from
 // its owner, the recipients and DSN requests from the file, all checked.
-func (p *Pickup) envelope(sub *maildrop.Submission) (*queue.Envelope, string, error) {
+// It also returns the From: field to add and the sender as given, before
+// @myorigin was appended, which Postfix's pickup logs.
+func (p *Pickup) envelope(sub *maildrop.Submission) (env *queue.Envelope, from, given string, err error) {
 	u, err := p.lookup(sub.UID)
 	if err != nil {
-		return nil, "", fmt.Errorf("owner uid %d is no user: %w", sub.UID, err)
+		return nil, "", "", fmt.Errorf("owner uid %d is no user: %w", sub.UID, err)
 	}
 	e := sub.Envelope
 	own := p.cfg.qualify(u.Login)
-	sender := own
+	sender, given := own, u.Login
 	if e.HasSender {
 		asked := p.cfg.qualify(e.Sender)
 		switch {
 		case p.cfg.trusted(sub.UID, u.Login):
-			sender = asked
+			sender, given = asked, e.Sender
 		case asked != own:
 			p.log.Warn("maildrop: %s: uid=%d (%s) may not send as <%s> (not in sendmail_trusted_users): sender set to <%s>",
 				sub.Name, sub.UID, u.Login, address.Quote(asked), address.Quote(own))
@@ -182,23 +184,22 @@ func (p *Pickup) envelope(sub *maildrop.Submission) (*queue.Envelope, string, er
 	}
 	if sender != "" {
 		if err := checkAddr(sender); err != nil {
-			return nil, "", fmt.Errorf("sender: %w", err)
+			return nil, "", "", fmt.Errorf("sender: %w", err)
 		}
 	}
-	env := &queue.Envelope{Arrival: p.now(), Sender: sender, EnvID: e.EnvID, Ret: e.Ret, Body: e.Body,
+	env = &queue.Envelope{Arrival: p.now(), Sender: sender, EnvID: e.EnvID, Ret: e.Ret, Body: e.Body,
 		ClientName: "localhost", Proto: "local"}
 	env.SMTPUTF8 = !address.IsASCII(sender)
 	for _, r := range e.Recipients {
 		addr := p.cfg.qualify(r.Addr)
 		if err := checkAddr(addr); err != nil {
-			return nil, "", fmt.Errorf("recipient: %w", err)
+			return nil, "", "", fmt.Errorf("recipient: %w", err)
 		}
 		env.SMTPUTF8 = env.SMTPUTF8 || !address.IsASCII(addr)
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: addr, Notify: r.Notify})
 	}
 	// -F names the submitter; the password file's name goes with the
 	// submitter's own address only, not with a sender a trusted user chose.
-	from := ""
 	if sender != "" {
 		name := e.FullName
 		if name == "" && sender == own {
@@ -206,7 +207,7 @@ func (p *Pickup) envelope(sub *maildrop.Submission) (*queue.Envelope, string, er
 		}
 		from = fromField(name, sender)
 	}
-	return env, from, nil
+	return env, from, given, nil
 }
 
 // aside moves a bad submission to corrupt/ for a human, or removes it if

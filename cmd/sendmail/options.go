@@ -13,7 +13,6 @@ const (
 	exDataErr     = 65 // EX_DATAERR: a bad address or message
 	exNoUser      = 67 // EX_NOUSER: the caller is no user
 	exUnavailable = 69 // EX_UNAVAILABLE
-	exSoftware    = 70 // EX_SOFTWARE: a bug
 	exTempFail    = 75 // EX_TEMPFAIL: try again later (no maildrop, no config)
 )
 
