@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/dkim"
 	"postern.dev/postern/libmail/intake"
 	"postern.dev/postern/libmail/maildrop"
 	"postern.dev/postern/libmail/maillog"
@@ -139,6 +140,9 @@ func (p *Pickup) Take(name string) bool {
 	p.log.Info("%s: uid=%d from=<%s>", id, sub.UID, address.Quote(given))
 	if mid := w.MessageID(); mid != "" {
 		p.log.Info("%s: message-id=%s", id, printable(mid))
+	}
+	if keys := w.DKIMKeys(); len(keys) > 0 {
+		p.log.Info("%s: %s", id, dkim.Added(keys))
 	}
 	p.wake.Wake(id)
 	// Only now may the file go: a crash before this line queues the

@@ -2,6 +2,7 @@ package dkim
 
 import (
 	"fmt"
+	"strings"
 
 	"postern.dev/postern/libmail/config"
 )
@@ -24,4 +25,22 @@ func LoadConfigured(list []string) (*Keys, error) {
 		return nil, fmt.Errorf("dkim_signing_keys: %w", err)
 	}
 	return keys, nil
+}
+
+// Added is the log line of a signed message: "DKIM-Signature added
+// (d=example.org, s=rsa2026 rsa, s=ed2026 ed25519)".
+func Added(keys []*Key) string {
+	var b strings.Builder
+	b.WriteString("DKIM-Signature added (")
+	for i, k := range keys {
+		if i == 0 || k.Domain != keys[i-1].Domain {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("d=" + k.Domain)
+		}
+		b.WriteString(", s=" + k.Selector + " " + k.Type())
+	}
+	b.WriteString(")")
+	return b.String()
 }

@@ -3,15 +3,19 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	miekg "github.com/miekg/dns"
 )
 
 // sendmail runs the real sendmail binary (under the name prog, a
@@ -281,5 +285,54 @@ func TestSendmailQueueCommands(t *testing.T) {
 		if code != 0 || out != want {
 			t.Errorf("%s %q: exit %d, %q%s; want %q", prog, args, code, out, stderr, want)
 		}
+	}
+}
+
+// TestSendmailDKIMSigned: local mail is mail the server vouches for, so
+// pickup signs it through intake as smtpd signs submissions, and Debian's
+// dkimpy verifies the signature of the delivered message, the From:
+// pickup added included.
+func TestSendmailDKIMSigned(t *testing.T) {
+	s := NewSystem(t, Options{NoStart: true})
+	out := s.Postern("dkim", "keygen", "mail.example.test", "local2026", "-t", "ed25519")
+	entry := regexp.MustCompile(`add "(.*)" to dkim_signing_keys`).FindStringSubmatch(out)
+	if entry == nil {
+		t.Fatalf("keygen printed %q", out)
+	}
+	var zone string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, ";") {
+			zone += l + "\n"
+		}
+	}
+	rr, err := miekg.NewRR(zone)
+	if err != nil {
+		t.Fatalf("keygen printed %q: %v", out, err)
+	}
+	txt := rr.(*miekg.TXT)
+	s.Postern("config", "set", `dkim_signing_keys=["`+entry[1]+`"]`)
+	s.Start()
+
+	// No From: in the message: pickup adds root's (or the caller's),
+	// @mail.example.test, whose key signs.
+	if code, _, stderr := s.sendmail("sendmail", nil, "Subject: signed locally\n\nhello\n", "demo@example.test"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	files := s.WaitMessages("demo@example.test", 1, 15*time.Second)
+	s.WaitLog("DKIM-Signature added (d=mail.example.test, s=local2026 ed25519)", 5*time.Second)
+	if _, head := readMessage(t, files[0]); !strings.Contains(head, "dkim-signature:") {
+		t.Fatalf("not signed:\n%s", head)
+	}
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import dkim, nacl").Run(); err != nil {
+		t.Skipf("signed; verifying needs Debian's python3-dkim: %v", err)
+	}
+	dnsFile := filepath.Join(t.TempDir(), "records.json")
+	b, _ := json.Marshal(map[string]string{strings.TrimSuffix(txt.Hdr.Name, "."): strings.Join(txt.Txt, "")})
+	os.WriteFile(dnsFile, b, 0o600)
+	got, err := exec.Command(python, "-c", dkimVerifyPy, files[0], dnsFile).CombinedOutput()
+	if err != nil || string(got) != "ed25519-sha256 True\n" {
+		delivered, _ := os.ReadFile(files[0])
+		t.Errorf("dkimpy: %v %s\n%s", err, got, delivered)
 	}
 }
