@@ -212,7 +212,7 @@ func TestAddMissing(t *testing.T) {
 			}
 		}
 	}
-	// A local submission with LF line ends, as pickup will write it.
+	// A local submission with LF line ends, as pickup writes it.
 	got, _, _, err := run(t, testConfig(102400), &Source{LineEnds: LF, AddMissing: true}, []byte("Subject: x\n\nbody\n"), 3)
 	if err != nil || got != "Subject: x\r\n"+date+mid+"\r\nbody\r\n" {
 		t.Errorf("LF submission stored %q, %v", got, err)
