@@ -8,8 +8,8 @@ SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 BIN       := bin
 BUILD     ?= build
-DAEMONS   := master smtpd qmgr local smtp anvil showq
-COMMANDS  := postern
+DAEMONS   := master smtpd qmgr local smtp anvil showq pickup
+COMMANDS  := postern sendmail
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -58,20 +58,17 @@ install: install-files ## install into DESTDIR/PREFIX; without DESTDIR also user
 
 # install-files copies the files and changes nothing else on the system;
 # make deb and make rpm package exactly what it installs. Man pages are
-# gzipped (Debian policy 12.1). sendmail joins when cmd/sendmail exists,
-# with mailq and newaliases as links to it (it acts by its name).
+# gzipped (Debian policy 12.1). sendmail is one of the COMMANDS, with
+# mailq, newaliases and /usr/lib/sendmail as links to it (it acts by its
+# name).
 install-files: build ## the files of make install only, into DESTDIR (what the packages hold)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/postern $(DESTDIR)$(SYSCONFDIR)/postern
 	install -m 0755 $(addprefix $(BIN)/,$(COMMANDS)) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(addprefix $(BIN)/,$(DAEMONS)) $(DESTDIR)$(PREFIX)/lib/postern/
 	install -m 0755 packaging/post-install $(DESTDIR)$(PREFIX)/lib/postern/post-install
-	if [ -e $(BIN)/sendmail ]; then \
-		install -m 0755 $(BIN)/sendmail $(DESTDIR)$(PREFIX)/sbin/sendmail; \
-		ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/mailq; \
-		ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/newaliases; \
-		install -d $(DESTDIR)$(PREFIX)/lib; \
-		ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/lib/sendmail; \
-	fi
+	ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/mailq
+	ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/bin/newaliases
+	ln -sf ../sbin/sendmail $(DESTDIR)$(PREFIX)/lib/sendmail
 	test -e $(DESTDIR)$(SYSCONFDIR)/postern/postern.toml || install -m 0644 conf/postern.toml $(DESTDIR)$(SYSCONFDIR)/postern/postern.toml
 	install -D -m 0644 conf/fail2ban/postern.conf $(DESTDIR)$(PREFIX)/share/postern/fail2ban/postern.conf
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/doc/postern

@@ -54,6 +54,8 @@ enabled = false
 enabled = false
 [services.showq]
 enabled = false
+[services.pickup]
+enabled = false
 `
 
 // testDir makes a directory the fake daemons can reach and write into

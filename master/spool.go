@@ -18,7 +18,7 @@ func makeSpool(p *config.Params, id *identity) error {
 	if err := ensureDir(root, 0o755, -1, -1); err != nil {
 		return err
 	}
-	for _, d := range queue.Layout {
+	for _, d := range append(queue.Layout[:len(queue.Layout):len(queue.Layout)], queue.MaildropSpec) {
 		uid, gid := id.owner.UID, id.owner.GID
 		if d.Owner == "root" {
 			uid, gid = os.Getuid(), os.Getgid()
@@ -69,7 +69,8 @@ func ensureDir(dir string, mode os.FileMode, uid, gid int) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%s exists and is not a directory", dir)
 	}
-	if st.Mode().Perm() != mode.Perm() {
+	// The sticky bit counts: maildrop/ needs it.
+	if keep := os.ModePerm | os.ModeSticky; st.Mode()&keep != mode&keep {
 		if err := os.Chmod(dir, mode); err != nil {
 			return fmt.Errorf("chmod %s: %w", dir, err)
 		}

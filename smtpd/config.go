@@ -91,7 +91,7 @@ func NewConfig(p *config.Params) (Config, error) {
 		MessageRate: p.SMTPDClientMessageRateLimit, RcptRate: p.SMTPDClientRecipientRateLimit, AuthRate: p.SMTPDClientAuthRateLimit,
 		UserMessageRate: p.SMTPDUserMessageRateLimit, UserRcptRate: p.SMTPDUserRecipientRateLimit,
 		AuthFailures: p.SMTPDAuthFailureLimit, AuthDelay: p.SMTPDAuthFailureDelay.D(), AuthMaxDelay: p.SMTPDAuthFailureMaxDelay.D()}
-	if c.DKIM, err = loadDKIMKeys(p.DKIMSigningKeys); err != nil {
+	if c.DKIM, err = dkim.LoadConfigured(p.DKIMSigningKeys); err != nil {
 		return Config{}, err
 	}
 	if p.SMTPDTLSCertFile != "" && p.SMTPDTLSSecurityLevel != "none" {
@@ -122,22 +122,4 @@ func (c *Config) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// loadDKIMKeys reads the signing keys; a key that cannot be read stops
-// smtpd from starting, rather than leaving the domain's mail unsigned.
-func loadDKIMKeys(list []string) (*dkim.Keys, error) {
-	entries, err := config.ParseDKIMSigningKeys(list)
-	if err != nil || len(entries) == 0 {
-		return nil, err
-	}
-	specs := make([]dkim.KeySpec, len(entries))
-	for i, e := range entries {
-		specs[i] = dkim.KeySpec{Domain: e.Domain, Selector: e.Selector, File: e.File}
-	}
-	keys, err := dkim.LoadKeys(specs)
-	if err != nil {
-		return nil, fmt.Errorf("dkim_signing_keys: %w", err)
-	}
-	return keys, nil
 }

@@ -138,7 +138,7 @@ func (c *conn) finishMessage(ctx context.Context, w *intake.Writer) (r *Reply) {
 		c.srv.log.Info("%s: message-id=%s", tx.id, printable(id))
 	}
 	if keys := w.DKIMKeys(); len(keys) > 0 {
-		c.srv.log.Info("%s: %s", tx.id, dkimLog(keys))
+		c.srv.log.Info("%s: %s", tx.id, dkim.Added(keys))
 	}
 	return reply(250, "2.0.0", "Ok: queued as %s", tx.id)
 }
@@ -274,22 +274,4 @@ func firstField(f []string) string {
 		return ""
 	}
 	return f[0]
-}
-
-// dkimLog is the log line of a signed message: "DKIM-Signature added
-// (d=example.org, s=rsa2026 rsa, s=ed2026 ed25519)".
-func dkimLog(keys []*dkim.Key) string {
-	var b strings.Builder
-	b.WriteString("DKIM-Signature added (")
-	for i, k := range keys {
-		if i == 0 || k.Domain != keys[i-1].Domain {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("d=" + k.Domain)
-		}
-		b.WriteString(", s=" + k.Selector + " " + k.Type())
-	}
-	b.WriteString(")")
-	return b.String()
 }

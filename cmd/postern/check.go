@@ -92,14 +92,14 @@ func cmdCheck(a *app, args []string) error {
 			}
 		}
 	}
-	for _, d := range queue.Layout {
+	for _, d := range append(queue.Layout[:len(queue.Layout):len(queue.Layout)], queue.MaildropSpec) {
 		p := filepath.Join(c.QueueDirectory, d.Name)
 		st, err := os.Stat(p)
 		if err != nil {
 			continue // the master creates what is missing
 		}
-		if st.Mode().Perm() != d.Mode.Perm() {
-			warn("%s has mode %o, want %o (the master fixes it at start)", p, st.Mode().Perm(), d.Mode.Perm())
+		if keep := os.ModePerm | os.ModeSticky; st.Mode()&keep != d.Mode&keep {
+			warn("%s has mode %o, want %o (the master fixes it at start)", p, octalMode(st.Mode()), octalMode(d.Mode))
 		}
 		if s, ok := st.Sys().(*syscall.Stat_t); ok && root && d.Owner == "mail_owner" && owner >= 0 && int(s.Uid) != owner {
 			warn("%s is owned by uid %d, want %s (the master fixes it at start)", p, s.Uid, c.MailOwner)
@@ -113,6 +113,15 @@ func cmdCheck(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "postern: %s: no problems found\n", a.cfgPath)
 	return nil
+}
+
+// octalMode is a mode as chmod writes it, the sticky bit included.
+func octalMode(m os.FileMode) uint32 {
+	v := uint32(m.Perm())
+	if m&os.ModeSticky != 0 {
+		v |= 0o1000
+	}
+	return v
 }
 
 // checkDKIMKeys warns about DKIM signing keys that smtpd could not load

@@ -21,7 +21,7 @@ func checkEnv(t *testing.T, extra string) *testEnv {
 		}
 	}
 	e := newTestEnv(t, extra)
-	for _, p := range []string{"smtpd", "qmgr", "local", "smtp", "anvil", "showq"} {
+	for _, p := range []string{"smtpd", "qmgr", "local", "smtp", "anvil", "showq", "pickup"} {
 		e.write(t, "bin/"+p, "#!/bin/sh\n", 0o755)
 	}
 	ownSpoolDir(t, e, "public")

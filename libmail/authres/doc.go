@@ -33,7 +33,7 @@
 //
 // Only smtpd writes the field today, but the removal of forged ones
 // belongs to libmail/intake's header processing, which every queue
-// writer shares (pickup next), and DESIGN.md §7 keeps the message
+// writer shares (smtpd and pickup), and DESIGN.md §7 keeps the message
 // authentication packages, libmail/{spf,dkim,dmarc,authres}, together
 // beside the intake stream they read.
 package authres

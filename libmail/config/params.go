@@ -14,6 +14,7 @@ type Params struct {
 	DKIM
 	SMTP
 	Local
+	Pickup
 	Master
 	Logging
 }
@@ -150,6 +151,14 @@ type Local struct {
 	AllowMailToFiles    []string `toml:"allow_mail_to_files" default:"alias, forward" doc:"Where /file deliveries are allowed: alias, forward, include."`
 	CommandTimeLimit    Duration `toml:"command_time_limit" default:"1000s" doc:"How long a |command delivery may run before it is killed and the delivery deferred."`
 	LocalCommandShell   string   `toml:"local_command_shell" default:"/bin/sh" doc:"The shell that runs |command deliveries, as SHELL -c COMMAND."`
+}
+
+// Pickup is about local submission: sendmail, and pickup, which takes
+// what sendmail leaves in maildrop/ into the queue.
+type Pickup struct {
+	SendmailTrustedUsers []string `toml:"sendmail_trusted_users" default:"root, $mail_owner" doc:"Login names whose sendmail -f (or -r) sender is kept; the mail of anyone else is sent as LOGIN@$myorigin whatever -f says, with a warning in the log. The user mail_owner runs as is always trusted (so in a sandbox, whose daemons run as its user, that user is)."`
+	PickupScanInterval   Duration `toml:"pickup_scan_interval" default:"60s" doc:"How often pickup looks in maildrop/ without being woken, so that mail left there while pickup was down or its wake-up was lost is taken in."`
+	CommandDirectory     string   `toml:"command_directory" default:"/usr/sbin" doc:"Where the postern command is installed; sendmail runs postern queue list for -bp and mailq, and postern flush for -q, from the directory sendmail itself is in, or else from here."`
 }
 
 // Master is about the supervisor.

@@ -65,6 +65,9 @@ func builtinServices() map[string]builtinService {
 		// (postern queue list, mailq), as Postfix's showq: its socket is
 		// open to every local user (queue.WorldSocket).
 		"showq": {Service: Service{Kind: "unix", Listen: []string{queue.ShowqSocket}, Command: "showq", ProcessLimit: 1, Enabled: true}},
+		// Takes what sendmail leaves in maildrop/ into the queue; one
+		// process, so that no two take the same file.
+		"pickup": {Service: Service{Kind: "unix", Listen: []string{queue.PickupSocket}, Command: "pickup", ProcessLimit: 1, Enabled: true}},
 	}
 }
 
@@ -90,6 +93,10 @@ func (s *Service) validate() error {
 	if filepath.Base(s.Command) == "anvil" && s.ProcessLimit != 1 {
 		// Two anvils would each count half of the events.
 		return fmt.Errorf("process_limit %d: anvil runs as one process", s.ProcessLimit)
+	}
+	if filepath.Base(s.Command) == "pickup" && s.ProcessLimit != 1 {
+		// Two pickups would take the same file twice.
+		return fmt.Errorf("process_limit %d: pickup runs as one process", s.ProcessLimit)
 	}
 	for _, l := range s.Listen {
 		if s.Kind == "unix" && (strings.HasPrefix(l, "/") || strings.Contains(l, "..")) {

@@ -26,6 +26,6 @@
 //
 // # Why in libmail
 //
-// intake, which every queue writer runs (smtpd now, pickup later), signs
-// and verifies with it; `postern dkim keygen` makes the keys it reads.
+// intake, which every queue writer runs (smtpd and pickup), signs and
+// verifies with it, and both load their keys with LoadConfigured; `postern dkim keygen` makes the keys it reads.
 package dkim

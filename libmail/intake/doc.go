@@ -1,6 +1,6 @@
 // Package intake takes a message into the queue: Postfix's cleanup step
 // as a library, shared by every program that writes new mail into the
-// queue (smtpd now; pickup for local submissions next).
+// queue (smtpd, and pickup for local submissions).
 //
 // A protocol layer creates a Writer for the queue entry (Create), feeds
 // it the message bytes as they arrive, in pieces of any size (Write),
@@ -35,10 +35,11 @@
 //     and no byte is dropped (see collect).
 //   - Hops. Received: fields, the added one included, are counted; more
 //     than hopcount_limit (50) refuses the message as a loop.
-//   - Date: and Message-ID:. For a submission or local mail
+//   - Date:, Message-ID: and From:. For a submission or local mail
 //     (Source.AddMissing) the fields the message lacks are added at the
 //     end of its header, as Postfix's cleanup does: Date: the arrival in
-//     the server's zone, Message-ID: <queue ID@myhostname>. RFC 6409 §8.2
+//     the server's zone, Message-ID: <queue ID@myhostname>, and, for
+//     local mail, the From: pickup gives (Source.From). RFC 6409 §8.2
 //     and §8.3 let a submission server add them; RFC 5321 §6.4 forbids a
 //     relay to. smtpd sets AddMissing for authenticated sessions (or for
 //     all, with always_add_missing_headers), never for plain relay or MX
@@ -64,9 +65,8 @@
 //
 // # Why in libmail
 //
-// Only smtpd takes mail in today; pickup (local submissions, LF line
-// ends) is the next program to, and the message-authentication work
-// taps the same stream. Each queue writer must take mail in exactly the
+// smtpd and pickup (local submissions, LF line ends) take mail in, and
+// the message-authentication work taps the same stream. Each queue writer must take mail in exactly the
 // same way (the same header cut, hop count and Received: field), so the
 // code lives here from the start rather than being copied out of smtpd
 // later.

@@ -194,6 +194,7 @@ var (
 	received  = []byte("Received")
 	messageID = []byte("Message-ID")
 	date      = []byte("Date")
+	from      = []byte("From")
 )
 
 // fact notes what intake needs of one field: Received: fields count hops
@@ -210,6 +211,8 @@ func (w *Writer) fact(name, field []byte) {
 		}
 	case bytes.EqualFold(name, date):
 		w.hasDate = true
+	case bytes.EqualFold(name, from):
+		w.hasFrom = true
 	}
 }
 
@@ -223,11 +226,17 @@ func fieldBody(field []byte) string {
 	return string(bytes.TrimSpace(v))
 }
 
-// missing returns the Date: and Message-ID: fields a submission lacks,
-// in the forms Postfix's cleanup adds: the arrival time in the server's
-// zone, and the queue ID at myhostname, unique as the ID is.
+// missing returns the Date:, Message-ID: and From: fields a submission
+// lacks, in the forms Postfix's cleanup adds: the arrival time in the
+// server's zone, the queue ID at myhostname, unique as the ID is, and
+// the From: the source gave (Source.From, local mail only).
 func (w *Writer) missing() []byte {
 	var b []byte
+	if !w.hasFrom && w.from != "" {
+		b = append(b, "From: "...)
+		b = append(b, w.from...)
+		b = append(b, crlf...)
+	}
 	if !w.hasDate {
 		b = append(b, "Date: "...)
 		b = message.AppendDate(b, w.arrival)

@@ -64,6 +64,11 @@ type Source struct {
 	// server ... used as the target of ... an initial posting" and forbids
 	// it to relays).
 	AddMissing bool
+	// From is the From: field body added, with AddMissing, to a message
+	// that has no From: (local mail, as Postfix's cleanup does: the
+	// sender, with the full name sendmail -F or the password file gave);
+	// "" adds none.
+	From string
 	// UID is the submitting user's ID for a local submission (an envelope
 	// without ClientAddr), named in Received: as Postfix's pickup does.
 	UID int
@@ -95,6 +100,7 @@ type Writer struct {
 	arrival time.Time
 	lines   LineEnds
 	add     bool
+	from    string // Source.From
 	taps    []Tap
 	drop    func(name, field []byte) bool
 	signer  *dkim.Signer // one of taps, for Source.Sign
@@ -109,6 +115,7 @@ type Writer struct {
 	msgID    string // the first non-empty Message-ID:, or the one added
 	hasMsgID bool
 	hasDate  bool
+	hasFrom  bool
 	cut      bool // the header was ended at header_size_limit
 	closed   bool // Commit or Abort was called
 }
@@ -137,7 +144,7 @@ type entry interface {
 }
 
 func newWriter(q entry, id queue.ID, env *queue.Envelope, cfg *Config, src *Source) *Writer {
-	w := &Writer{q: q, cfg: cfg, id: id, arrival: env.Arrival, lines: src.LineEnds, add: src.AddMissing, taps: src.Taps, drop: src.Drop}
+	w := &Writer{q: q, cfg: cfg, id: id, arrival: env.Arrival, lines: src.LineEnds, add: src.AddMissing, from: src.From, taps: src.Taps, drop: src.Drop}
 	if src.Sign && cfg.DKIM.Len() > 0 {
 		w.signer = dkim.NewSigner(cfg.DKIM)
 		w.taps = append(w.taps[:len(w.taps):len(w.taps)], w.signer)

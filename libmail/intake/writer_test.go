@@ -212,10 +212,21 @@ func TestAddMissing(t *testing.T) {
 			}
 		}
 	}
-	// A local submission with LF line ends, as pickup will write it.
+	// A local submission with LF line ends, as pickup writes it.
 	got, _, _, err := run(t, testConfig(102400), &Source{LineEnds: LF, AddMissing: true}, []byte("Subject: x\n\nbody\n"), 3)
 	if err != nil || got != "Subject: x\r\n"+date+mid+"\r\nbody\r\n" {
 		t.Errorf("LF submission stored %q, %v", got, err)
+	}
+	// Local mail without From: gets the one pickup gives; one with a
+	// From: keeps it alone.
+	src := &Source{LineEnds: LF, AddMissing: true, From: "Alice <alice@example.test>"}
+	got, _, _, err = run(t, testConfig(102400), src, []byte("Subject: x\n\nbody\n"), 5)
+	if err != nil || got != "Subject: x\r\nFrom: Alice <alice@example.test>\r\n"+date+mid+"\r\nbody\r\n" {
+		t.Errorf("local mail without From: stored %q, %v", got, err)
+	}
+	got, _, _, err = run(t, testConfig(102400), src, []byte("from: bob@example.test\n\nbody\n"), 5)
+	if err != nil || fieldCount(got, "From") != 1 || !strings.Contains(got, "from: bob@example.test") {
+		t.Errorf("local mail with From: stored %q, %v", got, err)
 	}
 }
 

@@ -44,6 +44,17 @@ var Layout = []DirSpec{
 	{"pid", 0o755, "root"},
 }
 
+// Maildrop is where sendmail leaves local submissions for pickup (see
+// package maildrop). MaildropSpec is apart from Layout because its mode
+// is unlike every other's: any local user may create files in it (no
+// privileged helper such as Postfix's setgid postdrop is needed), only
+// mail_owner may list it, and the sticky bit keeps users from removing
+// or renaming each other's files.
+const Maildrop = "maildrop"
+
+// MaildropSpec says how the master makes maildrop/.
+var MaildropSpec = DirSpec{Maildrop, os.ModeSticky | 0o733, "mail_owner"}
+
 // Spool is an open spool directory.
 type Spool struct {
 	root string

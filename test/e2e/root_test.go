@@ -915,3 +915,51 @@ func TestRootCommandCapabilities(t *testing.T) {
 	rootCaps(t, fwdOut)
 	rootCaps(t, aliasOut)
 }
+
+// TestRootSendmailSender: a user outside sendmail_trusted_users cannot
+// choose the sender with -f: the mail goes out as that user, and the log
+// says so; root, who is trusted, can. The master runs as root here, so
+// maildrop/ is 1733 postern and nobody writes into it without privilege.
+func TestRootSendmailSender(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	s := NewSystem(t, Options{})
+	nobody := rootLookup(t, "nobody")
+	st, err := os.Stat(filepath.Join(s.Dir, "spool", "maildrop"))
+	if err != nil || st.Mode()&(os.ModePerm|os.ModeSticky) != os.ModeSticky|0o733 {
+		t.Fatalf("maildrop/: %v %v", st.Mode(), err)
+	}
+	cred := &syscall.Credential{Uid: uint32(nobody.UID), Gid: uint32(nobody.GID)}
+	code, _, stderr := s.sendmail("sendmail", cred, "Subject: forged\n\nx\n", "-f", "ceo@bank.example", "demo@example.test")
+	if code != 0 {
+		t.Fatalf("sendmail as nobody: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "warning: -f <ceo@bank.example> is kept for trusted users only") {
+		t.Errorf("nobody was not warned: %q", stderr)
+	}
+	got := s.WaitMessages("demo@example.test", 1, 15*time.Second)
+	body, head := readMessage(t, got[0])
+	if !strings.HasPrefix(head, "return-path: <nobody@mail.example.test>") || strings.Contains(head, "ceo@bank.example") {
+		t.Errorf("nobody's mail:\n%s", body)
+	}
+	s.WaitLog("may not send as <ceo@bank.example>", 5*time.Second)
+
+	code, _, stderr = s.sendmail("sendmail", nil, "Subject: trusted\n\nx\n", "-f", "lists@example.test", "demo@example.test")
+	if code != 0 || stderr != "" {
+		t.Fatalf("sendmail as root: exit %d: %q", code, stderr)
+	}
+	got = s.WaitMessages("demo@example.test", 2, 15*time.Second)
+	found := false
+	for _, m := range got {
+		if _, head := readMessage(t, m); strings.Contains(head, "subject: trusted") {
+			found = true
+			if !strings.HasPrefix(head, "return-path: <lists@example.test>") {
+				t.Errorf("root's -f not kept:\n%s", head)
+			}
+		}
+	}
+	if !found {
+		t.Error("root's message not delivered")
+	}
+}
