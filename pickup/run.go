@@ -24,6 +24,7 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	waker := wake.NewClient(wake.Path(env.Params.QueueDirectory), env.Log)
 	defer waker.Start()()
 	p := New(cfg, spool, waker, env.Log, env.Now, LookupUID)
+	p.metrics = env.Metrics
 
 	knock := make(chan struct{}, 1)
 	wait := env.Serve(ctx, func(l net.Listener) error { return listen(l, knock) })

@@ -16,6 +16,7 @@ import (
 	"postern.dev/postern/libmail/intake"
 	"postern.dev/postern/libmail/maildrop"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/metrics"
 	"postern.dev/postern/libmail/queue"
 )
 
@@ -30,6 +31,9 @@ type Pickup struct {
 	log    *maillog.Logger
 	now    func() time.Time
 	lookup func(uid int) (User, error)
+	// metrics counts what /metrics shows (messages received, as smtpd
+	// counts its own); nil counts nothing.
+	metrics *metrics.Set
 	// warned remembers entries of maildrop/ already complained about
 	// that could not be removed, so each scan does not repeat it.
 	warned map[string]bool
@@ -138,6 +142,7 @@ func (p *Pickup) Take(name string) bool {
 		return false
 	}
 	p.log.Info("%s: uid=%d from=<%s>", id, sub.UID, address.Quote(given))
+	p.metrics.Inc(metrics.Received, "pickup")
 	if mid := w.MessageID(); mid != "" {
 		p.log.Info("%s: message-id=%s", id, printable(mid))
 	}

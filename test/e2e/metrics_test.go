@@ -65,11 +65,16 @@ func TestMetricsAndPflogsumm(t *testing.T) {
 	submit(t, s, local, []string{"reject@relay.test"}, "bounced")
 	submit(t, s, local, []string{"someone@down.test"}, "deferred")
 	refuseUnknown(t, s, local, []string{"nobody1@example.test", "nobody2@example.test"})
+	// One from a local program, through sendmail and pickup.
+	if code, out, errs := s.sendmail("sendmail", nil, "Subject: from cron\n\nhello\n", local); code != 0 {
+		t.Fatalf("sendmail: exit %d\n%s%s", code, out, errs)
+	}
 
-	// Every result is logged: three messages and the notice of the
-	// bounce delivered here, one forwarded, two relayed; one bounced, one
-	// deferred. Each is counted before its line is written.
-	waitLogCount(t, s, "status=sent", 7, 30*time.Second)
+	// Every result is logged: three messages, the one from sendmail and
+	// the notice of the bounce delivered here, one forwarded, two
+	// relayed; one bounced, one deferred. Each is counted before its line
+	// is written.
+	waitLogCount(t, s, "status=sent", 8, 30*time.Second)
 	waitLogCount(t, s, "status=bounced", 1, 30*time.Second)
 	waitLogCount(t, s, "status=deferred", 1, 30*time.Second)
 
@@ -84,13 +89,14 @@ func TestMetricsAndPflogsumm(t *testing.T) {
 	}
 	want := map[string]float64{
 		`postern_messages_received_total{service="smtp"}`:                            7,
+		`postern_messages_received_total{service="pickup"}`:                          1,
 		`postern_messages_rejected_total{class="recipient",service="smtp"}`:          2,
-		`postern_messages_delivered_total{domain="example.test",transport="local"}`:  4,
+		`postern_messages_delivered_total{domain="example.test",transport="local"}`:  5,
 		`postern_messages_delivered_total{domain="relay.test",transport="outbound"}`: 2,
 		`postern_messages_forwarded_total{domain="example.test",transport="local"}`:  1,
 		`postern_messages_bounced_total{domain="relay.test",transport="outbound"}`:   1,
 		`postern_messages_deferred_total{domain="down.test",transport="outbound"}`:   1,
-		`postern_delivery_delay_seconds_count{transport="local"}`:                    5,
+		`postern_delivery_delay_seconds_count{transport="local"}`:                    6,
 		`postern_delivery_delay_seconds_count{transport="outbound"}`:                 2,
 		`postern_smtpd_connections_total{service="smtp"}`:                            8,
 		`postern_smtpd_tls_total{mode="starttls",service="smtp",version="TLSv1.3"}`:  1,
@@ -126,7 +132,7 @@ func TestMetricsAndPflogsumm(t *testing.T) {
 		t.Fatalf("pflogsumm: %v\n%s", err, out)
 	}
 	totals := pflogsummTotals(t, string(out))
-	for what, n := range map[string]int{"received": 7, "delivered": 6, "forwarded": 1, "deferred": 1, "deferrals": 1, "bounced": 1, "rejected": 2} {
+	for what, n := range map[string]int{"received": 8, "delivered": 7, "forwarded": 1, "deferred": 1, "deferrals": 1, "bounced": 1, "rejected": 2} {
 		if totals[what] != n {
 			t.Errorf("pflogsumm: %s = %d, want %d", what, totals[what], n)
 		}
