@@ -22,8 +22,8 @@ import (
 // TestDebPackage: the .deb is lintian-clean; dpkg -i into a debootstrap
 // chroot creates the users, /etc/aliases and the accounts file; the
 // configuration is a conffile that a reinstall keeps; `postern start`
-// gives a running MTA that delivers mail submitted with SMTP (and with
-// /usr/sbin/sendmail when the package has it) to a system user's home
+// gives a running MTA that delivers mail submitted with SMTP and with
+// /usr/sbin/sendmail (by an ordinary user) to a system user's home
 // Maildir, with postmaster reaching root's alias; dpkg -r stops it and
 // keeps configuration and queue; dpkg --purge leaves only what Debian
 // policy keeps (/etc/aliases, users, mailboxes, logs).
@@ -86,19 +86,24 @@ func TestDebPackage(t *testing.T) {
 	swaks(t, port, "alice@localhost", "via smtp")
 	swaks(t, port, "postmaster@localhost", "to postmaster")
 	want := []string{"via smtp", "to postmaster"}
-	if c.exists("/usr/sbin/sendmail") {
-		c.runInput("Subject: via sendmail\n\nsent by alice with sendmail\n",
-			"setpriv", "--reuid=alice", "--regid=alice", "--init-groups", "/usr/sbin/sendmail", "-i", "alice@localhost")
-		want = append(want, "via sendmail")
-		for _, link := range []string{"/usr/bin/mailq", "/usr/bin/newaliases", "/usr/lib/sendmail"} {
-			if target, err := os.Readlink(c.path(link)); err != nil || filepath.Base(target) != "sendmail" {
-				t.Errorf("%s: %q %v, want a link to sendmail", link, target, err)
-			}
+	if !c.exists("/usr/sbin/sendmail") {
+		t.Fatal("the package has no /usr/sbin/sendmail")
+	}
+	c.runInput("Subject: via sendmail\n\nsent by alice with sendmail\n",
+		"setpriv", "--reuid=alice", "--regid=alice", "--init-groups", "/usr/sbin/sendmail", "-i", "alice@localhost")
+	want = append(want, "via sendmail")
+	for _, link := range []string{"/usr/bin/mailq", "/usr/bin/newaliases", "/usr/lib/sendmail"} {
+		if target, err := os.Readlink(c.path(link)); err != nil || filepath.Base(target) != "sendmail" {
+			t.Errorf("%s: %q %v, want a link to sendmail", link, target, err)
 		}
-	} else {
-		t.Log("the package has no /usr/sbin/sendmail (no cmd/sendmail in this tree): only SMTP is tested")
 	}
 	waitDelivered(t, c, "/home/alice/Maildir/new", want)
+	// An ordinary user's mailq asks showq, and the installed aliases
+	// file passes newaliases' check.
+	if out := c.run("setpriv", "--reuid=alice", "--regid=alice", "--init-groups", "/usr/bin/mailq"); !strings.Contains(out, "Mail queue is empty") {
+		t.Errorf("mailq as alice: %q, want an empty queue", out)
+	}
+	c.run("/usr/bin/newaliases")
 
 	out = c.run("dpkg", "-r", "postern")
 	t.Logf("dpkg -r:\n%s", out)
