@@ -219,10 +219,16 @@ func TestStop(t *testing.T) {
 	if got := fm.got(); len(got) != 2 || got[0] != control.StatusGet || got[1] != control.SystemStop {
 		t.Errorf("requests %v, want status then stop", got)
 	}
+	// stop returns when the master's PID is gone, which for this child
+	// of the test means reaped; the goroutine that reaped it says so a
+	// moment later, so a short wait is not a race.
+	if syscall.Kill(fm.pid, 0) == nil {
+		t.Error("stop returned while the master still ran")
+	}
 	select {
 	case <-fm.exited:
-	default:
-		t.Error("stop returned while the master still ran")
+	case <-time.After(5 * time.Second):
+		t.Error("the master was not reaped")
 	}
 	if _, errs, code := postern("stop", "-c", e.cfg); code != 1 || errs != "postern: the mail system is not running\n" {
 		t.Errorf("stop without a master: exit %d, %q", code, errs)
