@@ -3,7 +3,7 @@
 # =====================================================================
 #
 # Usage:
-#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|inbound|all]
+#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|inbound|mailbox|all]
 #     -n COUNT     messages per run (default 10000)
 #     -r ROUNDS    runs per MTA and benchmark (default 3)
 #     -s SESSIONS  parallel SMTP sessions of smtp-source (default 10)
@@ -15,7 +15,9 @@
 #     inbound      local, postern against itself: without and with the
 #                  SPF, DKIM and DMARC checks of port 25, the DNS answered
 #                  by a loopback server (benchdns); no Postfix side
-#     all          all four (default)
+#     mailbox      postern's imapd against Debian's Dovecot on copies of
+#                  one 10,000-message Maildir (mailbox-bench.sh; -r only)
+#     all          all five (default)
 #
 # For each benchmark, round by round, it runs postern and then Postfix
 # (postern, postfix, postern, postfix, ...) so that both see the same
@@ -106,7 +108,8 @@ local) BENCHES=(local) ;;
 relay) BENCHES=(relay) ;;
 dkim) BENCHES=(dkim) ;;
 inbound) BENCHES=(inbound) ;;
-all) BENCHES=(local relay dkim inbound) ;;
+mailbox) exec "$HERE/mailbox-bench.sh" -r "$ROUNDS" ;;
+all) BENCHES=(local relay dkim inbound) WITH_MAILBOX=1 ;;
 *) usage >&2; exit 1 ;;
 esac
 
@@ -652,5 +655,9 @@ for bench in "${BENCHES[@]}"; do
     echo "$bench: cpu per msg: postern ${MC[postern]} ms, postfix ${MC[postfix]} ms, ratio $(ratio "${MC[postern]}" "${MC[postfix]}")"
     unset MA ME MC
 done
+if [ "${WITH_MAILBOX:-0}" = 1 ]; then
+    echo
+    "$HERE/mailbox-bench.sh" -r "$ROUNDS" || FAILED=1
+fi
 [ "$FAILED" = 0 ] || { say "some runs FAILED (see above)"; exit 1; }
 exit 0
