@@ -209,3 +209,9 @@ func (w *Writer) Close() error {
 	}
 	return nil
 }
+
+// NewName returns a fresh unique name (without sizes) from the Writer's
+// clock and counter, for a file another package places itself (the
+// mailbox store's copies and appends), so that it cannot collide with the
+// Writer's deliveries.
+func (w *Writer) NewName() Name { return w.next() }

@@ -1,0 +1,364 @@
+package mailbox
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"postern.dev/postern/libmail/commit"
+	"postern.dev/postern/libmail/maildir"
+)
+
+// Files a folder directory holds beside tmp/, new/ and cur/.
+const (
+	indexFile    = "postern-index"      // the index (see index.go)
+	lockFile     = "postern-index.lock" // flock(2)ed while the index is read and changed
+	keywordsFile = "dovecot-keywords"   // keyword letters, in Dovecot's format
+)
+
+// state is a folder's index with the current file names, as a locked
+// sync leaves them for an operation to work on.
+type state struct {
+	dir   string
+	ix    *index
+	kw    []string
+	dirty bool // the index must be written back
+	// claimed are the messages this sync moved from new/ to cur/.
+	claimed map[uint32]bool
+}
+
+// path returns the current path of e's file.
+func (st *state) path(e *entry) string {
+	return filepath.Join(st.dir, "cur", e.Base+":2,"+e.Info)
+}
+
+func (st *state) find(uid uint32) *entry {
+	i, ok := slices.BinarySearchFunc(st.ix.Entries, uid, func(e entry, u uint32) int { return int(int64(e.UID) - int64(u)) })
+	if !ok {
+		return nil
+	}
+	return &st.ix.Entries[i]
+}
+
+func (st *state) bump() uint64 {
+	st.ix.HighestModSeq++
+	st.dirty = true
+	return st.ix.HighestModSeq
+}
+
+// locked runs fn on the folder at dir with its index locked and brought
+// up to date with the files: what other programs did (new files, files
+// moved from new/ to cur/, renamed for flags, deleted) is in the index
+// before fn sees it. If fn changes the index (state.dirty), it is written
+// back atomically before the lock is released. pre, if not nil, runs under
+// the lock before the scan, for an operation that places files itself.
+func locked(dir string, now func() time.Time, pre func() error, fn func(st *state) error) error {
+	lf, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ErrNoFolder
+		}
+		return fmt.Errorf("lock folder: %w", err)
+	}
+	defer lf.Close()
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock folder %s: %w", dir, err)
+	}
+	if pre != nil {
+		if err := pre(); err != nil {
+			return err
+		}
+	}
+	st := &state{dir: dir, claimed: map[uint32]bool{}}
+	if st.kw, err = readKeywords(dir); err != nil {
+		return err
+	}
+	st.ix, err = readIndex(dir, now)
+	if err != nil {
+		return err
+	}
+	if st.ix.Entries == nil && st.ix.UIDNext == 1 {
+		st.dirty = true
+	}
+	if err := st.scan(now); err != nil {
+		return err
+	}
+	if fn != nil {
+		if err := fn(st); err != nil {
+			return err
+		}
+	}
+	if st.dirty {
+		return writeIndex(dir, st.ix)
+	}
+	return nil
+}
+
+// readIndex reads the index, or starts a new one when there is none or
+// it cannot be trusted. A new UIDVALIDITY is the time, and above the old
+// one if the old one could be read, so that clients drop their caches
+// (RFC 3501 §2.3.1.1).
+func readIndex(dir string, now func() time.Time) (*index, error) {
+	data, err := os.ReadFile(filepath.Join(dir, indexFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	if err == nil {
+		ix, perr := parseIndex(bytes.NewReader(data))
+		if perr == nil {
+			return ix, nil
+		}
+		// The old UIDVALIDITY, if the header still reads, must not come
+		// back: the new one is above it.
+		old := uint32(0)
+		if _, rest, ok := bytes.Cut(data, []byte("\n")); ok {
+			fmt.Sscanf(string(rest), "%d", &old)
+		}
+		return freshIndex(now, old), nil
+	}
+	return freshIndex(now, 0), nil
+}
+
+func freshIndex(now func() time.Time, old uint32) *index {
+	v := uint32(now().Unix())
+	if v <= old {
+		v = old + 1
+	}
+	if v == 0 {
+		v = 1
+	}
+	return &index{UIDValidity: v, UIDNext: 1, HighestModSeq: 1, FirstRecent: 1, Entries: []entry{}}
+}
+
+// writeIndex replaces the index atomically: a temporary file, fsynced,
+// renamed over the old one. The directory is not fsynced: an index lost
+// in a crash is rebuilt with a new UIDVALIDITY, which is correct if
+// costly, and an fsync per flag change is not worth that.
+func writeIndex(dir string, ix *index) error {
+	tmp := filepath.Join(dir, indexFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	_, err = f.Write(ix.format())
+	if err == nil {
+		err = commit.File(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, indexFile))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write index: %w", err)
+	}
+	return nil
+}
+
+// scan reconciles the index with the files in new/ and cur/.
+func (st *state) scan(now func() time.Time) error {
+	cur, err := readNames(filepath.Join(st.dir, "cur"))
+	if err != nil {
+		return err
+	}
+	news, err := readNames(filepath.Join(st.dir, "new"))
+	if err != nil {
+		return err
+	}
+	// base -> info for every message file.
+	files := make(map[string]string, len(cur)+len(news))
+	for _, n := range cur {
+		base, info, ok := strings.Cut(n, ":2,")
+		if !ok {
+			// A name in cur/ without info (another program's); give it
+			// one so that every file in cur/ has the form we expect.
+			base, _, _ = strings.Cut(n, ":")
+			if !validBase(base) || os.Rename(filepath.Join(st.dir, "cur", n), filepath.Join(st.dir, "cur", base+":2,")) != nil {
+				continue
+			}
+		}
+		if validBase(base) && validInfo(info) {
+			files[base] = info
+		}
+	}
+	var fresh []string
+	for _, n := range news {
+		base, _, _ := strings.Cut(n, ":")
+		if !validBase(base) {
+			continue
+		}
+		// A message is moved to cur/ when a session first sees it, as
+		// every Maildir reader does: new/ means "not yet seen by a
+		// reader" (cr.yp.to/proto/maildir.html).
+		if err := os.Rename(filepath.Join(st.dir, "new", n), filepath.Join(st.dir, "cur", base+":2,")); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("sync folder: %w", err)
+		}
+		files[base] = ""
+		fresh = append(fresh, base)
+	}
+	kept := st.ix.Entries[:0]
+	for _, e := range st.ix.Entries {
+		info, ok := files[e.Base]
+		if !ok {
+			st.bump() // an expunge changes HIGHESTMODSEQ (RFC 7162 §3.2.10)
+			continue
+		}
+		delete(files, e.Base)
+		if info != e.Info {
+			e.Info = info
+			e.ModSeq = st.bump()
+		}
+		kept = append(kept, e)
+	}
+	st.ix.Entries = kept
+	// What is left is new to the index: files delivered to new/ and
+	// files other programs put into cur/ directly.
+	added := make([]entry, 0, len(files))
+	for base, info := range files {
+		e := entry{Base: base, Info: info}
+		if err := st.describe(&e, now); err != nil {
+			continue // gone meanwhile
+		}
+		added = append(added, e)
+	}
+	// Older messages get lower UIDs; names begin with the delivery time.
+	slices.SortFunc(added, func(a, b entry) int {
+		if a.Date != b.Date {
+			return int(a.Date - b.Date)
+		}
+		return strings.Compare(a.Base, b.Base)
+	})
+	for _, e := range added {
+		e.UID = st.ix.UIDNext
+		st.ix.UIDNext++
+		e.ModSeq = st.bump()
+		st.ix.Entries = append(st.ix.Entries, e)
+	}
+	return nil
+}
+
+// describe fills in a new message's internal date (the file's mtime, as
+// Dovecot takes it) and CRLF size (W= from the name, else counted).
+func (st *state) describe(e *entry, now func() time.Time) error {
+	p := st.path(e)
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	e.Date = fi.ModTime().Unix()
+	if n, err := maildir.ParseName(e.Base); err == nil && n.VSize >= 0 {
+		e.Size = n.VSize
+		return nil
+	}
+	if _, v, ok := strings.Cut(e.Base, ",W="); ok {
+		var w int64
+		if _, err := fmt.Sscanf(v, "%d", &w); err == nil && w >= 0 {
+			e.Size = w
+			return nil
+		}
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	e.Size, err = crlfSize(f)
+	return err
+}
+
+// crlfSize is the size of r with every bare LF counted as CRLF.
+func crlfSize(r io.Reader) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var n int64
+	prevCR := false
+	for {
+		k, err := r.Read(buf)
+		for _, c := range buf[:k] {
+			n++
+			if c == '\n' && !prevCR {
+				n++
+			}
+			prevCR = c == '\r'
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// readNames lists a directory without sorting (a folder may hold tens
+// of thousands of files) and without dot files.
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNoFolder
+		}
+		return nil, fmt.Errorf("sync folder: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("sync folder: %w", err)
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return strings.HasPrefix(n, ".") }), nil
+}
+
+// readKeywords reads Dovecot's dovecot-keywords: "N name" lines, N being
+// the letter's index (0 is 'a').
+func readKeywords(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, keywordsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read keywords: %w", err)
+	}
+	var kw []string
+	for _, line := range strings.Split(string(data), "\n") {
+		var i int
+		var name string
+		if n, _ := fmt.Sscanf(line, "%d %s", &i, &name); n != 2 || i < 0 || i >= 26 {
+			continue
+		}
+		for len(kw) <= i {
+			kw = append(kw, "")
+		}
+		kw[i] = name
+	}
+	return kw, nil
+}
+
+func writeKeywords(dir string, kw []string) error {
+	var b strings.Builder
+	for i, k := range kw {
+		if k != "" {
+			fmt.Fprintf(&b, "%d %s\n", i, k)
+		}
+	}
+	tmp := filepath.Join(dir, keywordsFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write keywords: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, keywordsFile)); err != nil {
+		return fmt.Errorf("write keywords: %w", err)
+	}
+	return nil
+}
