@@ -32,8 +32,6 @@ type state struct {
 	ix    *index
 	kw    []string
 	dirty bool // the index must be written back
-	// claimed are the messages this sync moved from new/ to cur/.
-	claimed map[uint32]bool
 }
 
 // path returns the current path of e's file.
@@ -78,7 +76,7 @@ func locked(dir string, now func() time.Time, pre func() error, fn func(st *stat
 			return err
 		}
 	}
-	st := &state{dir: dir, claimed: map[uint32]bool{}}
+	st := &state{dir: dir}
 	if st.kw, err = readKeywords(dir); err != nil {
 		return err
 	}
@@ -89,7 +87,7 @@ func locked(dir string, now func() time.Time, pre func() error, fn func(st *stat
 	if st.ix.Entries == nil && st.ix.UIDNext == 1 {
 		st.dirty = true
 	}
-	if err := st.scan(now); err != nil {
+	if err := st.scan(); err != nil {
 		return err
 	}
 	if fn != nil {
@@ -167,7 +165,7 @@ func writeIndex(dir string, ix *index) error {
 }
 
 // scan reconciles the index with the files in new/ and cur/.
-func (st *state) scan(now func() time.Time) error {
+func (st *state) scan() error {
 	cur, err := readNames(filepath.Join(st.dir, "cur"))
 	if err != nil {
 		return err
@@ -192,7 +190,6 @@ func (st *state) scan(now func() time.Time) error {
 			files[base] = info
 		}
 	}
-	var fresh []string
 	for _, n := range news {
 		base, _, _ := strings.Cut(n, ":")
 		if !validBase(base) {
@@ -208,7 +205,6 @@ func (st *state) scan(now func() time.Time) error {
 			return fmt.Errorf("sync folder: %w", err)
 		}
 		files[base] = ""
-		fresh = append(fresh, base)
 	}
 	kept := st.ix.Entries[:0]
 	for _, e := range st.ix.Entries {
@@ -230,7 +226,7 @@ func (st *state) scan(now func() time.Time) error {
 	added := make([]entry, 0, len(files))
 	for base, info := range files {
 		e := entry{Base: base, Info: info}
-		if err := st.describe(&e, now); err != nil {
+		if err := st.describe(&e); err != nil {
 			continue // gone meanwhile
 		}
 		added = append(added, e)
@@ -253,7 +249,7 @@ func (st *state) scan(now func() time.Time) error {
 
 // describe fills in a new message's internal date (the file's mtime, as
 // Dovecot takes it) and CRLF size (W= from the name, else counted).
-func (st *state) describe(e *entry, now func() time.Time) error {
+func (st *state) describe(e *entry) error {
 	p := st.path(e)
 	fi, err := os.Stat(p)
 	if err != nil {
