@@ -17,7 +17,8 @@
 //
 // # Why in libmail
 //
-// Only local writes Maildirs today; imapd and pop3d, which read and
-// change the same Maildirs, will share this package (it grows into the
-// mailbox store then), so it lives with the shared code from the start.
+// It is the writer under libmail/mailbox, the store local, imapd and
+// pop3d share: local writes through it (mailbox.Deliver), and the store
+// uses it to name the files it appends and copies, so that names from
+// both never collide.
 package maildir
