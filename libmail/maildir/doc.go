@@ -7,7 +7,8 @@
 // Writer adds what a busy MTA needs on top of that protocol. Unique names
 // use the spec's modern form, <seconds>.M<usec>P<pid>Q<n>.<host>, with a
 // per-Writer atomic delivery counter, so goroutines never collide. The
-// name in new/ carries ",S=<size>" so that Dovecot need not stat the file.
+// name in new/ carries ",S=<size>,W=<size with CRLF>" (Dovecot's fields), so
+// that neither quota nor IMAP's RFC822.SIZE needs to stat or read the file.
 // Renames never replace an existing message (renameat2 RENAME_NOREPLACE).
 // Directory fsyncs are group-committed through package commit, so many
 // concurrent deliveries into one Maildir share one fsync of new/. Message
