@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -223,22 +224,36 @@ func (st *state) scan() error {
 	st.ix.Entries = kept
 	// What is left is new to the index: files delivered to new/ and
 	// files other programs put into cur/ directly.
-	added := make([]entry, 0, len(files))
+	type fresh struct {
+		entry
+		order int64 // delivery time in microseconds
+		seq   uint64
+	}
+	added := make([]fresh, 0, len(files))
 	for base, info := range files {
-		e := entry{Base: base, Info: info}
-		if err := st.describe(&e); err != nil {
+		e := fresh{entry: entry{Base: base, Info: info}}
+		var err error
+		if e.order, err = st.describe(&e.entry); err != nil {
 			continue // gone meanwhile
+		}
+		if n, err := maildir.ParseName(base); err == nil {
+			e.order, e.seq = n.Sec*1e6+int64(n.Usec), n.Seq
 		}
 		added = append(added, e)
 	}
-	// Older messages get lower UIDs; names begin with the delivery time.
-	slices.SortFunc(added, func(a, b entry) int {
-		if a.Date != b.Date {
-			return int(a.Date - b.Date)
+	// Older messages get lower UIDs: by the delivery time in the name
+	// (and the writer's counter within a microsecond), else the mtime.
+	slices.SortFunc(added, func(a, b fresh) int {
+		if a.order != b.order {
+			return cmp.Compare(a.order, b.order)
+		}
+		if a.seq != b.seq {
+			return cmp.Compare(a.seq, b.seq)
 		}
 		return strings.Compare(a.Base, b.Base)
 	})
-	for _, e := range added {
+	for _, f := range added {
+		e := f.entry
 		e.UID = st.ix.UIDNext
 		st.ix.UIDNext++
 		e.ModSeq = st.bump()
@@ -248,32 +263,34 @@ func (st *state) scan() error {
 }
 
 // describe fills in a new message's internal date (the file's mtime, as
-// Dovecot takes it) and CRLF size (W= from the name, else counted).
-func (st *state) describe(e *entry) error {
+// Dovecot takes it) and CRLF size (W= from the name, else counted), and
+// returns the mtime in microseconds.
+func (st *state) describe(e *entry) (int64, error) {
 	p := st.path(e)
 	fi, err := os.Stat(p)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.Date = fi.ModTime().Unix()
+	mtime := fi.ModTime().UnixMicro()
 	if n, err := maildir.ParseName(e.Base); err == nil && n.VSize >= 0 {
 		e.Size = n.VSize
-		return nil
+		return mtime, nil
 	}
 	if _, v, ok := strings.Cut(e.Base, ",W="); ok {
 		var w int64
 		if _, err := fmt.Sscanf(v, "%d", &w); err == nil && w >= 0 {
 			e.Size = w
-			return nil
+			return mtime, nil
 		}
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	e.Size, err = crlfSize(f)
-	return err
+	return mtime, err
 }
 
 // crlfSize is the size of r with every bare LF counted as CRLF.
