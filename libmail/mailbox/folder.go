@@ -25,6 +25,9 @@ type mdFolder struct {
 	// paths maps UIDs to their files as of the last locked operation.
 	paths map[uint32]string
 	watch *watcher
+	// gone holds the snapshot a UIDVALIDITY change voided, for the next
+	// Sync to report.
+	gone []Expunged
 }
 
 func (f *mdFolder) Name() string          { return f.name }
@@ -54,9 +57,7 @@ func (st *state) message(e *entry) Message {
 func (f *mdFolder) absorb(st *state) {
 	if f.uidValidity != 0 && f.uidValidity != st.ix.UIDValidity {
 		// The index was rebuilt under us: the session's UIDs are void.
-		// Report everything as expunged and new, which is what a
-		// client must do anyway when UIDVALIDITY changes.
-		f.msgs = nil
+		f.gone = append(f.gone, f.reset()...)
 	}
 	f.uidValidity, f.uidNext, f.highest, f.kw = st.ix.UIDValidity, st.ix.UIDNext, st.ix.HighestModSeq, st.kw
 	if f.paths == nil {
@@ -86,6 +87,9 @@ func (f *mdFolder) Sync(ctx context.Context) (Changes, error) {
 			st.dirty = true
 		}
 		ch = f.update(latest)
+		if f.gone != nil {
+			ch.Expunged, ch.Reset, f.gone = f.gone, true, nil
+		}
 		return nil
 	})
 	return ch, err

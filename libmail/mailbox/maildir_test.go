@@ -193,7 +193,7 @@ func TestCorruptIndex(t *testing.T) {
 	}
 	// The session that had the old index sees everything anew.
 	ch := syncNow(t, f)
-	if f.UIDValidity() != g.UIDValidity() || len(ch.New) != 2 {
+	if f.UIDValidity() != g.UIDValidity() || len(ch.New) != 2 || !ch.Reset || len(ch.Expunged) != 2 {
 		t.Errorf("old session: validity %d, changes %+v", f.UIDValidity(), ch)
 	}
 }

@@ -371,8 +371,9 @@ func (b *memBox) find(uid uint32) *memMsg {
 func (f *memFolder) Sync(ctx context.Context) (Changes, error) {
 	var ch Changes
 	err := f.locked(func(b *memBox) error {
+		var gone []Expunged
 		if f.uidValidity != 0 && f.uidValidity != b.uidValidity {
-			f.msgs = nil
+			gone = f.reset()
 		}
 		b.watchers[f.watch] = true
 		latest := make([]Message, len(b.msgs))
@@ -384,6 +385,9 @@ func (f *memFolder) Sync(ctx context.Context) (Changes, error) {
 			b.firstRecent = b.uidNext
 		}
 		ch = f.update(latest)
+		if gone != nil {
+			ch.Expunged, ch.Reset = gone, true
+		}
 		return nil
 	})
 	return ch, err

@@ -124,10 +124,18 @@ type Changes struct {
 	// Updated messages whose flags changed (FETCH FLAGS), with their
 	// sequence numbers after the expunges.
 	Updated []Updated
+	// Reset means the folder's UIDVALIDITY changed (its index had to be
+	// rebuilt): every message of the old snapshot is in Expunged and the
+	// whole folder in New, but an IMAP session cannot express that and
+	// must end (BYE), as RFC 3501 §2.3.1.1 expects of a server whose
+	// UIDs change.
+	Reset bool
 }
 
 // Empty reports whether nothing changed.
-func (c Changes) Empty() bool { return len(c.Expunged) == 0 && len(c.New) == 0 && len(c.Updated) == 0 }
+func (c Changes) Empty() bool {
+	return len(c.Expunged) == 0 && len(c.New) == 0 && len(c.Updated) == 0 && !c.Reset
+}
 
 // Expunged is a message that left the snapshot.
 type Expunged struct {

@@ -62,6 +62,17 @@ func (v *view) update(latest []Message) Changes {
 	return ch
 }
 
+// reset empties the snapshot and returns every message as expunged, for a
+// UIDVALIDITY change.
+func (v *view) reset() []Expunged {
+	out := make([]Expunged, 0, len(v.msgs))
+	for i := len(v.msgs) - 1; i >= 0; i-- {
+		out = append(out, Expunged{Seq: uint32(i + 1), UID: v.msgs[i].UID})
+	}
+	v.msgs = nil
+	return out
+}
+
 // set replaces one message in the snapshot (after the session's own
 // change) and returns its sequence number.
 func (v *view) set(m Message) uint32 {
