@@ -49,7 +49,10 @@
 // in the order to report them, new messages, flag changes) so that imapd
 // can send EXPUNGE, EXISTS and FETCH FLAGS in order. Watch gives a
 // channel woken by inotify on new/ and cur/ for IDLE. Open streams a
-// message with CRLF line ends, OpenHeader only its header section.
+// message with CRLF line ends, OpenHeader only its header section, and
+// CachedHeader the fields ENVELOPE needs (CachedFields) from the
+// folder's postern-cache file, a cache keyed by file base name that is
+// appended to in batches and discarded when it does not parse.
 //
 // # Quota
 //

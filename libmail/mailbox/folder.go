@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -24,7 +25,9 @@ type mdFolder struct {
 	kw          []string
 	// paths maps UIDs to their files as of the last locked operation.
 	paths map[uint32]string
+	live  map[string]bool // the bases in the index
 	watch *watcher
+	cache *headerCache
 	// gone holds the snapshot a UIDVALIDITY change voided, for the next
 	// Sync to report.
 	gone []Expunged
@@ -64,14 +67,20 @@ func (f *mdFolder) absorb(st *state) {
 		f.paths = make(map[uint32]string, len(st.ix.Entries))
 	}
 	clear(f.paths)
+	if f.live == nil {
+		f.live = make(map[string]bool, len(st.ix.Entries))
+	}
+	clear(f.live)
 	for i := range st.ix.Entries {
 		f.paths[st.ix.Entries[i].UID] = st.path(&st.ix.Entries[i])
+		f.live[st.ix.Entries[i].Base] = true
 	}
 }
 
 // Sync implements Folder.
 func (f *mdFolder) Sync(ctx context.Context) (Changes, error) {
 	var ch Changes
+	f.cache.flush()
 	err := locked(f.dir, f.s.opt.Now, nil, func(st *state) error {
 		f.absorb(st)
 		latest := make([]Message, len(st.ix.Entries))
@@ -306,8 +315,45 @@ func infoOf(p string) string {
 
 // Close implements Folder.
 func (f *mdFolder) Close() error {
+	err := f.cache.flush()
 	if f.watch != nil {
-		return f.watch.close()
+		err = errors.Join(err, f.watch.close())
 	}
-	return nil
+	return err
+}
+
+// maxCachedHeader bounds what CachedHeader reads of a header section.
+const maxCachedHeader = 256 << 10
+
+// CachedHeader implements Folder.
+func (f *mdFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error) {
+	if f.seqOf(uid) == 0 {
+		return nil, ErrNoMessage
+	}
+	base := baseOf(f.paths[uid])
+	f.cache.load(func(b string) bool { return f.live[b] })
+	if data, ok := f.cache.byBase[base]; ok {
+		return data, nil
+	}
+	rc, err := f.OpenHeader(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h, err := io.ReadAll(io.LimitReader(rc, maxCachedHeader))
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	data := fieldsOf(h)
+	f.cache.add(base, data)
+	return data, nil
+}
+
+// baseOf returns the base of a message path: its name before ':'.
+func baseOf(p string) string {
+	b := filepath.Base(p)
+	if i := strings.IndexByte(b, ':'); i >= 0 {
+		return b[:i]
+	}
+	return b
 }

@@ -302,7 +302,7 @@ func (s *Maildir) Select(ctx context.Context, name string, readOnly bool) (Folde
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	f := &mdFolder{s: s, name: name, dir: s.dir(name), readOnly: readOnly}
+	f := &mdFolder{s: s, name: name, dir: s.dir(name), readOnly: readOnly, cache: newHeaderCache(s.dir(name))}
 	if isInbox(name) {
 		f.name = Inbox
 	}

@@ -416,6 +416,16 @@ func (f *memFolder) OpenHeader(ctx context.Context, uid uint32) (io.ReadCloser, 
 	return newCRLFReader(rc, true), nil
 }
 
+// CachedHeader implements Folder.
+func (f *memFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error) {
+	rc, err := f.OpenHeader(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	h, err := io.ReadAll(rc)
+	return fieldsOf(h), err
+}
+
 // StoreFlags implements Folder.
 func (f *memFolder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (StoreResult, error) {
 	if f.readOnly {

@@ -76,6 +76,12 @@ type Folder interface {
 	// OpenHeader streams the header section with CRLF line ends, up to and
 	// including the empty line that ends it; the body is not read.
 	OpenHeader(ctx context.Context, uid uint32) (io.ReadCloser, error)
+	// CachedHeader returns the lines of the message's header whose
+	// fields are in CachedFields (CRLF, ending with an empty line), what
+	// ENVELOPE and most header SEARCH and SORT keys need, from the
+	// folder's header cache when it has them: a FETCH ENVELOPE of a whole
+	// folder then reads one file, not one per message.
+	CachedHeader(ctx context.Context, uid uint32) ([]byte, error)
 	// StoreFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE's UNCHANGEDSINCE, RFC 7162 §3.1.3) a
 	// message whose modseq is higher is not changed and is reported in
