@@ -173,6 +173,17 @@ func TestForeignChanges(t *testing.T) {
 	}
 }
 
+// TestEmptyFolderKeepsUIDValidity: an empty folder's UIDVALIDITY is
+// written when first given, not made anew by every session.
+func TestEmptyFolderKeepsUIDValidity(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	v1 := selectBox(t, openStore(t, root), "Trash").UIDValidity()
+	v2 := selectBox(t, openStore(t, root), "Trash").UIDValidity()
+	if v1 == 0 || v1 != v2 {
+		t.Errorf("UIDVALIDITY %d then %d", v1, v2)
+	}
+}
+
 // TestCorruptIndex: an index that cannot be trusted is rebuilt with a
 // higher UIDVALIDITY, and the messages are all there.
 func TestCorruptIndex(t *testing.T) {

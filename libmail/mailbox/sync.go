@@ -81,13 +81,14 @@ func locked(dir string, now func() time.Time, pre func() error, fn func(st *stat
 	if st.kw, err = readKeywords(dir); err != nil {
 		return err
 	}
-	st.ix, err = readIndex(dir, now)
+	var fresh bool
+	st.ix, fresh, err = readIndex(dir, now)
 	if err != nil {
 		return err
 	}
-	if st.ix.Entries == nil && st.ix.UIDNext == 1 {
-		st.dirty = true
-	}
+	// A new UIDVALIDITY is written at once, even for an empty folder, so
+	// that the next session sees the same one.
+	st.dirty = fresh
 	if err := st.scan(); err != nil {
 		return err
 	}
@@ -106,15 +107,15 @@ func locked(dir string, now func() time.Time, pre func() error, fn func(st *stat
 // it cannot be trusted. A new UIDVALIDITY is the time, and above the old
 // one if the old one could be read, so that clients drop their caches
 // (RFC 3501 §2.3.1.1).
-func readIndex(dir string, now func() time.Time) (*index, error) {
+func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err error) {
 	data, err := os.ReadFile(filepath.Join(dir, indexFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read index: %w", err)
+		return nil, false, fmt.Errorf("read index: %w", err)
 	}
 	if err == nil {
 		ix, perr := parseIndex(bytes.NewReader(data))
 		if perr == nil {
-			return ix, nil
+			return ix, false, nil
 		}
 		// The old UIDVALIDITY, if the header still reads, must not come
 		// back: the new one is above it.
@@ -122,9 +123,9 @@ func readIndex(dir string, now func() time.Time) (*index, error) {
 		if _, rest, ok := bytes.Cut(data, []byte("\n")); ok {
 			fmt.Sscanf(string(rest), "%d", &old)
 		}
-		return freshIndex(now, old), nil
+		return freshIndex(now, old), true, nil
 	}
-	return freshIndex(now, 0), nil
+	return freshIndex(now, 0), true, nil
 }
 
 func freshIndex(now func() time.Time, old uint32) *index {
