@@ -177,8 +177,16 @@ func TestForeignChanges(t *testing.T) {
 // written when first given, not made anew by every session.
 func TestEmptyFolderKeepsUIDValidity(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "Maildir")
-	v1 := selectBox(t, openStore(t, root), "Trash").UIDValidity()
-	v2 := selectBox(t, openStore(t, root), "Trash").UIDValidity()
+	at := func(sec int64) Store {
+		s, err := Open(context.Background(), root, Options{Now: func() time.Time { return time.Unix(sec, 0) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	v1 := selectBox(t, at(1795000000), "Trash").UIDValidity()
+	v2 := selectBox(t, at(1795000100), "Trash").UIDValidity()
 	if v1 == 0 || v1 != v2 {
 		t.Errorf("UIDVALIDITY %d then %d", v1, v2)
 	}
