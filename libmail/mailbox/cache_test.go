@@ -106,3 +106,36 @@ func BenchmarkFetchEnvelope(b *testing.B) {
 		s.Close()
 	}
 }
+
+// FuzzHeaderCache feeds arbitrary cache files to the loader (which reads
+// what other processes wrote) and arbitrary headers to fieldsOf: no
+// panic, records only for live names, and a loaded cache that is written
+// back loads the same.
+func FuzzHeaderCache(f *testing.F) {
+	f.Fuzz(func(t *testing.T, file []byte, header []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, cacheFile), file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := newHeaderCache(dir)
+		c.load(func(b string) bool { return !strings.HasPrefix(b, "x") })
+		for b := range c.byBase {
+			if strings.HasPrefix(b, "x") || !validBase(b) {
+				t.Fatalf("dead or bad name %q loaded", b)
+			}
+		}
+		c.add("new", fieldsOf(header))
+		c.dead = len(c.byBase) // force a rewrite
+		if err := c.flush(); err != nil {
+			t.Fatal(err)
+		}
+		d := newHeaderCache(dir)
+		d.load(func(string) bool { return true })
+		if len(d.byBase) != len(c.byBase) || string(d.byBase["new"]) != string(c.byBase["new"]) {
+			t.Fatalf("rewrite lost records: %d then %d", len(c.byBase), len(d.byBase))
+		}
+		if h := d.byBase["new"]; !strings.HasSuffix(string(h), "\r\n") {
+			t.Fatalf("fields %q do not end a header", h)
+		}
+	})
+}
