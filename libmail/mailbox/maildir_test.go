@@ -3,6 +3,7 @@ package mailbox
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -378,4 +379,42 @@ func readMsg(t *testing.T, f Folder, uid uint32, header bool) string {
 	}
 	rc, err := open(context.Background(), uid)
 	return read(t, rc, err)
+}
+
+// TestForeignRenameDuringSync: another program toggling a message's
+// flags by rename while sessions sync must not make the message look
+// expunged (and come back with a new UID).
+func TestForeignRenameDuringSync(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	for i := range 200 {
+		deliver(t, root, fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i))
+	}
+	f := selectBox(t, openStore(t, root), "INBOX")
+	victim := f.Messages()[100]
+	base := baseOf(f.(*mdFolder).paths[victim.UID])
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		names := []string{base + ":2,", base + ":2,S"}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			os.Rename(filepath.Join(root, "cur", names[i%2]), filepath.Join(root, "cur", names[(i+1)%2]))
+			time.Sleep(20 * time.Microsecond)
+		}
+	}()
+	for range 200 {
+		ch := syncNow(t, f)
+		if len(ch.Expunged) > 0 || len(ch.New) > 0 {
+			close(stop)
+			<-done
+			t.Fatalf("a rename looked like an expunge: %+v", ch)
+		}
+	}
+	close(stop)
+	<-done
 }

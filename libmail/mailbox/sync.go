@@ -208,6 +208,9 @@ func (st *state) scan() error {
 		}
 		files[base] = ""
 	}
+	if err := st.recheck(files); err != nil {
+		return err
+	}
 	kept := st.ix.Entries[:0]
 	for _, e := range st.ix.Entries {
 		info, ok := files[e.Base]
@@ -259,6 +262,48 @@ func (st *state) scan() error {
 		st.ix.UIDNext++
 		e.ModSeq = st.bump()
 		st.ix.Entries = append(st.ix.Entries, e)
+	}
+	return nil
+}
+
+// recheck looks again for indexed messages the scan did not find before
+// they are taken for expunged. Our own renames happen under the lock,
+// but another program (a Maildir reader) may rename a file while
+// readdir runs, and readdir need not return an entry renamed during it;
+// dropping such a message would give it a new UID when it shows up
+// again. A stat of its last known name, then one more readdir of cur/,
+// make that window very small.
+func (st *state) recheck(files map[string]string) error {
+	var missing []*entry
+	for i := range st.ix.Entries {
+		if _, ok := files[st.ix.Entries[i].Base]; !ok {
+			missing = append(missing, &st.ix.Entries[i])
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	var again map[string]string
+	for _, e := range missing {
+		if _, err := os.Lstat(st.path(e)); err == nil {
+			files[e.Base] = e.Info
+			continue
+		}
+		if again == nil {
+			names, err := readNames(filepath.Join(st.dir, "cur"))
+			if err != nil {
+				return err
+			}
+			again = make(map[string]string, len(names))
+			for _, n := range names {
+				if base, info, ok := strings.Cut(n, ":2,"); ok && validInfo(info) {
+					again[base] = info
+				}
+			}
+		}
+		if info, ok := again[e.Base]; ok {
+			files[e.Base] = info
+		}
 	}
 	return nil
 }
