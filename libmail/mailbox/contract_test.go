@@ -3,6 +3,7 @@ package mailbox
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,12 @@ func contract(t *testing.T, open func() Store, deliver func(string)) {
 	arch := selectBox(t, b, "Archive")
 	if n := len(arch.Messages()); n != 3 || !arch.Messages()[2].Has("$Important") || arch.Keywords()[0] != "$Important" {
 		t.Fatalf("Archive: %+v %v", arch.Messages(), arch.Keywords())
+	}
+	if err := a.Subscribe(ctx, "Nowhere", true); err != nil {
+		t.Fatal(err)
+	}
+	if subs, err := b.Subscriptions(ctx); err != nil || !slices.Contains(subs, "Nowhere") || !slices.Contains(subs, "Sent") {
+		t.Fatalf("Subscriptions = %v, %v", subs, err)
 	}
 	release, err := a.Exclusive(ctx, "pop3")
 	if err != nil {

@@ -129,7 +129,7 @@ func formatInfo(flags []string, extra string, kw []string) (info string, more []
 		}
 		k := slices.Index(kw, f)
 		if k < 0 {
-			if len(kw) >= 26 {
+			if len(kw) >= MaxKeywords {
 				continue
 			}
 			kw = append(kw, f)

@@ -188,6 +188,18 @@ func (m *Memory) Subscribe(ctx context.Context, name string, on bool) error {
 	return nil
 }
 
+// Subscriptions implements Store.
+func (m *Memory) Subscriptions(ctx context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for n := range m.subs {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // Status implements Store.
 func (m *Memory) Status(ctx context.Context, name string) (Status, error) {
 	m.mu.Lock()

@@ -25,8 +25,12 @@ type Store interface {
 	// messages into the new folder and leaves INBOX empty (RFC 3501 §6.3.5).
 	Rename(ctx context.Context, from, to string) error
 	// Subscribe adds (on) or removes a name from the subscriptions; the
-	// name need not exist (RFC 3501 §6.3.6).
+	// name need not exist (RFC 3501 §6.3.6), and neither Rename nor
+	// Delete changes them.
 	Subscribe(ctx context.Context, name string, on bool) error
+	// Subscriptions lists the subscribed names, existing or not (LSUB,
+	// LIST (SUBSCRIBED) with \NonExistent, RFC 5258).
+	Subscriptions(ctx context.Context) ([]string, error)
 	// Status returns a folder's counts without selecting it.
 	Status(ctx context.Context, name string) (Status, error)
 	// Select opens a folder and takes a snapshot of its messages.
@@ -65,11 +69,16 @@ type Folder interface {
 	// Messages()[n-1]. The caller must not modify it.
 	Messages() []Message
 	// Keywords are the keywords (non-system flags) the folder knows, for
-	// the FLAGS response.
+	// the FLAGS response. New ones can be stored while there are fewer
+	// than MaxKeywords (PERMANENTFLAGS then includes \*).
 	Keywords() []string
 	// Sync picks up what other sessions and programs did since the last
 	// Sync (deliveries, flag changes by rename, deleted files) and returns
-	// it. Messages() reflects the changes afterwards.
+	// it. Messages() reflects the changes afterwards. ErrNoFolder means
+	// the folder was deleted or renamed away (the session should end).
+	// Expunge history is not kept: QRESYNC's VANISHED (EARLIER) is the
+	// client's known UIDs less those in Messages(), which RFC 7162
+	// §3.2.5.2 allows.
 	Sync(ctx context.Context) (Changes, error)
 	// Open streams a message with CRLF line ends, Message.Size bytes.
 	Open(ctx context.Context, uid uint32) (io.ReadCloser, error)
@@ -85,8 +94,9 @@ type Folder interface {
 	// StoreFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE's UNCHANGEDSINCE, RFC 7162 §3.1.3) a
 	// message whose modseq is higher is not changed and is reported in
-	// Failed. Updated has the messages changed, with their new flags and
-	// modseq, as the snapshot now holds them.
+	// Failed. Updated has the messages changed (not those whose flags
+	// already were so), with their new flags and modseq, as the snapshot
+	// now holds them; FETCH responses for the rest come from Messages().
 	StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (StoreResult, error)
 	// Expunge removes the messages flagged \Deleted; with uids non-nil only
 	// those among them (UID EXPUNGE, RFC 4315 §2.1). It returns what left
@@ -242,6 +252,10 @@ var SpecialFolders = []FolderInfo{
 	{Name: "Trash", Use: UseTrash},
 	{Name: "Archive", Use: UseArchive},
 }
+
+// MaxKeywords is how many keywords a folder can hold: Maildir stores them
+// as the letters a-z in file names.
+const MaxKeywords = 26
 
 // Inbox is the name of the account's inbox.
 const Inbox = "INBOX"

@@ -34,6 +34,9 @@ func (s *Maildir) subscriptions() ([]string, error) {
 	return out, nil
 }
 
+// Subscriptions implements Store.
+func (s *Maildir) Subscriptions(ctx context.Context) ([]string, error) { return s.subscriptions() }
+
 // Subscribe implements Store.
 func (s *Maildir) Subscribe(ctx context.Context, name string, on bool) error {
 	if err := checkName(name); err != nil {
