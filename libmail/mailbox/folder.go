@@ -31,6 +31,8 @@ type mdFolder struct {
 	// gone holds the snapshot a UIDVALIDITY change voided, for the next
 	// Sync to report.
 	gone []Expunged
+	// stamp is the folder as the last Sync left it.
+	stamp stamp
 }
 
 func (f *mdFolder) Name() string          { return f.name }
@@ -81,12 +83,27 @@ func (f *mdFolder) absorb(st *state) {
 func (f *mdFolder) Sync(ctx context.Context) (Changes, error) {
 	var ch Changes
 	f.cache.flush()
-	err := locked(f.dir, f.s.opt.Now, nil, func(st *state) error {
+	if f.gone == nil && unchanged(f.dir, f.stamp) {
+		return ch, nil
+	}
+	var err error
+	f.stamp, err = lockedStamp(f.dir, f.s.opt.Now, nil, func(st *state) error {
 		f.absorb(st)
 		latest := make([]Message, len(st.ix.Entries))
 		first := st.ix.FirstRecent
+		j := 0
 		for i := range st.ix.Entries {
-			latest[i] = st.message(&st.ix.Entries[i])
+			e := &st.ix.Entries[i]
+			// What the snapshot holds unchanged is reused: no flags to
+			// parse for the thousands of messages nothing happened to.
+			for j < len(f.msgs) && f.msgs[j].UID < e.UID {
+				j++
+			}
+			if j < len(f.msgs) && f.msgs[j].UID == e.UID && f.msgs[j].ModSeq == e.ModSeq {
+				latest[i] = f.msgs[j]
+				continue
+			}
+			latest[i] = st.message(e)
 			// \Recent goes to the first read-write session that sees a
 			// message (RFC 3501 §2.3.2).
 			latest[i].Recent = !f.readOnly && latest[i].UID >= first

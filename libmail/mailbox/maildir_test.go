@@ -418,3 +418,40 @@ func TestForeignRenameDuringSync(t *testing.T) {
 	close(stop)
 	<-done
 }
+
+// TestSyncFastPath: once a folder has rested for a second, Sync skips
+// the directory scan, and still sees the next delivery, flag rename and
+// deletion.
+func TestSyncFastPath(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	n1 := deliver(t, root, "Subject: one\r\n\r\nx\r\n")
+	f := selectBox(t, openStore(t, root), "INBOX")
+	time.Sleep(1100 * time.Millisecond)
+	syncNow(t, f)
+	if !f.(*mdFolder).stamp.trusted {
+		t.Fatal("the stamp of a folder at rest is not trusted")
+	}
+	if ch := syncNow(t, f); !ch.Empty() {
+		t.Fatalf("nothing happened, yet %+v", ch)
+	}
+	deliver(t, root, "Subject: two\r\n\r\nx\r\n")
+	if ch := syncNow(t, f); len(ch.New) != 1 {
+		t.Fatalf("delivery missed: %+v", ch)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	syncNow(t, f)
+	if err := os.Rename(filepath.Join(root, "cur", n1+":2,"), filepath.Join(root, "cur", n1+":2,F")); err != nil {
+		t.Fatal(err)
+	}
+	if ch := syncNow(t, f); len(ch.Updated) != 1 {
+		t.Fatalf("rename missed: %+v", ch)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	syncNow(t, f)
+	if err := os.Remove(filepath.Join(root, "cur", n1+":2,F")); err != nil {
+		t.Fatal(err)
+	}
+	if ch := syncNow(t, f); len(ch.Expunged) != 1 {
+		t.Fatalf("deletion missed: %+v", ch)
+	}
+}

@@ -61,6 +61,83 @@ func (st *state) bump() uint64 {
 // back atomically before the lock is released. pre, if not nil, runs under
 // the lock before the scan, for an operation that places files itself.
 func locked(dir string, now func() time.Time, pre func() error, fn func(st *state) error) error {
+	_, err := lockedStamp(dir, now, pre, fn)
+	return err
+}
+
+// stamp is what a folder looked like at a sync, for Sync to skip the
+// work when nothing changed: the mtimes of new/ and cur/, taken before
+// they were read, and the index file's identity after it was written.
+type stamp struct {
+	cur, new         int64
+	idxIno           uint64
+	idxSize, idxTime int64
+	// trusted is false when a directory changed less than a second
+	// before it was read: file times come from a coarse clock, so a
+	// change in the same tick would not show.
+	trusted bool
+}
+
+func statStamp(dir string, withDirs bool, now time.Time) (stamp, bool) {
+	var s stamp
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, indexFile), &st); err != nil {
+		return s, false
+	}
+	s.idxIno, s.idxSize, s.idxTime = st.Ino, st.Size, st.Mtim.Nano()
+	if !withDirs {
+		return s, true
+	}
+	if unix.Stat(filepath.Join(dir, "cur"), &st) != nil {
+		return s, false
+	}
+	s.cur = st.Mtim.Nano()
+	if unix.Stat(filepath.Join(dir, "new"), &st) != nil {
+		return s, false
+	}
+	s.new = st.Mtim.Nano()
+	limit := now.Add(-time.Second).UnixNano()
+	s.trusted = s.cur < limit && s.new < limit
+	return s, true
+}
+
+// unchanged reports whether the folder is as it was at s.
+func unchanged(dir string, s stamp) bool {
+	if !s.trusted {
+		return false
+	}
+	t, ok := statStamp(dir, true, time.Now())
+	t.trusted = true
+	return ok && t == s
+}
+
+// lockedStamp is locked, also returning the folder's stamp.
+func lockedStamp(dir string, now func() time.Time, pre func() error, fn func(st *state) error) (stamp, error) {
+	var stp stamp
+	err := lockedDo(dir, now, pre, func(st *state) error {
+		dirs, _ := statStamp(dir, true, time.Now())
+		stp.cur, stp.new, stp.trusted = dirs.cur, dirs.new, dirs.trusted
+		if err := st.scan(); err != nil {
+			return err
+		}
+		if fn != nil {
+			return fn(st)
+		}
+		return nil
+	})
+	if err == nil {
+		if idx, ok := statStamp(dir, false, time.Now()); ok {
+			stp.idxIno, stp.idxSize, stp.idxTime = idx.idxIno, idx.idxSize, idx.idxTime
+		} else {
+			stp.trusted = false
+		}
+	}
+	return stp, err
+}
+
+// lockedDo takes the lock, reads the index and runs fn, writing the index
+// back if fn changed it.
+func lockedDo(dir string, now func() time.Time, pre func() error, fn func(st *state) error) error {
 	lf, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -89,13 +166,8 @@ func locked(dir string, now func() time.Time, pre func() error, fn func(st *stat
 	// A new UIDVALIDITY is written at once, even for an empty folder, so
 	// that the next session sees the same one.
 	st.dirty = fresh
-	if err := st.scan(); err != nil {
+	if err := fn(st); err != nil {
 		return err
-	}
-	if fn != nil {
-		if err := fn(st); err != nil {
-			return err
-		}
 	}
 	if st.dirty {
 		return writeIndex(dir, st.ix)
