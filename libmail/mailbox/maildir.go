@@ -154,7 +154,8 @@ func (s *Maildir) folderNames() ([]string, error) {
 	var names []string
 	for _, e := range ents {
 		n := e.Name()
-		if !e.IsDir() || len(n) < 2 || n[0] != '.' || n == ".." {
+		// "..DELETED.x" is a folder Delete was removing when it crashed.
+		if !e.IsDir() || len(n) < 2 || n[0] != '.' || n[1] == '.' {
 			continue
 		}
 		names = append(names, strings.ReplaceAll(n[1:], ".", "/"))
