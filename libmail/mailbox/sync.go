@@ -265,20 +265,22 @@ func (st *state) scan() error {
 		}
 	}
 	for _, n := range news {
-		base, _, _ := strings.Cut(n, ":")
-		if !validBase(base) {
+		base, info, _ := strings.Cut(n, ":")
+		// Some writers give flags already in new/; they are kept.
+		info, _ = strings.CutPrefix(info, "2,")
+		if !validBase(base) || !validInfo(info) {
 			continue
 		}
 		// A message is moved to cur/ when a session first sees it, as
 		// every Maildir reader does: new/ means "not yet seen by a
 		// reader" (cr.yp.to/proto/maildir.html).
-		if err := os.Rename(filepath.Join(st.dir, "new", n), filepath.Join(st.dir, "cur", base+":2,")); err != nil {
+		if err := os.Rename(filepath.Join(st.dir, "new", n), filepath.Join(st.dir, "cur", base+":2,"+info)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			return fmt.Errorf("sync folder: %w", err)
 		}
-		files[base] = ""
+		files[base] = info
 	}
 	if err := st.recheck(files); err != nil {
 		return err
