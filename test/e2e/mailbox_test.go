@@ -94,3 +94,62 @@ func TestMailboxStore(t *testing.T) {
 		t.Errorf("a message was bounced:\n%s", tail(s.Log(), 20))
 	}
 }
+
+// TestFetchmailPreauth: fetchmail, a real POP3 client, downloads and
+// deletes the mail local delivered, talking to the pop3d session process
+// through its plugin option with "auth ssh" (a preauthenticated
+// session, as after the login front), run as the Maildir's owner.
+func TestFetchmailPreauth(t *testing.T) {
+	fetchmail, err := exec.LookPath("fetchmail")
+	if err != nil {
+		t.Skip("fetchmail not installed (apt-get install fetchmail)")
+	}
+	s := NewSystem(t, Options{})
+	const rcpt = "demo@example.test"
+	smtpSend(t, s, rcpt, "fetch-one", "first\r\n")
+	smtpSend(t, s, rcpt, "fetch-two", "second\r\n")
+	s.WaitMessages(rcpt, 2, 20*time.Second)
+	box := s.Maildir(rcpt)
+	fi, err := os.Stat(box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := fi.Sys().(*syscall.Stat_t)
+	home, err := os.MkdirTemp(s.Dir, "fetchmail-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(home, "out")
+	rc := filepath.Join(home, "fetchmailrc")
+	// sslproto '' keeps fetchmail from trying STLS, which belongs to the
+	// login front.
+	conf := "poll localhost protocol pop3 plugin \"" + filepath.Join(binDir, "pop3d") + " -c " + s.Config + " -m " + box + "\"" +
+		" auth ssh user demo is demo sslproto ''\n  mda \"/bin/sh -c 'cat >> " + out + "'\"\n"
+	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fetchmail, "-f", rc, "-v", "--nosyslog")
+	cmd.Env = []string{"FETCHMAILHOME=" + home, "PATH=/usr/bin:/bin", "HOME=" + home}
+	if os.Geteuid() == 0 {
+		for _, p := range []string{home, rc} {
+			if err := os.Chown(p, int(owner.Uid), int(owner.Gid)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: owner.Uid, Gid: owner.Gid}}
+	}
+	log, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("fetchmail: %v\n%s", err, log)
+	}
+	got, _ := os.ReadFile(out)
+	for _, want := range []string{"Subject: fetch-one", "Subject: fetch-two", "\nfirst\n", "\nsecond\n"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("fetched mail lacks %q:\n%s\nfetchmail:\n%s", want, got, log)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(box, "cur", "*"))
+	if n := len(left) + len(s.Messages(rcpt)); n != 0 {
+		t.Errorf("%d messages left after fetchmail deleted them:\n%s", n, log)
+	}
+}
