@@ -462,3 +462,20 @@ func TestSyncFastPath(t *testing.T) {
 		t.Fatalf("deletion missed: %+v", ch)
 	}
 }
+
+// TestSizeMatchesReader: the size the writer puts in W= is what Open
+// then yields, whatever line ends the message came with.
+func TestSizeMatchesReader(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	bodies := []string{"a\r\nb\r\n", "bare\rcr\r\r\nx\r\n", "lf only\nand more\n", "\r\n\r\n.\r\n", "no end", "cr at end\r"}
+	for _, b := range bodies {
+		deliver(t, root, b)
+	}
+	f := selectBox(t, openStore(t, root), "INBOX")
+	for _, m := range f.Messages() {
+		got := readMsg(t, f, m.UID, false)
+		if int64(len(got)) != m.Size {
+			t.Errorf("UID %d: Size %d, Open gives %d bytes: %q", m.UID, m.Size, len(got), got)
+		}
+	}
+}

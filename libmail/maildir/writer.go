@@ -156,15 +156,26 @@ func (w *Writer) write(f *os.File, header []byte, body io.Reader) (int64, int64,
 	return size, size + lc.n, err
 }
 
-// lineCounter counts the LFs written through it.
+// lineCounter counts the LFs written through it that a reader giving
+// CRLF line ends must expand: those not already after a CR (a bare CR in
+// the input can leave one before an LF).
 type lineCounter struct {
-	w io.Writer
-	n int64
+	w  io.Writer
+	n  int64
+	cr bool // the last byte written was CR
 }
 
 func (c *lineCounter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(bytes.Count(p[:n], []byte{'\n'}))
+	out := p[:n]
+	lfs := bytes.Count(out, []byte{'\n'}) - bytes.Count(out, []byte("\r\n"))
+	if len(out) > 0 {
+		if c.cr && out[0] == '\n' {
+			lfs--
+		}
+		c.cr = out[len(out)-1] == '\r'
+	}
+	c.n += int64(lfs)
 	return n, err
 }
 
