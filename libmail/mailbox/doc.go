@@ -39,8 +39,10 @@
 // modseq; vanished files leave the index (and raise HIGHESTMODSEQ). An
 // index that is missing or breaks its invariants is rebuilt from the files
 // with a new UIDVALIDITY above the old one, the only case in which UIDs
-// change, as RFC 3501 §2.3.1.1 allows. subscriptions at the root lists
-// subscribed folders, one a line.
+// change, as RFC 3501 §2.3.1.1 allows. A folder with Dovecot's
+// dovecot-uidlist and no index adopts its UIDVALIDITY and UIDs once, so
+// that a Maildir moving over from Dovecot keeps what clients cached.
+// subscriptions at the root lists subscribed folders, one a line.
 //
 // # Sessions
 //

@@ -479,3 +479,45 @@ func TestSizeMatchesReader(t *testing.T) {
 		}
 	}
 }
+
+// TestAdoptDovecotUIDs: a Maildir coming from Dovecot keeps its
+// UIDVALIDITY and UIDs; files the uidlist does not name get the next
+// UIDs, and names it lists that are gone are dropped.
+func TestAdoptDovecotUIDs(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	for _, d := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"cur/1700000000.M1P1.old:2,S":       "Subject: a\n\nx\n",
+		"cur/1700000001.M1P1.old,S=14:2,FS": "Subject: b\n\nx\n",
+		"new/1700000009.M1P1.old":           "Subject: c\n\nx\n",
+	}
+	for p, data := range files {
+		if err := os.WriteFile(filepath.Join(root, p), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uidlist := "3 V1600000000 N40 Gabcdef\n" +
+		"7 :1700000000.M1P1.old\n" +
+		"9 W16 S14 :1700000001.M1P1.old,S=14\n" +
+		"12 :1700000005.M1P1.gone\n"
+	if err := os.WriteFile(filepath.Join(root, dovecotUIDList), []byte(uidlist), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := selectBox(t, openStore(t, root), "INBOX")
+	if f.UIDValidity() != 1600000000 || fmt.Sprint(uids(f)) != "[7 9 40]" || f.UIDNext() != 41 {
+		t.Fatalf("validity %d, UIDs %v, next %d", f.UIDValidity(), uids(f), f.UIDNext())
+	}
+	m := f.Messages()
+	if !m[0].Has(FlagSeen) || !m[1].Has(FlagFlagged) || m[0].Size != int64(len("Subject: a\r\n\r\nx\r\n")) || m[0].Date.IsZero() {
+		t.Errorf("messages %+v", m)
+	}
+	// Our own index rules from now on.
+	g := selectBox(t, openStore(t, root), "INBOX")
+	if fmt.Sprint(uids(g)) != "[7 9 40]" || g.UIDValidity() != 1600000000 {
+		t.Errorf("second session: %v %d", uids(g), g.UIDValidity())
+	}
+}

@@ -197,6 +197,13 @@ func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err err
 		}
 		return freshIndex(now, old), true, nil
 	}
+	if f, err := os.Open(filepath.Join(dir, dovecotUIDList)); err == nil {
+		ix := parseUIDList(f)
+		f.Close()
+		if ix != nil {
+			return ix, true, nil
+		}
+	}
 	return freshIndex(now, 0), true, nil
 }
 
@@ -293,6 +300,13 @@ func (st *state) scan() error {
 			continue
 		}
 		delete(files, e.Base)
+		if e.adopted() {
+			e.Info = info
+			if _, err := st.describe(&e); err != nil {
+				st.bump()
+				continue
+			}
+		}
 		if info != e.Info {
 			e.Info = info
 			e.ModSeq = st.bump()
