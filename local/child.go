@@ -18,6 +18,7 @@ import (
 
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/mailbox"
 	"postern.dev/postern/libmail/maildir"
 	"postern.dev/postern/libmail/message"
 	"postern.dev/postern/libmail/queue"
@@ -38,6 +39,7 @@ type job struct {
 	Header   string `json:"header"`
 	Sender   string `json:"sender"`
 	Hostname string `json:"hostname"`
+	Quota    int64  `json:"quota,omitempty"` // the Maildir's storage limit in bytes
 }
 
 // childResult is the child's answer on its standard output.
@@ -62,7 +64,7 @@ func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t targ
 	if t.kind == toCommand {
 		return a.runCommand(ctx, e, f, t)
 	}
-	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname}
+	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname, Quota: t.quota}
 	note := "delivered to maildir"
 	if e.Quarantine != "" && t.kind == toUser {
 		j.Folder = maildir.JunkFolder
@@ -225,18 +227,10 @@ func child() error {
 	}
 	switch j.Kind {
 	case "maildir":
-		box := j.Path
-		if j.Folder != "" {
-			var err error
-			if box, err = maildir.CreateFolder(j.Path, j.Folder, 0o700); err != nil {
-				return mailboxError(j.Path, err)
-			}
-		} else if err := maildir.Create(box, 0o700); err != nil {
-			return mailboxError(j.Path, err)
-		}
 		w := maildir.NewWriter(j.Hostname, os.Getpid(), time.Now)
 		defer w.Close()
-		if _, err := w.Deliver(context.Background(), box, []byte(j.Header), in); err != nil {
+		d := mailbox.Delivery{Root: j.Path, Folder: j.Folder, QuotaLimit: j.Quota, Header: []byte(j.Header), Body: in, Now: time.Now()}
+		if _, err := mailbox.Deliver(context.Background(), w, d); err != nil {
 			return mailboxError(j.Path, err)
 		}
 		return nil

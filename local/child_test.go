@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"postern.dev/postern/libmail/mailbox"
 )
 
 func TestExitStatus(t *testing.T) {
@@ -82,7 +84,8 @@ func TestMailboxError(t *testing.T) {
 		temp bool
 		dsn  string
 	}{
-		{fmt.Errorf("write: %w", syscall.EDQUOT), false, "5.2.2"},
+		{fmt.Errorf("write: %w", syscall.EDQUOT), true, "4.2.2"},
+		{fmt.Errorf("deliver: %w", mailbox.ErrOverQuota), true, "4.2.2"},
 		{fmt.Errorf("write: %w", syscall.ENOSPC), true, "4.3.0"},
 		{errors.New("permission denied"), true, "4.2.0"},
 	}

@@ -21,6 +21,7 @@ type Config struct {
 	DefaultPrivs  string          // default_privs
 	VirtualBase   string          // virtual_mailbox_base
 	Concurrency   int             // local_delivery_concurrency
+	Quota         int64           // mailbox_quota
 }
 
 // NewConfig converts the parameters.
@@ -36,5 +37,6 @@ func NewConfig(p *config.Params) Config {
 		Hostname: p.MyHostname, Delimiter: p.RecipientDelimiter, HomeMailbox: p.HomeMailbox, ForwardPath: p.ForwardPath,
 		AllowCommands: set(p.AllowMailToCommands), AllowFiles: set(p.AllowMailToFiles), CommandLimit: p.CommandTimeLimit.D(),
 		Shell: p.LocalCommandShell, DefaultPrivs: p.DefaultPrivs, VirtualBase: p.VirtualMailboxBase, Concurrency: p.LocalDeliveryConcurrency,
+		Quota: p.MailboxQuota,
 	}
 }

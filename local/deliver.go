@@ -12,6 +12,7 @@ import (
 
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/mailbox"
 	"postern.dev/postern/libmail/maildir"
 	"postern.dev/postern/libmail/message"
 	"postern.dev/postern/libmail/queue"
@@ -111,18 +112,13 @@ func (a *Agent) deliverTarget(ctx context.Context, e *queue.Entry, f *os.File, r
 	switch t.kind {
 	case toVirtual:
 		note := "delivered to maildir"
+		d := mailbox.Delivery{Root: t.value, QuotaLimit: t.quota, Size: e.Size, Header: header(e, t.addr), Body: e.Message(f), Now: a.now()}
+		if e.Quarantine != "" {
+			d.Folder = maildir.JunkFolder
+			note = "delivered to maildir folder " + maildir.JunkFolder + " (" + e.Quarantine + ")"
+		}
 		err := daemon.AsUser(a.vmail.UID, a.vmail.GID, func() error {
-			box := t.value
-			if e.Quarantine != "" {
-				var err error
-				if box, err = maildir.CreateFolder(t.value, maildir.JunkFolder, 0o700); err != nil {
-					return err
-				}
-				note = "delivered to maildir folder " + maildir.JunkFolder + " (" + e.Quarantine + ")"
-			} else if err := maildir.Create(box, 0o700); err != nil {
-				return err
-			}
-			_, err := a.mw.Deliver(ctx, box, header(e, t.addr), e.Message(f))
+			_, err := mailbox.Deliver(ctx, a.mw, d)
 			return err
 		})
 		if err != nil {
@@ -135,13 +131,15 @@ func (a *Agent) deliverTarget(ctx context.Context, e *queue.Entry, f *os.File, r
 	return "", permanent("5.3.0", "internal error: unknown target")
 }
 
-// mailboxError classifies a failed mailbox write: a full disk or quota is
-// the recipient's problem and permanent after retries (as Postfix's
-// 5.2.2), anything else temporary.
+// mailboxError classifies a failed mailbox write. A mailbox over its quota
+// (mailbox_quota, or the file system's) is deferred with 4.2.2, "mailbox
+// full" (RFC 3463): the user may make room, and the message bounces only
+// when it expires in the queue, as Dovecot's LDA advises with its
+// quota_full_tempfail. Anything else is temporary too.
 func mailboxError(root string, err error) error {
 	switch {
-	case errors.Is(err, syscall.EDQUOT):
-		return permanent("5.2.2", "mailbox %s is over quota", root)
+	case errors.Is(err, mailbox.ErrOverQuota), errors.Is(err, syscall.EDQUOT):
+		return temporary("4.2.2", "mailbox %s is full", root)
 	case errors.Is(err, syscall.ENOSPC):
 		return temporary("4.3.0", "cannot update mailbox %s: disk full", root)
 	}

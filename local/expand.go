@@ -11,6 +11,7 @@ import (
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/alias"
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/mailbox"
 	"postern.dev/postern/libmail/recipient"
 )
 
@@ -34,6 +35,7 @@ type target struct {
 	ext     string       // the address extension, for commands' environment
 	origin  string       // "alias", "forward" or "include", for the allow_mail_to_* checks
 	account string       // for toVirtual: the account address
+	quota   int64        // for Maildirs: the storage limit in bytes, 0 for none
 }
 
 // maxDepth bounds alias, include and .forward nesting, as Postfix's
@@ -103,7 +105,11 @@ func (x *expander) virtual(addr string, m recipient.Match) {
 		local, domain := address.Split(m.Account.Address)
 		root = filepath.Join(x.a.cfg.VirtualBase, domain, local)
 	}
-	x.targets = append(x.targets, target{kind: toVirtual, addr: addr, value: root, ext: m.Extension, account: m.Account.Address})
+	quota := x.a.cfg.Quota
+	if q, ok := mailbox.ParseQuotaRule(m.Account.Extra); ok {
+		quota = q
+	}
+	x.targets = append(x.targets, target{kind: toVirtual, addr: addr, value: root, ext: m.Extension, account: m.Account.Address, quota: quota})
 }
 
 // systemUser delivers to a user's ~/.forward if there is one, else to
@@ -134,7 +140,7 @@ func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
 
 func (x *expander) mailbox(addr string, u *daemon.User, ext string) {
 	root := filepath.Join(u.Home, x.a.cfg.HomeMailbox)
-	x.targets = append(x.targets, target{kind: toUser, addr: addr, value: root, user: u, ext: ext})
+	x.targets = append(x.targets, target{kind: toUser, addr: addr, value: root, user: u, ext: ext, quota: x.a.cfg.Quota})
 }
 
 func (x *expander) expandAlias(addr string, m recipient.Match, depth int) error {

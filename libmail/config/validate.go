@@ -87,6 +87,9 @@ func (p *Params) validate() error {
 			return &paramError{name, fmt.Errorf("%q is not an absolute path", dir)}
 		}
 	}
+	if p.MailboxQuota < 0 {
+		return &paramError{"mailbox_quota", fmt.Errorf("%d: must not be negative", p.MailboxQuota)}
+	}
 	for name, n := range map[string]int64{"message_size_limit": p.MessageSizeLimit, "smtpd_recipient_limit": int64(p.SMTPDRecipientLimit),
 		"smtpd_process_connection_limit": int64(p.SMTPDProcessConnectionLimit), "qmgr_message_active_limit": int64(p.QmgrMessageActiveLimit),
 		"local_delivery_concurrency":      int64(p.LocalDeliveryConcurrency),

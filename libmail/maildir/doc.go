@@ -7,7 +7,8 @@
 // Writer adds what a busy MTA needs on top of that protocol. Unique names
 // use the spec's modern form, <seconds>.M<usec>P<pid>Q<n>.<host>, with a
 // per-Writer atomic delivery counter, so goroutines never collide. The
-// name in new/ carries ",S=<size>" so that Dovecot need not stat the file.
+// name in new/ carries ",S=<size>,W=<size with CRLF>" (Dovecot's fields), so
+// that neither quota nor IMAP's RFC822.SIZE needs to stat or read the file.
 // Renames never replace an existing message (renameat2 RENAME_NOREPLACE).
 // Directory fsyncs are group-committed through package commit, so many
 // concurrent deliveries into one Maildir share one fsync of new/. Message
@@ -17,7 +18,8 @@
 //
 // # Why in libmail
 //
-// Only local writes Maildirs today; imapd and pop3d, which read and
-// change the same Maildirs, will share this package (it grows into the
-// mailbox store then), so it lives with the shared code from the start.
+// It is the writer under libmail/mailbox, the store local, imapd and
+// pop3d share: local writes through it (mailbox.Deliver), and the store
+// uses it to name the files it appends and copies, so that names from
+// both never collide.
 package maildir

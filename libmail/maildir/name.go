@@ -8,7 +8,7 @@ import (
 )
 
 // Name is the parsed form of a file name this package writes:
-// <Sec>.M<Usec>P<PID>Q<Seq>.<Host>[,S=<Size>], optionally followed by the
+// <Sec>.M<Usec>P<PID>Q<Seq>.<Host>[,S=<Size>][,W=<VSize>], optionally followed by the
 // ":2,<flags>" info that mail readers add when they move a message to cur/.
 type Name struct {
 	Sec  int64  // seconds since the Unix epoch at delivery
@@ -17,6 +17,9 @@ type Name struct {
 	Seq  uint64 // the Writer's delivery counter
 	Host string // host name as it appears in the name, that is escaped
 	Size int64  // size of the file in bytes, or -1 if the name has no S=
+	// VSize is the size with CRLF line ends (Dovecot's W=, the "virtual
+	// size" IMAP reports as RFC822.SIZE), or -1 if the name has no W=.
+	VSize int64
 }
 
 // String formats n as a Maildir file name, without info.
@@ -43,6 +46,10 @@ func (n Name) appendTo(b []byte) []byte {
 	if n.Size >= 0 {
 		b = append(b, ",S="...)
 		b = strconv.AppendInt(b, n.Size, 10)
+	}
+	if n.VSize >= 0 {
+		b = append(b, ",W="...)
+		b = strconv.AppendInt(b, n.VSize, 10)
 	}
 	return b
 }
@@ -75,8 +82,8 @@ func escapeHost(host string) string {
 var errBadName = errors.New("not a name written by this package")
 
 // ParseName parses a file name written by Writer, in new/ or, with info,
-// in cur/. Fields after the unique part other than S= (Dovecot's W=, for
-// example) are ignored; if S= appears more than once the first wins.
+// in cur/. Fields after the unique part other than S= and W= are ignored;
+// if one appears more than once the first wins.
 func ParseName(name string) (Name, error) {
 	var n Name
 	base, _, _ := strings.Cut(name, ":")
@@ -111,13 +118,18 @@ func ParseName(name string) (Name, error) {
 	if n.Seq, err = strconv.ParseUint(seq, 10, 64); err != nil {
 		return n, fmt.Errorf("parse maildir name %q: counter: %w", name, err)
 	}
-	n.Size = -1
+	n.Size, n.VSize = -1, -1
 	for fields != "" {
 		var f string
 		f, fields, _ = strings.Cut(fields, ",")
 		if v, ok := strings.CutPrefix(f, "S="); ok && n.Size < 0 {
 			if n.Size, err = parseInt(v, 63); err != nil {
 				return n, fmt.Errorf("parse maildir name %q: size: %w", name, err)
+			}
+		}
+		if v, ok := strings.CutPrefix(f, "W="); ok && n.VSize < 0 {
+			if n.VSize, err = parseInt(v, 63); err != nil {
+				return n, fmt.Errorf("parse maildir name %q: virtual size: %w", name, err)
 			}
 		}
 	}

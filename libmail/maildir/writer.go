@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,7 +59,7 @@ func NewWriterPolicy(hostname string, pid int, now func() time.Time, p commit.Po
 //
 // The protocol is the Maildir spec's (cr.yp.to/proto/maildir.html): create
 // root/tmp/<unique> with O_EXCL, write, fdatasync, rename to
-// root/new/<unique>,S=<size>, then fsync root/new. When Deliver returns nil
+// root/new/<unique>,S=<size>,W=<crlf size>, then fsync root/new. When Deliver returns nil
 // the message is on stable storage. On an error before the rename the tmp
 // file is removed and nothing is delivered.
 //
@@ -79,7 +80,7 @@ func (w *Writer) Deliver(ctx context.Context, root string, header []byte, body i
 		return "", err
 	}
 	tmpPath := f.Name()
-	n.Size, err = w.write(f, header, body)
+	n.Size, n.VSize, err = w.write(f, header, body)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -104,12 +105,13 @@ func (w *Writer) Deliver(ctx context.Context, root string, header []byte, body i
 func (w *Writer) next() Name {
 	t := w.now()
 	return Name{
-		Sec:  t.Unix(),
-		Usec: t.Nanosecond() / 1000,
-		PID:  w.pid,
-		Seq:  w.seq.Add(1),
-		Host: w.host,
-		Size: -1,
+		Sec:   t.Unix(),
+		Usec:  t.Nanosecond() / 1000,
+		PID:   w.pid,
+		Seq:   w.seq.Add(1),
+		Host:  w.host,
+		Size:  -1,
+		VSize: -1,
 	}
 }
 
@@ -133,10 +135,13 @@ func (w *Writer) create(tmpDir string) (*os.File, Name, error) {
 }
 
 // write copies header and body into f, makes the data durable and closes
-// f. It returns the file's size, which the LFWriter counted on the way.
-func (w *Writer) write(f *os.File, header []byte, body io.Reader) (int64, error) {
+// f. It returns the file's size, which the LFWriter counted on the way, and
+// its size with CRLF line ends (the size plus one per LF), which IMAP
+// reports as RFC822.SIZE and would otherwise have to read the file for.
+func (w *Writer) write(f *os.File, header []byte, body io.Reader) (int64, int64, error) {
 	lw := w.bufs.Get().(*message.LFWriter)
-	lw.Reset(f)
+	lc := &lineCounter{w: f}
+	lw.Reset(lc)
 	err := w.copy(lw, header, body)
 	size := lw.Count()
 	// Drop the reference to f so the pooled writer does not keep it alive.
@@ -148,7 +153,30 @@ func (w *Writer) write(f *os.File, header []byte, body io.Reader) (int64, error)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
 	}
-	return size, err
+	return size, size + lc.n, err
+}
+
+// lineCounter counts the LFs written through it that a reader giving
+// CRLF line ends must expand: those not already after a CR (a bare CR in
+// the input can leave one before an LF).
+type lineCounter struct {
+	w  io.Writer
+	n  int64
+	cr bool // the last byte written was CR
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	out := p[:n]
+	lfs := bytes.Count(out, []byte{'\n'}) - bytes.Count(out, []byte("\r\n"))
+	if len(out) > 0 {
+		if c.cr && out[0] == '\n' {
+			lfs--
+		}
+		c.cr = out[len(out)-1] == '\r'
+	}
+	c.n += int64(lfs)
+	return n, err
 }
 
 func (w *Writer) copy(lw *message.LFWriter, header []byte, body io.Reader) error {
@@ -177,9 +205,9 @@ func (w *Writer) publish(tmpPath, newDir string, n Name) (string, error) {
 		if !errors.Is(err, fs.ErrExist) {
 			return "", err
 		}
-		size := n.Size
+		size, vsize := n.Size, n.VSize
 		n = w.next()
-		n.Size = size
+		n.Size, n.VSize = size, vsize
 	}
 	return "", fmt.Errorf("%d name collisions in %s", maxAttempts, newDir)
 }
@@ -192,3 +220,9 @@ func (w *Writer) Close() error {
 	}
 	return nil
 }
+
+// NewName returns a fresh unique name (without sizes) from the Writer's
+// clock and counter, for a file another package places itself (the
+// mailbox store's copies and appends), so that it cannot collide with the
+// Writer's deliveries.
+func (w *Writer) NewName() Name { return w.next() }

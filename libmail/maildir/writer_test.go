@@ -118,6 +118,10 @@ func TestDeliverConcurrent(t *testing.T) {
 		if n.Size != int64(len(data)) {
 			t.Fatalf("name %q says S=%d, file has %d bytes", name, n.Size, len(data))
 		}
+		// Each LF becomes CRLF, but for one a bare CR already precedes.
+		if crlf := int64(len(data) + strings.Count(string(data), "\n") - strings.Count(string(data), "\r\n")); n.VSize != crlf {
+			t.Fatalf("name %q says W=%d, CRLF form has %d bytes", name, n.VSize, crlf)
+		}
 		if seqs[n.Seq] {
 			t.Fatalf("counter %d used twice", n.Seq)
 		}
@@ -178,9 +182,10 @@ func TestDeliverFailure(t *testing.T) {
 // first and checks that it neither fails nor overwrites them.
 func TestDeliverCollision(t *testing.T) {
 	const size = int64(len("hello\n"))
-	q1 := Name{1795000000, 123456, 4242, 1, "mx.example.org", -1}
+	q1 := Name{1795000000, 123456, 4242, 1, "mx.example.org", -1, -1}
 	q1Final := q1
 	q1Final.Size = size
+	q1Final.VSize = size + 1
 	tests := []struct {
 		name    string
 		plant   string // path under root

@@ -1,0 +1,66 @@
+package mailbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"postern.dev/postern/libmail/maildir"
+)
+
+// Quota implements Store.
+func (s *Maildir) Quota(ctx context.Context) (Quota, error) {
+	b, c, err := Usage(s.root, s.opt.QuotaLimit, s.opt.Now())
+	if err != nil {
+		return Quota{}, err
+	}
+	return Quota{Used: b, Messages: c, Limit: s.opt.QuotaLimit}, nil
+}
+
+// Delivery is one message for Deliver.
+type Delivery struct {
+	Root   string // the account's Maildir
+	Folder string // a folder such as "Junk" instead of INBOX, or ""
+	// QuotaLimit is the account's limit in bytes, 0 for none.
+	QuotaLimit int64
+	// Size is the message's size if known (for the quota check), else 0.
+	Size   int64
+	Header []byte    // Unix line ends, prepended to Body
+	Body   io.Reader // SMTP wire form (CRLF)
+	Now    time.Time
+}
+
+// Deliver is the store's delivery step, what local runs for a Maildir
+// target: make the Maildir (and folder) if needed, check the quota, write
+// through w into new/ (where a session's next Sync picks it up and gives
+// it a UID), and count it in maildirsize. Over quota it returns
+// ErrOverQuota and writes nothing; the caller defers (4.2.2).
+func Deliver(ctx context.Context, w *maildir.Writer, d Delivery) (string, error) {
+	box := d.Root
+	if d.Folder != "" {
+		var err error
+		if box, err = maildir.CreateFolder(d.Root, d.Folder, 0o700); err != nil {
+			return "", err
+		}
+	} else if err := maildir.Create(box, 0o700); err != nil {
+		return "", err
+	}
+	if d.QuotaLimit > 0 {
+		used, _, err := Usage(d.Root, d.QuotaLimit, d.Now)
+		if err != nil {
+			return "", err
+		}
+		if used >= d.QuotaLimit || used+d.Size > d.QuotaLimit {
+			return "", fmt.Errorf("%w: %d of %d bytes used", ErrOverQuota, used, d.QuotaLimit)
+		}
+	}
+	name, err := w.Deliver(ctx, box, d.Header, d.Body)
+	if err != nil {
+		return name, err
+	}
+	if n, perr := maildir.ParseName(name); perr == nil {
+		addQuota(d.Root, n.Size, 1)
+	}
+	return name, nil
+}

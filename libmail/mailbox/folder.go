@@ -1,0 +1,376 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// mdFolder is a selected Maildir folder.
+type mdFolder struct {
+	s        *Maildir
+	name     string
+	dir      string
+	readOnly bool
+	view
+	uidValidity uint32
+	uidNext     uint32
+	highest     uint64
+	kw          []string
+	// paths maps UIDs to their files as of the last locked operation.
+	paths map[uint32]string
+	live  map[string]bool // the bases in the index
+	watch *watcher
+	cache *headerCache
+	// gone holds the snapshot a UIDVALIDITY change voided, for the next
+	// Sync to report.
+	gone []Expunged
+	// stamp is the folder as the last Sync left it.
+	stamp stamp
+}
+
+func (f *mdFolder) Name() string          { return f.name }
+func (f *mdFolder) ReadOnly() bool        { return f.readOnly }
+func (f *mdFolder) UIDValidity() uint32   { return f.uidValidity }
+func (f *mdFolder) UIDNext() uint32       { return f.uidNext }
+func (f *mdFolder) HighestModSeq() uint64 { return f.highest }
+func (f *mdFolder) Messages() []Message   { return f.msgs }
+func (f *mdFolder) Keywords() []string {
+	var out []string
+	for _, k := range f.kw {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// message converts an index entry.
+func (st *state) message(e *entry) Message {
+	flags, _ := parseInfo(e.Info, st.kw)
+	return Message{UID: e.UID, Flags: flags, ModSeq: e.ModSeq, Size: e.Size, Date: time.Unix(e.Date, 0)}
+}
+
+// absorb takes what a locked operation left: the folder's numbers and
+// the files' current names. It does not touch the snapshot.
+func (f *mdFolder) absorb(st *state) {
+	if f.uidValidity != 0 && f.uidValidity != st.ix.UIDValidity {
+		// The index was rebuilt under us: the session's UIDs are void.
+		f.gone = append(f.gone, f.reset()...)
+	}
+	f.uidValidity, f.uidNext, f.highest, f.kw = st.ix.UIDValidity, st.ix.UIDNext, st.ix.HighestModSeq, st.kw
+	if f.paths == nil {
+		f.paths = make(map[uint32]string, len(st.ix.Entries))
+	}
+	clear(f.paths)
+	if f.live == nil {
+		f.live = make(map[string]bool, len(st.ix.Entries))
+	}
+	clear(f.live)
+	for i := range st.ix.Entries {
+		f.paths[st.ix.Entries[i].UID] = st.path(&st.ix.Entries[i])
+		f.live[st.ix.Entries[i].Base] = true
+	}
+}
+
+// Sync implements Folder.
+func (f *mdFolder) Sync(ctx context.Context) (Changes, error) {
+	var ch Changes
+	f.cache.flush()
+	if f.gone == nil && unchanged(f.dir, f.stamp) {
+		return ch, nil
+	}
+	var err error
+	f.stamp, err = lockedStamp(f.dir, f.s.opt.Now, nil, func(st *state) error {
+		f.absorb(st)
+		latest := make([]Message, len(st.ix.Entries))
+		first := st.ix.FirstRecent
+		j := 0
+		for i := range st.ix.Entries {
+			e := &st.ix.Entries[i]
+			// What the snapshot holds unchanged is reused: no flags to
+			// parse for the thousands of messages nothing happened to.
+			for j < len(f.msgs) && f.msgs[j].UID < e.UID {
+				j++
+			}
+			if j < len(f.msgs) && f.msgs[j].UID == e.UID && f.msgs[j].ModSeq == e.ModSeq {
+				latest[i] = f.msgs[j]
+				continue
+			}
+			latest[i] = st.message(e)
+			// \Recent goes to the first read-write session that sees a
+			// message (RFC 3501 §2.3.2).
+			latest[i].Recent = !f.readOnly && latest[i].UID >= first
+		}
+		if !f.readOnly && st.ix.FirstRecent != st.ix.UIDNext {
+			st.ix.FirstRecent = st.ix.UIDNext
+			st.dirty = true
+		}
+		ch = f.update(latest)
+		if f.gone != nil {
+			ch.Expunged, ch.Reset, f.gone = f.gone, true, nil
+		}
+		return nil
+	})
+	return ch, err
+}
+
+// Open implements Folder.
+func (f *mdFolder) Open(ctx context.Context, uid uint32) (io.ReadCloser, error) {
+	return f.open(uid, false)
+}
+
+// OpenHeader implements Folder.
+func (f *mdFolder) OpenHeader(ctx context.Context, uid uint32) (io.ReadCloser, error) {
+	return f.open(uid, true)
+}
+
+func (f *mdFolder) open(uid uint32, header bool) (io.ReadCloser, error) {
+	if f.seqOf(uid) == 0 {
+		return nil, ErrNoMessage
+	}
+	p := f.paths[uid]
+	fh, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Renamed for a flag change by someone else: look again.
+		err = locked(f.dir, f.s.opt.Now, nil, func(st *state) error { f.absorb(st); return nil })
+		if err == nil {
+			if p = f.paths[uid]; p == "" {
+				return nil, ErrNoMessage
+			}
+			fh, err = os.Open(p)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNoMessage
+		}
+		return nil, fmt.Errorf("open message: %w", err)
+	}
+	return newCRLFReader(fh, header), nil
+}
+
+// StoreFlags implements Folder.
+func (f *mdFolder) StoreFlags(ctx context.Context, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (StoreResult, error) {
+	if f.readOnly {
+		return StoreResult{}, ErrReadOnly
+	}
+	var res StoreResult
+	err := locked(f.dir, f.s.opt.Now, nil, func(st *state) error {
+		for _, uid := range uids {
+			e := st.find(uid)
+			if e == nil || f.seqOf(uid) == 0 {
+				continue // expunged meanwhile, or not yet announced
+			}
+			if unchangedSince > 0 && e.ModSeq > unchangedSince {
+				res.Failed = append(res.Failed, uid)
+				continue
+			}
+			before := e.ModSeq
+			if err := st.setFlags(e, op, flags); err != nil {
+				return err
+			}
+			if e.ModSeq != before {
+				m := st.message(e)
+				res.Updated = append(res.Updated, Updated{Seq: f.set(m), Message: m})
+			}
+		}
+		f.absorb(st)
+		return nil
+	})
+	return res, err
+}
+
+// Expunge implements Folder.
+func (f *mdFolder) Expunge(ctx context.Context, uids []uint32) ([]Expunged, error) {
+	if f.readOnly {
+		return nil, ErrReadOnly
+	}
+	want := map[uint32]bool{}
+	for _, u := range uids {
+		want[u] = true
+	}
+	var gone []uint32
+	err := locked(f.dir, f.s.opt.Now, nil, func(st *state) error {
+		var err error
+		gone, err = f.remove(st, func(e *entry, m Message) bool {
+			return m.Has(FlagDeleted) && (uids == nil || want[e.UID])
+		})
+		return err
+	})
+	return f.view.remove(gone), err
+}
+
+// remove deletes the files of the snapshot's messages that match, under
+// the lock, and drops them from the index.
+func (f *mdFolder) remove(st *state, match func(*entry, Message) bool) ([]uint32, error) {
+	var gone []uint32
+	kept := st.ix.Entries[:0]
+	var err error
+	for i := range st.ix.Entries {
+		e := st.ix.Entries[i]
+		if err == nil && f.seqOf(e.UID) != 0 && match(&e, st.message(&e)) {
+			if rerr := os.Remove(st.path(&e)); rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
+				gone = append(gone, e.UID)
+				f.s.addQuota(e.Base, -1)
+				st.bump()
+				continue
+			} else {
+				err = fmt.Errorf("expunge: %w", rerr)
+			}
+		}
+		kept = append(kept, e)
+	}
+	st.ix.Entries = kept
+	f.absorb(st)
+	return gone, err
+}
+
+// Copy implements Folder.
+func (f *mdFolder) Copy(ctx context.Context, uids []uint32, dest string) (CopyResult, error) {
+	return f.copy(ctx, uids, dest, false)
+}
+
+// Move implements Folder.
+func (f *mdFolder) Move(ctx context.Context, uids []uint32, dest string) (CopyResult, error) {
+	if f.readOnly {
+		return CopyResult{}, ErrReadOnly
+	}
+	return f.copy(ctx, uids, dest, true)
+}
+
+// copy links each message's file into the destination under a new name
+// (a hard link: no data is copied, and the quota is charged as Dovecot
+// charges it, per name), then numbers them there under its lock. Move
+// then removes the sources.
+func (f *mdFolder) copy(ctx context.Context, uids []uint32, dest string, move bool) (CopyResult, error) {
+	if err := checkName(dest); err != nil {
+		return CopyResult{}, err
+	}
+	ddir := f.s.dir(dest)
+	if _, err := os.Stat(filepath.Join(ddir, "cur")); err != nil {
+		return CopyResult{}, ErrNoFolder
+	}
+	if err := f.s.checkQuota(0); err != nil {
+		return CopyResult{}, err
+	}
+	var res CopyResult
+	type placed struct {
+		src  uint32
+		base string
+	}
+	var todo []placed
+	err := locked(ddir, f.s.opt.Now, func() error {
+		for _, uid := range uids {
+			if f.seqOf(uid) == 0 {
+				continue
+			}
+			src := f.paths[uid]
+			n := f.s.w.NewName()
+			n.Size, n.VSize = fileSize(src), f.msgs[f.seqOf(uid)-1].Size
+			base := n.String()
+			info := infoOf(src)
+			if err := os.Link(src, filepath.Join(ddir, "cur", base+":2,"+info)); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // expunged meanwhile
+				}
+				return fmt.Errorf("copy: %w", err)
+			}
+			f.s.addQuota(base, 1)
+			todo = append(todo, placed{uid, base})
+		}
+		return nil
+	}, func(st *state) error {
+		res.UIDValidity = st.ix.UIDValidity
+		byBase := map[string]uint32{}
+		for _, e := range st.ix.Entries {
+			byBase[e.Base] = e.UID
+		}
+		for _, p := range todo {
+			if u := byBase[p.base]; u != 0 {
+				res.Source = append(res.Source, p.src)
+				res.Dest = append(res.Dest, u)
+			}
+		}
+		return nil
+	})
+	if err != nil || !move {
+		return res, err
+	}
+	moved := map[uint32]bool{}
+	for _, u := range res.Source {
+		moved[u] = true
+	}
+	var gone []uint32
+	err = locked(f.dir, f.s.opt.Now, nil, func(st *state) error {
+		var err error
+		gone, err = f.remove(st, func(e *entry, _ Message) bool { return moved[e.UID] })
+		return err
+	})
+	res.Expunged = f.view.remove(gone)
+	return res, err
+}
+
+// infoOf returns the flag letters of a path in cur/.
+func infoOf(p string) string {
+	for i := len(p) - 1; i >= 2; i-- {
+		if p[i-2:i+1] == ":2," {
+			return p[i+1:]
+		}
+		if p[i] == '/' {
+			break
+		}
+	}
+	return ""
+}
+
+// Close implements Folder.
+func (f *mdFolder) Close() error {
+	err := f.cache.flush()
+	if f.watch != nil {
+		err = errors.Join(err, f.watch.close())
+	}
+	return err
+}
+
+// maxCachedHeader bounds what CachedHeader reads of a header section.
+const maxCachedHeader = 256 << 10
+
+// CachedHeader implements Folder.
+func (f *mdFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error) {
+	if f.seqOf(uid) == 0 {
+		return nil, ErrNoMessage
+	}
+	base := baseOf(f.paths[uid])
+	f.cache.load(func(b string) bool { return f.live[b] })
+	if data, ok := f.cache.byBase[base]; ok {
+		return data, nil
+	}
+	rc, err := f.OpenHeader(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h, err := io.ReadAll(io.LimitReader(rc, maxCachedHeader))
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	data := fieldsOf(h)
+	f.cache.add(base, data)
+	return data, nil
+}
+
+// baseOf returns the base of a message path: its name before ':'.
+func baseOf(p string) string {
+	b := filepath.Base(p)
+	if i := strings.IndexByte(b, ':'); i >= 0 {
+		return b[:i]
+	}
+	return b
+}

@@ -1,0 +1,102 @@
+package mailbox
+
+import "slices"
+
+// view is a session's snapshot of a folder and the diff that moves it to
+// a newer list of the folder's messages. Both stores use it, so that
+// their Sync reports changes the same way.
+type view struct {
+	msgs []Message // ascending UID
+}
+
+// seqOf returns the sequence number of uid, or 0.
+func (v *view) seqOf(uid uint32) uint32 {
+	i, ok := slices.BinarySearchFunc(v.msgs, uid, func(m Message, u uint32) int { return int(int64(m.UID) - int64(u)) })
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+// update replaces the snapshot with latest (ascending UID) and returns
+// the differences. A message of latest with a UID below the snapshot's
+// highest that the snapshot lacks cannot happen (UIDs only grow); it
+// would be ignored.
+func (v *view) update(latest []Message) Changes {
+	var ch Changes
+	byUID := make(map[uint32]*Message, len(latest))
+	for i := range latest {
+		byUID[latest[i].UID] = &latest[i]
+	}
+	// Expunges, highest sequence first.
+	for i := len(v.msgs) - 1; i >= 0; i-- {
+		if byUID[v.msgs[i].UID] == nil {
+			ch.Expunged = append(ch.Expunged, Expunged{Seq: uint32(i + 1), UID: v.msgs[i].UID})
+		}
+	}
+	kept := v.msgs[:0:0]
+	for _, m := range v.msgs {
+		n := byUID[m.UID]
+		if n == nil {
+			continue
+		}
+		recent := m.Recent
+		if n.ModSeq != m.ModSeq || !sameFlags(n.Flags, m.Flags) {
+			m = *n
+			m.Recent = recent
+			ch.Updated = append(ch.Updated, Updated{Seq: uint32(len(kept) + 1), Message: m})
+		}
+		kept = append(kept, m)
+	}
+	last := uint32(0)
+	if len(v.msgs) > 0 {
+		last = v.msgs[len(v.msgs)-1].UID
+	}
+	for _, m := range latest {
+		if m.UID > last {
+			kept = append(kept, m)
+			ch.New = append(ch.New, m)
+		}
+	}
+	v.msgs = kept
+	return ch
+}
+
+// reset empties the snapshot and returns every message as expunged, for a
+// UIDVALIDITY change.
+func (v *view) reset() []Expunged {
+	out := make([]Expunged, 0, len(v.msgs))
+	for i := len(v.msgs) - 1; i >= 0; i-- {
+		out = append(out, Expunged{Seq: uint32(i + 1), UID: v.msgs[i].UID})
+	}
+	v.msgs = nil
+	return out
+}
+
+// set replaces one message in the snapshot (after the session's own
+// change) and returns its sequence number.
+func (v *view) set(m Message) uint32 {
+	seq := v.seqOf(m.UID)
+	if seq != 0 {
+		m.Recent = v.msgs[seq-1].Recent
+		v.msgs[seq-1] = m
+	}
+	return seq
+}
+
+// remove drops uids from the snapshot and returns them as expunges in
+// reporting order.
+func (v *view) remove(uids []uint32) []Expunged {
+	gone := map[uint32]bool{}
+	for _, u := range uids {
+		gone[u] = true
+	}
+	var out []Expunged
+	for i := len(v.msgs) - 1; i >= 0; i-- {
+		if gone[v.msgs[i].UID] {
+			out = append(out, Expunged{Seq: uint32(i + 1), UID: v.msgs[i].UID})
+		}
+	}
+	v.msgs = slices.DeleteFunc(v.msgs, func(m Message) bool { return gone[m.UID] })
+	return out
+}
