@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -98,11 +97,7 @@ func (x *expander) expand(addr string, depth int, origin string, owner *daemon.U
 }
 
 func (x *expander) virtual(addr string, m recipient.Match) {
-	root := m.Account.Home
-	if root == "" {
-		local, domain := address.Split(m.Account.Address)
-		root = filepath.Join(x.a.cfg.VirtualBase, domain, local)
-	}
+	root := recipient.MaildirRoot(m, x.a.cfg.VirtualBase, x.a.cfg.HomeMailbox)
 	x.targets = append(x.targets, target{kind: toVirtual, addr: addr, value: root, ext: m.Extension, account: m.Account.Address})
 }
 
@@ -133,7 +128,7 @@ func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
 }
 
 func (x *expander) mailbox(addr string, u *daemon.User, ext string) {
-	root := filepath.Join(u.Home, x.a.cfg.HomeMailbox)
+	root := recipient.MaildirRoot(recipient.Match{Kind: recipient.SystemUser, User: u}, x.a.cfg.VirtualBase, x.a.cfg.HomeMailbox)
 	x.targets = append(x.targets, target{kind: toUser, addr: addr, value: root, user: u, ext: ext})
 }
 
