@@ -67,7 +67,7 @@ func TestMisspelledService(t *testing.T) {
 		t.Errorf("err = %v still blames the kind", err)
 	}
 	// Far from every built-in name: no guess, but the list.
-	_, err = Parse([]byte("[services.pop3]\nenabled = true\n"), "f.toml", testOpt)
+	_, err = Parse([]byte("[services.finger]\nenabled = true\n"), "f.toml", testOpt)
 	if err == nil || strings.Contains(err.Error(), "did you mean") || !strings.Contains(err.Error(), "submissions") {
 		t.Errorf("err = %v", err)
 	}
