@@ -77,7 +77,7 @@ func (c *Client) ReadLine() (string, error) {
 	c.nc.SetReadDeadline(c.srv.now().Add(c.srv.cfg.Timeout))
 	line, err := c.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull || len(line) > MaxLine {
-		return "", errLineTooLong
+		return "", ErrLineTooLong
 	}
 	if err != nil {
 		return "", err

@@ -125,4 +125,6 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 }
 
-var errLineTooLong = errors.New("line too long")
+// ErrLineTooLong is a command line over MaxLine: the client is not
+// worth reading further.
+var ErrLineTooLong = errors.New("line too long")
