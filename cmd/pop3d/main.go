@@ -8,10 +8,10 @@ import (
 	"context"
 	"os"
 
-	"postern.dev/postern/pop3d/pop3login"
-	"postern.dev/postern/pop3d/stub"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/login"
+	"postern.dev/postern/pop3d/pop3login"
+	"postern.dev/postern/pop3d/stub"
 )
 
 func main() {

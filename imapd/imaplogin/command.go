@@ -59,6 +59,12 @@ func (e *syntaxError) Error() string { return e.msg }
 // the connection ends.
 var errLiteralTooBig = errors.New("literal too big")
 
+// badArg is what is wrong with an argument, in the words of the BAD
+// reply.
+type badArg string
+
+func (b badArg) Error() string { return string(b) }
+
 // errEmpty is an empty line, which is ignored (as Dovecot does).
 var errEmpty = errors.New("empty line")
 
@@ -153,9 +159,9 @@ func space(rest *string, a arg) error {
 	case r == "", a.kind == open, r[0] == ')':
 		return nil
 	case r[0] != ' ':
-		return fmt.Errorf("Missing space")
+		return badArg("Missing space")
 	case len(r) == 1:
-		return fmt.Errorf("Trailing space")
+		return badArg("Trailing space")
 	}
 	*rest = r[1:]
 	return nil
@@ -179,20 +185,20 @@ func nextArg(s string) (a arg, rest string, lit int, sync bool, err error) {
 			case '\\':
 				i++
 				if i == len(s) || (s[i] != '"' && s[i] != '\\') {
-					return arg{}, "", 0, false, fmt.Errorf("Invalid escape in quoted string")
+					return arg{}, "", 0, false, badArg("Invalid escape in quoted string")
 				}
 				b.WriteByte(s[i])
 			case 0:
-				return arg{}, "", 0, false, fmt.Errorf("NUL in quoted string")
+				return arg{}, "", 0, false, badArg("NUL in quoted string")
 			default:
 				b.WriteByte(c)
 			}
 		}
-		return arg{}, "", 0, false, fmt.Errorf("Unterminated quoted string")
+		return arg{}, "", 0, false, badArg("Unterminated quoted string")
 	case '{':
 		end := strings.IndexByte(s, '}')
 		if end < 0 || end != len(s)-1 {
-			return arg{}, "", 0, false, fmt.Errorf("Invalid literal")
+			return arg{}, "", 0, false, badArg("Invalid literal")
 		}
 		num := s[1:end]
 		sync = true
@@ -201,7 +207,7 @@ func nextArg(s string) (a arg, rest string, lit int, sync bool, err error) {
 		}
 		n, err := strconv.ParseUint(num, 10, 32)
 		if err != nil || num == "" || num[0] == '+' {
-			return arg{}, "", 0, false, fmt.Errorf("Invalid literal size")
+			return arg{}, "", 0, false, badArg("Invalid literal size")
 		}
 		return arg{}, "", int(min(n, 1<<30)), sync, nil
 	}
@@ -210,7 +216,7 @@ func nextArg(s string) (a arg, rest string, lit int, sync bool, err error) {
 		end++
 	}
 	if end == 0 {
-		return arg{}, "", 0, false, fmt.Errorf("Invalid character %q", s[0])
+		return arg{}, "", 0, false, badArg(fmt.Sprintf("Invalid character %q", s[0]))
 	}
 	return arg{kind: atom, s: s[:end]}, s[end:], -1, false, nil
 }

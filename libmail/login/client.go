@@ -21,9 +21,9 @@ const MaxLine = 8192
 // decided, and its methods are what a Protocol may do before login.
 type Client struct {
 	srv    *Server
-	raw    net.Conn   // the TCP connection
-	nc     net.Conn   // raw, or the TLS connection over it
-	tc     *tls.Conn  // nil before TLS
+	raw    net.Conn  // the TCP connection
+	nc     net.Conn  // raw, or the TLS connection over it
+	tc     *tls.Conn // nil before TLS
 	r      *bufio.Reader
 	w      *bufio.Writer
 	remote netip.AddrPort

@@ -3,8 +3,8 @@ package login
 import (
 	"context"
 	"fmt"
-	"os"
 	"net"
+	"os"
 	"path/filepath"
 
 	"postern.dev/postern/libmail/daemon"
@@ -79,4 +79,3 @@ func runSessionService(ctx context.Context, env *daemon.Env, protocol string) er
 	wait()
 	return nil
 }
-

@@ -29,14 +29,14 @@ type Accounts interface {
 // logins its login processes hand over and starts each session as the
 // mailbox's owner.
 type SessionService struct {
-	Protocol    string        // handoff.IMAP or handoff.POP3: what it serves
-	Accounts    Accounts      // who may log in
-	Vmail       *daemon.User  // the owner of virtual mailboxes
-	VirtualBase string        // virtual_mailbox_base
-	HomeMailbox string        // home_mailbox
-	Program     string        // the session program (this one), started with ChildFlag
+	Protocol    string       // handoff.IMAP or handoff.POP3: what it serves
+	Accounts    Accounts     // who may log in
+	Vmail       *daemon.User // the owner of virtual mailboxes
+	VirtualBase string       // virtual_mailbox_base
+	HomeMailbox string       // home_mailbox
+	Program     string       // the session program (this one), started with ChildFlag
 	Log         *maillog.Logger
-	LogOptions  ChildLog      // how the session processes log
+	LogOptions  ChildLog // how the session processes log
 	Now         func() time.Time
 
 	wg sync.WaitGroup
