@@ -12,7 +12,7 @@ import (
 	"postern.dev/postern/libmail/ipc/anvil"
 	"postern.dev/postern/libmail/ipc/handoff"
 	"postern.dev/postern/libmail/login"
-	"postern.dev/postern/libmail/testkit"
+	"postern.dev/postern/libmail/login/logintest"
 )
 
 // client is a raw IMAP client for the tests.
@@ -22,7 +22,7 @@ type client struct {
 	r  *bufio.Reader
 }
 
-func dial(t *testing.T, sys *testkit.LoginSystem) (*client, string) {
+func dial(t *testing.T, sys *logintest.LoginSystem) (*client, string) {
 	t.Helper()
 	nc, err := net.Dial("tcp", sys.Addr)
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *client) cmd(tag, line string) []string {
 	}
 }
 
-func (c *client) starttls(sys *testkit.LoginSystem) {
+func (c *client) starttls(sys *logintest.LoginSystem) {
 	c.t.Helper()
 	if r := c.cmd("s1", "STARTTLS"); r[0] != "s1 OK Begin TLS negotiation now." {
 		c.t.Fatalf("STARTTLS: %q", r)
@@ -79,8 +79,8 @@ func (c *client) starttls(sys *testkit.LoginSystem) {
 
 func greeting(r handoff.Request) string { return r.Tag + " OK Logged in" }
 
-func start(t *testing.T, change func(*login.Config)) *testkit.LoginSystem {
-	return testkit.StartLogin(t, Protocol{}, greeting, change, nil)
+func start(t *testing.T, change func(*login.Config)) *logintest.LoginSystem {
+	return logintest.StartLogin(t, Protocol{}, greeting, change, nil)
 }
 
 func TestBeforeTLS(t *testing.T) {
@@ -257,7 +257,7 @@ func (l *limiter) Count(ctx context.Context, event, client, user string) (anvil.
 
 func TestFailureLimit(t *testing.T) {
 	lim := &limiter{failures: 1}
-	sys := testkit.StartLogin(t, Protocol{}, greeting, func(c *login.Config) {
+	sys := logintest.StartLogin(t, Protocol{}, greeting, func(c *login.Config) {
 		c.PlaintextAuth = true
 		c.Limits = login.Limits{AuthFailures: 3, AuthDelay: 20 * time.Millisecond, AuthMaxDelay: time.Second}
 	}, lim)

@@ -63,6 +63,8 @@ func runChild(j *job, in io.Reader, log *maillog.Logger, h Handoff) int {
 		io.Copy(io.Discard, in)
 		cancel()
 	}()
+	// A session that does not watch ctx still ends with it.
+	context.AfterFunc(ctx, func() { nc.Close() })
 	if err := h(ctx, prefixConn(nc, j.Buffered), j.Identity, j.Mailbox); err != nil && ctx.Err() == nil {
 		log.Warn("session of %s from %s: %v", j.Identity.User, j.Identity.Client.Addr(), err)
 		return 1

@@ -1,8 +1,7 @@
 // Package testkit is what the tests of several packages need alike: a
 // test certificate authority for TLS (PKI), a log sink that goroutines
 // write while a test reads it (LogBuffer), an in-memory resolver
-// (Resolver), a spool with entries in it (MakeSpool, Enqueue), a login
-// server with a fake session service behind it (StartLogin), and the
+// (Resolver), a spool with entries in it (MakeSpool, Enqueue), and the
 // round trip every IPC fuzz target checks (RoundTrip). One
 // copy here replaces the copies the packages' tests had.
 //

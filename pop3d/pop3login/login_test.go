@@ -10,7 +10,7 @@ import (
 
 	"postern.dev/postern/libmail/ipc/handoff"
 	"postern.dev/postern/libmail/login"
-	"postern.dev/postern/libmail/testkit"
+	"postern.dev/postern/libmail/login/logintest"
 )
 
 type client struct {
@@ -19,7 +19,7 @@ type client struct {
 	r  *bufio.Reader
 }
 
-func dial(t *testing.T, sys *testkit.LoginSystem) (*client, string) {
+func dial(t *testing.T, sys *logintest.LoginSystem) (*client, string) {
 	t.Helper()
 	nc, err := net.Dial("tcp", sys.Addr)
 	if err != nil {
@@ -66,7 +66,7 @@ func (c *client) multi(line string) []string {
 func greeting(handoff.Request) string { return "+OK Logged in." }
 
 func TestBeforeTLS(t *testing.T) {
-	sys := testkit.StartLogin(t, Protocol{}, greeting, nil, nil)
+	sys := logintest.StartLogin(t, Protocol{}, greeting, nil, nil)
 	c, g := dial(t, sys)
 	if g != "+OK mail.example.test ready." {
 		t.Errorf("greeting %q", g)
@@ -91,7 +91,7 @@ func TestBeforeTLS(t *testing.T) {
 }
 
 func TestLoginAfterSTLS(t *testing.T) {
-	sys := testkit.StartLogin(t, Protocol{}, greeting, nil, nil)
+	sys := logintest.StartLogin(t, Protocol{}, greeting, nil, nil)
 	c, _ := dial(t, sys)
 	c.send("STLS\r\nUSER injected\r\n")
 	if l := c.line(); l != "+OK Begin TLS negotiation now." {
@@ -137,7 +137,7 @@ func TestLoginAfterSTLS(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	sys := testkit.StartLogin(t, Protocol{}, greeting, func(c *login.Config) { c.PlaintextAuth = true }, nil)
+	sys := logintest.StartLogin(t, Protocol{}, greeting, func(c *login.Config) { c.PlaintextAuth = true }, nil)
 	c, _ := dial(t, sys)
 	if got := strings.Join(c.multi("AUTH"), "|"); got != "+OK|PLAIN|LOGIN|." {
 		t.Errorf("AUTH list: %s", got)
@@ -167,7 +167,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestTooManyBadCommands(t *testing.T) {
-	sys := testkit.StartLogin(t, Protocol{}, greeting, nil, nil)
+	sys := logintest.StartLogin(t, Protocol{}, greeting, nil, nil)
 	c, _ := dial(t, sys)
 	for range maxBad - 1 {
 		if r := c.cmd("FROB"); r != "-ERR Unknown command." {

@@ -1,4 +1,13 @@
-package testkit
+// Package logintest runs a login server (libmail/login) on loopback
+// with a fake session service behind it, for the tests of imapd's and
+// pop3d's login roles.
+//
+// # Why in libmail
+//
+// No program uses it: only the tests of imapd/imaplogin and
+// pop3d/pop3login do. It is not in libmail/testkit because it imports
+// libmail/login, whose dependencies' tests import testkit.
+package logintest
 
 import (
 	"bufio"
@@ -17,6 +26,7 @@ import (
 	"postern.dev/postern/libmail/ipc/handoff"
 	"postern.dev/postern/libmail/login"
 	"postern.dev/postern/libmail/maillog"
+	"postern.dev/postern/libmail/testkit"
 )
 
 // LoginSystem is a login server (libmail/login) on loopback with a fake
@@ -28,8 +38,8 @@ import (
 // bytes it pipelined after its login reach the session.
 type LoginSystem struct {
 	Addr string
-	Log  *LogBuffer
-	PKI  *PKI
+	Log  *testkit.LogBuffer
+	PKI  *testkit.PKI
 
 	mu       sync.Mutex
 	requests []handoff.Request
@@ -49,8 +59,8 @@ func (s *LoginSystem) Requests() []handoff.Request {
 func StartLogin(t testing.TB, proto login.Protocol, greeting func(handoff.Request) string, change func(*login.Config), limiter login.Limiter) *LoginSystem {
 	t.Helper()
 	dir := t.TempDir()
-	pki := NewPKI(t, "mail.example.test")
-	s := &LoginSystem{Log: &LogBuffer{}, PKI: pki}
+	pki := testkit.NewPKI(t, "mail.example.test")
+	s := &LoginSystem{Log: &testkit.LogBuffer{}, PKI: pki}
 	sock := filepath.Join(dir, "session")
 	sl, err := net.Listen("unix", sock)
 	if err != nil {
