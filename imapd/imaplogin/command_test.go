@@ -11,9 +11,8 @@ import (
 // bytesSource reads commands from a string, as from a client; Continue
 // records the "+" the server would send.
 type bytesSource struct {
-	r      *bufio.Reader
-	conts  int
-	failed bool
+	r     *bufio.Reader
+	conts int
 }
 
 func newSource(s string) *bytesSource { return &bytesSource{r: bufio.NewReader(strings.NewReader(s))} }

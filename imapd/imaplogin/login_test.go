@@ -65,18 +65,6 @@ func (c *client) cmd(tag, line string) []string {
 	}
 }
 
-func (c *client) starttls(sys *logintest.LoginSystem) {
-	c.t.Helper()
-	if r := c.cmd("s1", "STARTTLS"); r[0] != "s1 OK Begin TLS negotiation now." {
-		c.t.Fatalf("STARTTLS: %q", r)
-	}
-	tc := tls.Client(c.nc, sys.ClientTLS())
-	if err := tc.Handshake(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.nc, c.r = tc, bufio.NewReader(tc)
-}
-
 func greeting(r handoff.Request) string { return r.Tag + " OK Logged in" }
 
 func start(t *testing.T, change func(*login.Config)) *logintest.LoginSystem {
