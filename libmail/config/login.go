@@ -38,6 +38,12 @@ func (p *Params) validateLogin() error {
 			return &paramError{name, fmt.Errorf("%s: must not be negative", d.D())}
 		}
 	}
+	if (p.LoginTLSCertFile == "") != (p.LoginTLSKeyFile == "") {
+		return &paramError{"login_tls_key_file", fmt.Errorf("login_tls_cert_file and login_tls_key_file go together")}
+	}
+	if p.LoginTLSWrapperMode && p.LoginTLSCertFile == "" {
+		return &paramError{"login_tls_wrappermode", fmt.Errorf("needs login_tls_cert_file")}
+	}
 	if p.LoginTimeout <= 0 {
 		return &paramError{"login_timeout", fmt.Errorf("%s: must be positive", p.LoginTimeout.D())}
 	}
