@@ -274,3 +274,43 @@ func TestRootMailAccessRoles(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestMailAccessConnectionLimit: login_client_connection_count_limit
+// counts one client's connections before login on IMAP and POP3
+// together (in anvil); the one over it is told and closed, with the
+// limit's log line. A client that logged in no longer counts.
+func TestMailAccessConnectionLimit(t *testing.T) {
+	s := NewSystem(t, Options{Set: []string{"login_client_event_limit_exceptions=", "login_plaintext_auth=true",
+		"login_client_connection_count_limit=2"}})
+	deliverOne(t, s, "one")
+	const client = "127.0.0.4"
+	c1, _ := dialIMAP(t, client, s.Addr(143))
+	dialIMAP(t, client, s.Addr(110))
+	_, g := dialIMAP(t, client, s.Addr(143))
+	if g != "* BYE [UNAVAILABLE] Too many connections from 127.0.0.4" {
+		t.Errorf("third connection: %q", g)
+	}
+	_, g = dialIMAP(t, client, s.Addr(110))
+	if g != "-ERR [SYS/TEMP] Too many connections from 127.0.0.4" {
+		t.Errorf("POP3 over the limit: %q", g)
+	}
+	if !strings.Contains(s.Log(), "warning: Connection concurrency limit exceeded: 3 from unknown[127.0.0.4] for service imap") {
+		t.Errorf("no limit line\n%s", tail(s.Log(), 20))
+	}
+	// The first client logs in: its connection is the session's now,
+	// and the client may open another before login.
+	if r := c1.cmd("a1 LOGIN demo@example.test demo"); r != "a1 OK [CAPABILITY IMAP4rev1] Logged in." {
+		t.Fatalf("login: %q", r)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, g = dialIMAP(t, client, s.Addr(143))
+		if strings.HasPrefix(g, "* OK ") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.HasPrefix(g, "* OK ") {
+		t.Errorf("after a login, a new connection: %q", g)
+	}
+}
