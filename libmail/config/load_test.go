@@ -266,7 +266,12 @@ func TestLoginServices(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "login_tls_wrappermode") {
 		t.Errorf("imaps without a certificate: %v", err)
 	}
-	c, err = Parse([]byte("smtpd_tls_cert_file = \"/c.pem\"\nsmtpd_tls_key_file = \"/k.pem\"\n[services.imaps]\nenabled = true\n"), "f.toml", testOpt)
+	const cert = "smtpd_tls_cert_file = \"/c.pem\"\nsmtpd_tls_key_file = \"/k.pem\"\n"
+	_, err = Parse([]byte(cert+"[services.imaps]\nenabled = true\n"), "f.toml", testOpt)
+	if err == nil || !strings.Contains(err.Error(), "service imaps needs the service imap-session") {
+		t.Errorf("imaps without imap-session: %v", err)
+	}
+	c, err = Parse([]byte(cert+"[services.imaps]\nenabled = true\n[services.imap-session]\nenabled = true\n"), "f.toml", testOpt)
 	if err != nil {
 		t.Fatalf("imaps with smtpd's certificate: %v", err)
 	}

@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"path/filepath"
+)
 
 // Login is about the login processes of imapd and pop3d: what they ask
 // of a client before it has logged in, and the limits on clients that
@@ -46,6 +49,31 @@ func (p *Params) validateLogin() error {
 	}
 	if p.LoginTimeout <= 0 {
 		return &paramError{"login_timeout", fmt.Errorf("%s: must be positive", p.LoginTimeout.D())}
+	}
+	return nil
+}
+
+// checkLoginSessions: an enabled login service of imapd or pop3d (one
+// without the "session" argument) hands its clients to the session
+// service PROTOCOL-session, which must be enabled too; otherwise nobody
+// could log in, and the login process would refuse to start.
+func (c *Config) checkLoginSessions() error {
+	for _, s := range c.Services {
+		var session string
+		switch filepath.Base(s.Command) {
+		case "imapd":
+			session = "imap-session"
+		case "pop3d":
+			session = "pop3-session"
+		default:
+			continue
+		}
+		if !s.Enabled || len(s.Args) > 0 {
+			continue
+		}
+		if ss := c.Service(session); ss == nil || !ss.Enabled {
+			return fmt.Errorf("service %s needs the service %s: enable it too ([services.%s] enabled = true)", s.Name, session, session)
+		}
 	}
 	return nil
 }
