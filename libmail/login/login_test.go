@@ -15,6 +15,8 @@ import (
 
 	"postern.dev/postern/libmail/account"
 	"postern.dev/postern/libmail/daemon"
+	"postern.dev/postern/libmail/ipc"
+	"postern.dev/postern/libmail/ipc/handoff"
 	"postern.dev/postern/libmail/login"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/testkit"
@@ -81,6 +83,7 @@ type system struct {
 	base    string
 	stopSvc context.CancelFunc
 	owner   int
+	sock    string
 }
 
 // runnableCopy copies the test binary where any user may run it.
@@ -133,6 +136,7 @@ func startSystem(t *testing.T, wrapper bool) *system {
 	}
 	sys.owner = me.UID
 	sock := filepath.Join(dir, "session")
+	sys.sock = sock
 	sl, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -239,5 +243,51 @@ func TestSessionProcessTLS(t *testing.T) {
 	sys.stopSvc()
 	if _, err := r.ReadString('\n'); err == nil {
 		t.Error("the session outlived its service")
+	}
+}
+
+// TestSessionServiceRefuses: the session service answers a request it
+// cannot take without starting anything: a wrong password is a failure,
+// a request for another protocol or a malformed one a temporary error.
+func TestSessionServiceRefuses(t *testing.T) {
+	sys := startSystem(t, false)
+	good := handoff.Request{Type: handoff.RequestType, Protocol: "imap", Mechanism: "PLAIN", User: "demo@example.test",
+		Password: "demo", Tag: "a1", Client: "127.0.0.1:1", Local: "127.0.0.1:143"}
+	for _, tc := range []struct {
+		name   string
+		change func(*handoff.Request)
+		temp   bool
+		text   string
+	}{
+		{"wrong password", func(r *handoff.Request) { r.Password = "wrong" }, false, "authentication failure"},
+		{"unknown user", func(r *handoff.Request) { r.User = "nobody@example.test" }, false, "authentication failure"},
+		{"other protocol", func(r *handoff.Request) { r.Protocol, r.Tag = "pop3", "" }, true, "a pop3 login sent to the imap session service"},
+		{"no tag", func(r *handoff.Request) { r.Tag = "" }, true, "handoff request for IMAP without a tag"},
+	} {
+		req := good
+		tc.change(&req)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := ipc.Dial(ctx, sys.sock, ipc.Hello{Channel: handoff.Channel, Version: handoff.Version})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := daemon.SendFile(conn.Peer().(*net.UnixConn), f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		conn.SendFlush(req)
+		var r handoff.Reply
+		if err := conn.Recv(&r); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		conn.Close()
+		if r.OK || r.Temp != tc.temp || r.Text != tc.text || r.Validate() != nil {
+			t.Errorf("%s: reply %+v, want temp %v %q", tc.name, r, tc.temp, tc.text)
+		}
 	}
 }
