@@ -103,7 +103,7 @@ func TestMailAccessPythonClients(t *testing.T) {
 	log := s.Log()
 	for _, line := range []string{
 		"postern/imapd[", "Login: user=<demo@example.test>, method=LOGIN, rip=127.0.0.1, lip=127.0.0.1, mpid=",
-		", TLS, service=imap\n", ", TLS, service=imaps\n", "method=USER", ", TLS, service=pop3\n", ", TLS, service=pop3s\n",
+		", TLS, service=imap\n", ", TLS, service=imaps\n", "method=PLAIN", "method=USER", ", TLS, service=pop3\n", ", TLS, service=pop3s\n",
 		"warning: unknown[127.0.0.1]: SASL LOGIN authentication failed: authentication failure, sasl_username=demo@example.test",
 		"warning: unknown[127.0.0.1]: USER authentication failed: authentication failure, sasl_username=demo@example.test",
 	} {
