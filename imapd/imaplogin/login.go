@@ -10,11 +10,11 @@ import (
 	"postern.dev/postern/libmail/sasl"
 )
 
-// Capabilities are what the server supports whatever the state: the
-// greeting and CAPABILITY list them, with STARTTLS, LOGINDISABLED or
-// AUTH= as the connection allows. The authenticated session may list
-// more once logged in.
-var Capabilities = []string{"IMAP4rev1", "SASL-IR", "ID", "LITERAL+"}
+// defaultCapabilities are what the server supports whatever the state:
+// the greeting and CAPABILITY list them, with STARTTLS, LOGINDISABLED
+// or AUTH= as the connection allows. The authenticated session may list
+// more once logged in (Protocol.Capabilities replaces them).
+var defaultCapabilities = []string{"IMAP4rev1", "SASL-IR", "ID", "LITERAL+"}
 
 // maxBad is how many bad commands a client may send before login
 // before it is disconnected, as Dovecot does.
@@ -22,7 +22,7 @@ const maxBad = 10
 
 // Protocol is IMAP's login role for libmail/login.
 type Protocol struct {
-	// Capabilities replaces the package's Capabilities when not nil.
+	// Capabilities replaces the default list when not nil.
 	Capabilities []string
 }
 
@@ -102,7 +102,7 @@ func (s *session) tooBad() bool {
 
 // capabilities lists what the connection allows now.
 func (s *session) capabilities() string {
-	caps := Capabilities
+	caps := defaultCapabilities
 	if s.p.Capabilities != nil {
 		caps = s.p.Capabilities
 	}

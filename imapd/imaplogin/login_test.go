@@ -283,3 +283,13 @@ func TestTemporaryFailure(t *testing.T) {
 		t.Errorf("no session service: %q", r)
 	}
 }
+
+// TestCapabilitiesOverride: the authenticated session's program may
+// announce its own list before login.
+func TestCapabilitiesOverride(t *testing.T) {
+	sys := logintest.StartLogin(t, Protocol{Capabilities: []string{"IMAP4rev1", "IMAP4rev2", "IDLE"}}, greeting, nil, nil)
+	_, g := dial(t, sys)
+	if g != "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 IDLE STARTTLS LOGINDISABLED] mail.example.test ready." {
+		t.Errorf("greeting %q", g)
+	}
+}

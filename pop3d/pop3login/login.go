@@ -9,16 +9,17 @@ import (
 	"postern.dev/postern/libmail/sasl"
 )
 
-// Capabilities are what the server supports whatever the state (RFC
-// 2449 §6); CAPA adds STLS, USER and SASL as the connection allows.
-var Capabilities = []string{"TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"}
+// defaultCapabilities are what the server supports whatever the state
+// (RFC 2449 §6); CAPA adds STLS, USER and SASL as the connection allows
+// (Protocol.Capabilities replaces them).
+var defaultCapabilities = []string{"TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"}
 
 // maxBad is how many unknown commands a client may send before login.
 const maxBad = 10
 
 // Protocol is POP3's login role for libmail/login.
 type Protocol struct {
-	// Capabilities replaces the package's Capabilities when not nil.
+	// Capabilities replaces the default list when not nil.
 	Capabilities []string
 }
 
@@ -85,7 +86,7 @@ func (s *session) run(ctx context.Context, cmd command) bool {
 	switch cmd.name {
 	case "CAPA":
 		c.Printf("+OK Capability list follows\r\n")
-		caps := Capabilities
+		caps := defaultCapabilities
 		if s.p.Capabilities != nil {
 			caps = s.p.Capabilities
 		}
