@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -77,13 +78,14 @@ func (lineProto) Serve(ctx context.Context, c *login.Client) {
 }
 
 type system struct {
-	addr    string
-	log     *testkit.LogBuffer
-	pki     *testkit.PKI
-	base    string
-	stopSvc context.CancelFunc
-	owner   int
-	sock    string
+	addr      string
+	log       *testkit.LogBuffer
+	pki       *testkit.PKI
+	base      string
+	stopSvc   context.CancelFunc
+	stopLogin context.CancelFunc
+	owner     int
+	sock      string
 }
 
 // runnableCopy copies the test binary where any user may run it.
@@ -156,6 +158,7 @@ func startSystem(t *testing.T, wrapper bool) *system {
 	}
 	sys.addr = l.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
+	sys.stopLogin = cancel
 	go func() { defer wg.Done(); srv.Serve(ctx, l) }()
 	t.Cleanup(func() {
 		cancel()
@@ -289,5 +292,21 @@ func TestSessionServiceRefuses(t *testing.T) {
 		if r.OK || r.Temp != tc.temp || r.Text != tc.text || r.Validate() != nil {
 			t.Errorf("%s: reply %+v, want temp %v %q", tc.name, r, tc.temp, tc.text)
 		}
+	}
+}
+
+// TestLoginStopEndsProxies: a login process that stops takes its TLS
+// sessions' state with it: the client sees the connection close.
+func TestLoginStopEndsProxies(t *testing.T) {
+	sys := startSystem(t, true)
+	nc, r := sys.dial(t, true)
+	fmt.Fprintf(nc, "a1 LOGIN demo@example.test demo\r\n")
+	if l := readLine(t, r); !strings.HasPrefix(l, "a1 OK ") {
+		t.Fatalf("session said %q", l)
+	}
+	sys.stopLogin()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := r.ReadString('\n'); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("after the login process stopped: %q %v, want the connection closed", l, err)
 	}
 }

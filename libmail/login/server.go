@@ -110,7 +110,12 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	s.proto.Serve(ctx, c)
 	if c.handed != nil {
 		stop()
+		// A proxied TLS session ends with the process that holds its TLS
+		// state (the session sees EOF); a passed socket is the session's
+		// alone, and closing this process's copy does not end it.
+		stopProxy := context.AfterFunc(ctx, func() { nc.Close() })
 		c.handed()
+		stopProxy()
 	}
 }
 
