@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"postern.dev/postern/libmail/address"
 	"postern.dev/postern/libmail/alias"
 	"postern.dev/postern/libmail/daemon"
-	"postern.dev/postern/libmail/mailbox"
 	"postern.dev/postern/libmail/recipient"
 )
 
@@ -100,15 +98,8 @@ func (x *expander) expand(addr string, depth int, origin string, owner *daemon.U
 }
 
 func (x *expander) virtual(addr string, m recipient.Match) {
-	root := m.Account.Home
-	if root == "" {
-		local, domain := address.Split(m.Account.Address)
-		root = filepath.Join(x.a.cfg.VirtualBase, domain, local)
-	}
-	quota := x.a.cfg.Quota
-	if q, ok := mailbox.ParseQuotaRule(m.Account.Extra); ok {
-		quota = q
-	}
+	root := recipient.MaildirRoot(m, x.a.cfg.VirtualBase, x.a.cfg.HomeMailbox)
+	quota := recipient.MailboxQuota(m, x.a.cfg.Quota)
 	x.targets = append(x.targets, target{kind: toVirtual, addr: addr, value: root, ext: m.Extension, account: m.Account.Address, quota: quota})
 }
 
@@ -139,7 +130,7 @@ func (x *expander) systemUser(addr string, m recipient.Match, depth int) error {
 }
 
 func (x *expander) mailbox(addr string, u *daemon.User, ext string) {
-	root := filepath.Join(u.Home, x.a.cfg.HomeMailbox)
+	root := recipient.MaildirRoot(recipient.Match{Kind: recipient.SystemUser, User: u}, x.a.cfg.VirtualBase, x.a.cfg.HomeMailbox)
 	x.targets = append(x.targets, target{kind: toUser, addr: addr, value: root, user: u, ext: ext, quota: x.a.cfg.Quota})
 }
 

@@ -35,7 +35,7 @@ func serveTest(t *testing.T, open func() mailbox.Store) string {
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				if login(c) {
+				if testLogin(c) {
 					s := open()
 					defer s.Close()
 					Serve(context.Background(), c, s, Options{})
@@ -46,7 +46,7 @@ func serveTest(t *testing.T, open func() mailbox.Store) string {
 	return ln.Addr().String()
 }
 
-func login(c net.Conn) bool {
+func testLogin(c net.Conn) bool {
 	r := bufio.NewReader(c)
 	c.Write([]byte("+OK test POP3 ready.\r\n"))
 	for {

@@ -27,7 +27,12 @@ var sandboxPorts = []struct {
 	port    int
 }{
 	{"smtp", 25}, {"submission", 587}, {"submissions", 465},
+	{"imap", 143}, {"imaps", 993}, {"pop3", 110}, {"pop3s", 995},
 }
+
+// sandboxSessions are the session services the sandbox's IMAP and POP3
+// login processes hand their clients to.
+var sandboxSessions = []string{"imap-session", "pop3-session"}
 
 // cmdSandbox writes a self-contained configuration under DIR: spool,
 // mailboxes and log inside it, listeners on loopback at base+port, a
@@ -139,6 +144,9 @@ local_system_users = false
 		q(filepath.Join(dir, "tls", "cert.pem")), q(filepath.Join(dir, "tls", "key.pem")))
 	for _, p := range sandboxPorts {
 		fmt.Fprintf(&b, "\n[services.%s]\nlisten = [\"127.0.0.1:%d\"]\nenabled = true\n", p.service, base+p.port)
+	}
+	for _, name := range sandboxSessions {
+		fmt.Fprintf(&b, "\n[services.%s]\nenabled = true\n", name)
 	}
 	return b.String()
 }

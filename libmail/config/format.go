@@ -17,6 +17,7 @@ var sectionTitles = map[string]string{
 	"DKIM":    "DKIM signing",
 	"SMTP":    "SMTP client (smtp)",
 	"Local":   "Local delivery (local)",
+	"Login":   "Mailbox access: the login processes of imapd and pop3d",
 	"Pickup":  "Local submission (sendmail and pickup)",
 	"Master":  "Supervisor (master)",
 	"Logging": "Logging",

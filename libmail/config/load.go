@@ -176,6 +176,9 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 			return nil, locate(where, text, toml.Key{"services", s.Name, "overrides"}, err)
 		}
 	}
+	if err := c.checkLoginSessions(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
 	return c, nil
 }
 

@@ -67,7 +67,7 @@ func TestMisspelledService(t *testing.T) {
 		t.Errorf("err = %v still blames the kind", err)
 	}
 	// Far from every built-in name: no guess, but the list.
-	_, err = Parse([]byte("[services.pop3]\nenabled = true\n"), "f.toml", testOpt)
+	_, err = Parse([]byte("[services.finger]\nenabled = true\n"), "f.toml", testOpt)
 	if err == nil || strings.Contains(err.Error(), "did you mean") || !strings.Contains(err.Error(), "submissions") {
 		t.Errorf("err = %v", err)
 	}
@@ -239,5 +239,43 @@ mydestination = ["$myhostname", "$$literal", "$unknown"]
 	_, err = Parse([]byte("myorigin = \"$mydomain\"\nmydomain = \"$myorigin\"\n"), "f", testOpt)
 	if err == nil {
 		t.Error("a $name loop was accepted")
+	}
+}
+
+// TestLoginServices: the IMAP and POP3 services ship disabled; imaps
+// and pop3s speak TLS from the first byte and, enabled, need a
+// certificate; the session services keep setuid and setgid.
+func TestLoginServices(t *testing.T) {
+	c, err := Parse([]byte(""), "f.toml", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"imap", "imaps", "pop3", "pop3s", "imap-session", "pop3-session"} {
+		s := c.Service(name)
+		if s == nil || s.Enabled {
+			t.Errorf("service %s: %+v, want it disabled", name, s)
+		}
+	}
+	if !c.Service("imaps").Params.LoginTLSWrapperMode || c.Service("imap").Params.LoginTLSWrapperMode {
+		t.Error("imaps should, imap should not, have login_tls_wrappermode")
+	}
+	if s := c.Service("imap-session"); len(s.Args) != 1 || s.Args[0] != "session" || len(s.Capabilities) != 2 {
+		t.Errorf("imap-session: %+v", s)
+	}
+	_, err = Parse([]byte("[services.imaps]\nenabled = true\n"), "f.toml", testOpt)
+	if err == nil || !strings.Contains(err.Error(), "login_tls_wrappermode") {
+		t.Errorf("imaps without a certificate: %v", err)
+	}
+	const cert = "smtpd_tls_cert_file = \"/c.pem\"\nsmtpd_tls_key_file = \"/k.pem\"\n"
+	_, err = Parse([]byte(cert+"[services.imaps]\nenabled = true\n"), "f.toml", testOpt)
+	if err == nil || !strings.Contains(err.Error(), "service imaps needs the service imap-session") {
+		t.Errorf("imaps without imap-session: %v", err)
+	}
+	c, err = Parse([]byte(cert+"[services.imaps]\nenabled = true\n[services.imap-session]\nenabled = true\n"), "f.toml", testOpt)
+	if err != nil {
+		t.Fatalf("imaps with smtpd's certificate: %v", err)
+	}
+	if c.Service("imaps").Params.LoginTLSCertFile != "/c.pem" {
+		t.Errorf("login_tls_cert_file = %q, want smtpd's", c.Service("imaps").Params.LoginTLSCertFile)
 	}
 }

@@ -14,6 +14,7 @@ type Params struct {
 	DKIM
 	SMTP
 	Local
+	Login
 	Pickup
 	Master
 	Logging

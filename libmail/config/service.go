@@ -53,8 +53,21 @@ func builtinServices() map[string]builtinService {
 			overrides: "smtpd_sasl_auth_enable = true\nsmtpd_sasl_auth_required = true\n"},
 		"submissions": {Service: Service{Kind: "inet", Listen: []string{":465"}, Command: "smtpd", ProcessLimit: 1},
 			overrides: "smtpd_tls_wrappermode = true\nsmtpd_sasl_auth_enable = true\nsmtpd_sasl_auth_required = true\n"},
-		"qmgr":  {Service: Service{Kind: "unix", Listen: []string{queue.QmgrSocket}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
-		"local": {Service: Service{Kind: "unix", Listen: []string{queue.LocalSocket}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
+		// Mailbox access, split as Dovecot splits it (imapd(8), pop3d(8)):
+		// the login processes talk to clients that have not logged in and
+		// run as mail_owner like the other daemons; the session services
+		// check the credentials and start each session as the mailbox's
+		// owner, so they keep setuid and setgid as local does. They need a
+		// certificate (passwords only over TLS), so they ship disabled;
+		// enable a protocol's login services and its session service.
+		"imap":         {Service: Service{Kind: "inet", Listen: []string{":143"}, Command: "imapd", ProcessLimit: 1}},
+		"imaps":        {Service: Service{Kind: "inet", Listen: []string{":993"}, Command: "imapd", ProcessLimit: 1}, overrides: "login_tls_wrappermode = true\n"},
+		"imap-session": {Service: Service{Kind: "unix", Listen: []string{"private/imap-session"}, Command: "imapd", Args: []string{"session"}, ProcessLimit: 1, Capabilities: []string{"setuid", "setgid"}}},
+		"pop3":         {Service: Service{Kind: "inet", Listen: []string{":110"}, Command: "pop3d", ProcessLimit: 1}},
+		"pop3s":        {Service: Service{Kind: "inet", Listen: []string{":995"}, Command: "pop3d", ProcessLimit: 1}, overrides: "login_tls_wrappermode = true\n"},
+		"pop3-session": {Service: Service{Kind: "unix", Listen: []string{"private/pop3-session"}, Command: "pop3d", Args: []string{"session"}, ProcessLimit: 1, Capabilities: []string{"setuid", "setgid"}}},
+		"qmgr":         {Service: Service{Kind: "unix", Listen: []string{queue.QmgrSocket}, Command: "qmgr", ProcessLimit: 1, Enabled: true}},
+		"local":        {Service: Service{Kind: "unix", Listen: []string{queue.LocalSocket}, Command: "local", ProcessLimit: 1, Enabled: true, Capabilities: []string{"setuid", "setgid"}}},
 		// The outbound SMTP client. Its name is not "smtp" (as in Postfix's
 		// master.cf), because that names the inbound server here.
 		"outbound": {Service: Service{Kind: "unix", Listen: []string{queue.SMTPSocket}, Command: "smtp", ProcessLimit: 1, Enabled: true}},

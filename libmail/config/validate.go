@@ -26,6 +26,9 @@ func (p *Params) validate() error {
 	if err := p.validateLimits(); err != nil {
 		return err
 	}
+	if err := p.validateLogin(); err != nil {
+		return err
+	}
 	switch p.SMTPDTLSSecurityLevel {
 	case "may", "encrypt", "none":
 	default:

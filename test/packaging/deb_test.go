@@ -205,6 +205,7 @@ func checkInstalled(t *testing.T, c *chroot) {
 			st.Mode().Perm(), st.Size(), st.Sys().(*syscall.Stat_t).Uid, st.Sys().(*syscall.Stat_t).Gid, strings.TrimSpace(gid))
 	}
 	for _, p := range []string{"/usr/sbin/postern", "/usr/lib/postern/master", "/usr/lib/postern/smtpd",
+		"/usr/lib/postern/imapd", "/usr/lib/postern/pop3d", "/usr/share/man/man8/imapd.8.gz",
 		"/usr/lib/systemd/system/postern.service", "/usr/share/man/man8/master.8.gz", "/usr/share/doc/postern/copyright",
 		"/usr/share/postern/fail2ban/postern.conf"} {
 		if !c.exists(p) {

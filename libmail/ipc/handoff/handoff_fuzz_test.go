@@ -1,0 +1,66 @@
+package handoff
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"postern.dev/postern/libmail/ipc"
+)
+
+// FuzzRequest decodes arbitrary bytes as a session service does
+// (ipc.Decode, then Validate). What validates has a known protocol and
+// mechanism, bounded fields, and user and tag without control characters
+// (they end up in log lines and on the wire); what decodes survives a
+// round trip with the same verdict.
+func FuzzRequest(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Request
+		if err := ipc.Decode(data, &r); err != nil {
+			return
+		}
+		verr := r.Validate()
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("decoded request does not encode: %v", err)
+		}
+		var r2 Request
+		if err := ipc.Decode(b, &r2); err != nil {
+			t.Fatalf("re-encoded request %q does not decode: %v", b, err)
+		}
+		if b2, _ := json.Marshal(r2); !bytes.Equal(b, b2) {
+			t.Fatalf("request changed on the way back: %q became %q", b, b2)
+		}
+		if (verr == nil) != (r2.Validate() == nil) {
+			t.Fatalf("Validate %v before the round trip, %v after", verr, r2.Validate())
+		}
+		if verr != nil {
+			return
+		}
+		if r.Protocol != IMAP && r.Protocol != POP3 || len(r.User) > MaxUser || len(r.Buffered) > MaxBuffered {
+			t.Fatalf("validated %+v", r)
+		}
+		if bytes.ContainsAny([]byte(r.User+r.Tag), "\r\n\x00") {
+			t.Fatalf("validated a control character in %q %q", r.User, r.Tag)
+		}
+	})
+}
+
+// FuzzReply decodes arbitrary bytes as a login process does.
+func FuzzReply(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r Reply
+		if err := ipc.Decode(data, &r); err != nil {
+			return
+		}
+		if r.Validate() != nil {
+			return
+		}
+		if r.OK && (r.PID <= 0 || r.Temp) {
+			t.Fatalf("validated %+v", r)
+		}
+		if r.OK && bytes.ContainsAny([]byte(r.User), "\r\n\x00") {
+			t.Fatalf("validated a control character in %q", r.User)
+		}
+	})
+}
