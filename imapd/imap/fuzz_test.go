@@ -1,7 +1,9 @@
 package imap
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -28,6 +30,59 @@ func FuzzParseCommand(f *testing.F) {
 				return
 			}
 			checkRoundTrip(t, Format(cmd))
+		}
+	})
+}
+
+// FuzzMessage parses arbitrary bytes as a message and derives everything
+// FETCH shows of it: nothing may panic, and every section read must be
+// as long as announced.
+func FuzzMessage(f *testing.F) {
+	f.Add([]byte(rfc3501Message()))
+	f.Add([]byte(crlf("Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: message/rfc822\n\nSubject: x\n\nbody\n--a--\n")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m := NewMessage(bytes.NewReader(data), int64(len(data)))
+		env, err := m.Envelope()
+		if err != nil {
+			return
+		}
+		render(func(w *Writer) { w.Envelope(env) })
+		root, err := m.Structure()
+		if err != nil {
+			return
+		}
+		render(func(w *Writer) { w.BodyStructure(root, true) })
+		for _, s := range []*Section{
+			{}, {Specifier: "HEADER"}, {Specifier: "TEXT"}, {Part: []int{1}}, {Part: []int{1, 1}},
+			{Part: []int{2}, Specifier: "MIME"}, {Part: []int{1}, Specifier: "HEADER"},
+			{Specifier: "HEADER.FIELDS", Fields: []string{"Subject"}},
+		} {
+			r, n, err := m.Section(s)
+			if err != nil {
+				continue
+			}
+			b, err := io.ReadAll(r)
+			if err != nil || int64(len(b)) != n {
+				t.Fatalf("section %s: read %d of %d: %v", s, len(b), n, err)
+			}
+		}
+		if r, n, err := m.Binary([]int{1}); err == nil {
+			b, err := io.ReadAll(r)
+			if err != nil || int64(len(b)) != n {
+				t.Fatalf("BINARY[1]: read %d of %d: %v", len(b), n, err)
+			}
+		}
+	})
+}
+
+// FuzzAddressList: the lenient address parser takes anything.
+func FuzzAddressList(f *testing.F) {
+	f.Add(`"Joe Q. Public" <john.q.public@example.com>, Group: a@b, c <d@e>; (comment) x@y`)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, a := range ParseAddressList(s) {
+			if a.Mailbox != nil && a.Host == nil && a.Name != nil {
+				t.Fatalf("group marker with a name: %q", s)
+			}
 		}
 	})
 }
