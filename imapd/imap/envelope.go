@@ -7,9 +7,9 @@ import (
 // Envelope is FETCH ENVELOPE (RFC 9051 §7.5.2): header values as sent
 // (unfolded, encoded words kept, as Dovecot and UW do), nil for NIL.
 type Envelope struct {
-	Date, Subject                     *string
+	Date, Subject                      *string
 	From, Sender, ReplyTo, To, Cc, Bcc []Address
-	InReplyTo, MessageID              *string
+	InReplyTo, MessageID               *string
 }
 
 // Address is one address structure. A group is a start marker (Host nil,

@@ -32,14 +32,6 @@ func (f *formatter) w(ss ...string) {
 
 func (f *formatter) list(items []string) string { return "(" + strings.Join(items, " ") + ")" }
 
-func astrings(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = quoteAString(s)
-	}
-	return out
-}
-
 // stringArg is s as a string (never an atom), for ID.
 func stringArg(s string) string {
 	if canQuote(s, true) {

@@ -308,8 +308,6 @@ func (p *parser) flagList() ([]string, error) {
 	return flags, err
 }
 
-var months = []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 // date: date-text / DQUOTE date-text DQUOTE, "1-Feb-1994".
 func (p *parser) date() (time.Time, error) {
 	q := p.maybe('"')
