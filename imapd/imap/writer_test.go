@@ -103,3 +103,27 @@ func TestSeqSet(t *testing.T) {
 		t.Error("$ not resolved")
 	}
 }
+
+func TestSearchResponses(t *testing.T) {
+	r := &SearchResult{Tag: "a1", UID: true, Nums: []uint32{7, 2, 3, 4, 9}, ModSeq: 55}
+	for _, tc := range []struct {
+		ret  []string
+		want string
+	}{
+		{nil, "* ESEARCH (TAG \"a1\") UID ALL 2:4,7,9 MODSEQ 55\r\n"},
+		{[]string{"MIN", "MAX", "COUNT"}, "* ESEARCH (TAG \"a1\") UID MIN 2 MAX 9 COUNT 5 MODSEQ 55\r\n"},
+		{[]string{"SAVE"}, ""},
+		{[]string{"SAVE", "MIN"}, "* ESEARCH (TAG \"a1\") UID MIN 2 MODSEQ 55\r\n"},
+	} {
+		if got := render(func(w *Writer) { _ = w.ESearch(tc.ret, r) }); got != tc.want {
+			t.Errorf("RETURN %v: %q, want %q", tc.ret, got, tc.want)
+		}
+	}
+	empty := &SearchResult{Tag: "a2"}
+	if got := render(func(w *Writer) { _ = w.ESearch([]string{"MIN", "COUNT"}, empty) }); got != "* ESEARCH (TAG \"a2\") COUNT 0\r\n" {
+		t.Errorf("empty: %q", got)
+	}
+	if got := render(func(w *Writer) { _ = w.Search("SEARCH", r) }); got != "* SEARCH 7 2 3 4 9 (MODSEQ 55)\r\n" {
+		t.Errorf("SEARCH: %q", got)
+	}
+}
