@@ -114,15 +114,19 @@ func (p *parser) section(binary bool) (*Section, error) {
 		return nil, err
 	}
 	s := &Section{}
+	dot := false
 	for p.peek() >= '0' && p.peek() <= '9' {
 		n, err := p.nzNumber()
 		if err != nil {
 			return nil, err
 		}
 		s.Part = append(s.Part, int(n))
-		if !p.maybe('.') {
+		if dot = p.maybe('.'); !dot {
 			break
 		}
+	}
+	if dot && p.peek() == ']' {
+		return nil, p.errorf("section ends with a dot")
 	}
 	if p.peek() != ']' {
 		if binary {

@@ -106,11 +106,11 @@ func TestMatcherNeedsMessage(t *testing.T) {
 
 func TestReaderContainsAcrossChunks(t *testing.T) {
 	body := strings.Repeat("ä", 40000) + "Needle" + strings.Repeat("x", 100000)
-	ok, err := readerContains(strings.NewReader(body), fold("NEEDLE"))
+	ok, err := readerContains(strings.NewReader(body), fold("NEEDLE"), make([]byte, 64<<10))
 	if !ok || err != nil {
 		t.Fatalf("got %v %v", ok, err)
 	}
-	ok, _ = readerContains(strings.NewReader(body), fold("needles"))
+	ok, _ = readerContains(strings.NewReader(body), fold("needles"), make([]byte, 64<<10))
 	if ok {
 		t.Fatal("found what is not there")
 	}
