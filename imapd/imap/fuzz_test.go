@@ -66,6 +66,14 @@ func FuzzMessage(f *testing.F) {
 				t.Fatalf("section %s: read %d of %d: %v", s, len(b), n, err)
 			}
 		}
+		for _, keys := range []string{"TEXT x", "BODY ü", "SUBJECT a SENTON 1-Jan-2000 HEADER X y"} {
+			cmd, _ := ParseCommand([]byte("x SEARCH "+keys+"\r\n"), DefaultLimits())
+			mt, _ := NewMatcher(cmd.Args.(*Search).Key, "", SearchContext{})
+			_, _ = mt.Match(&SearchData{Message: m})
+		}
+		items := []SortItem{{SeqNum: 1, Header: &root.Header}, {SeqNum: 2, Header: &root.Header}}
+		SortMessages(items, []SortCriterion{{Key: "SUBJECT"}, {Key: "DISPLAYFROM"}, {Key: "DATE"}})
+		ThreadReferences(items, false)
 		if r, n, err := m.Binary([]int{1}); err == nil {
 			b, err := io.ReadAll(r)
 			if err != nil || int64(len(b)) != n {

@@ -147,3 +147,20 @@ func TestReadLineAndLimits(t *testing.T) {
 		t.Fatalf("after a long line: %v %v", cmd, err)
 	}
 }
+
+// After STARTTLS the session must see what the client pipelined behind
+// it in plaintext (Buffered) and drop it, then read on the new stream.
+func TestReaderBufferedAndReset(t *testing.T) {
+	r := NewReader(strings.NewReader("a STARTTLS\r\nb LOGIN x y\r\n"), testLimits(), nil)
+	if _, err := r.ReadCommand(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Buffered() == 0 {
+		t.Fatal("the injected command is not seen as buffered")
+	}
+	r.Reset(strings.NewReader("c NOOP\r\n"))
+	cmd, err := r.ReadCommand()
+	if err != nil || cmd.Tag != "c" {
+		t.Fatalf("after Reset: %v %v", cmd, err)
+	}
+}

@@ -153,3 +153,17 @@ func TestThreadOrderedSubject(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// A References field that another message's longer one contradicts: the
+// message's own last reference wins (RFC 5256 §3 step 1B).
+func TestThreadReferencesReparent(t *testing.T) {
+	d := func(n int) string { return fmt.Sprintf("Date: Mon, 2 Jan 2006 10:%02d:00 +0000", n) }
+	msgs := []SortItem{
+		item(3, "Message-ID: <x@x>\nReferences: <a@x> <b@x>\nSubject: s\n"+d(3)),
+		item(2, "Message-ID: <b@x>\nReferences: <c@x>\nSubject: s\n"+d(2)),
+		item(1, "Message-ID: <c@x>\nSubject: s\n"+d(1)),
+	}
+	if got, want := threadString(ThreadReferences(msgs, false)), "(1 2 3)"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
