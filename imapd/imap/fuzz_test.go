@@ -66,7 +66,7 @@ func FuzzMessage(f *testing.F) {
 				t.Fatalf("section %s: read %d of %d: %v", s, len(b), n, err)
 			}
 		}
-		for _, keys := range []string{"TEXT x", "BODY ü", "SUBJECT a SENTON 1-Jan-2000 HEADER X y"} {
+		for _, keys := range []string{"TEXT x", `BODY "ü"`, "SUBJECT a SENTON 1-Jan-2000 HEADER X y"} {
 			cmd, _ := ParseCommand([]byte("x SEARCH "+keys+"\r\n"), DefaultLimits())
 			mt, _ := NewMatcher(cmd.Args.(*Search).Key, "", SearchContext{})
 			_, _ = mt.Match(&SearchData{Message: m})
