@@ -34,6 +34,19 @@ type Create struct {
 	Use     []string
 }
 
+// SetQuota is SETQUOTA root (resource limit...) (RFC 9208 §4.4); imapd
+// answers NO, as quotas are the administrator's, but parses it to say so.
+type SetQuota struct {
+	Root   string
+	Limits []QuotaLimit
+}
+
+// QuotaLimit is one resource (upper case) and its limit.
+type QuotaLimit struct {
+	Resource string
+	Limit    uint64
+}
+
 // Rename is RENAME from to.
 type Rename struct{ From, To string }
 

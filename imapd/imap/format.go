@@ -58,6 +58,12 @@ func (f *formatter) args(c *Command) {
 		if a.Use != nil {
 			f.w(" (USE ", f.list(a.Use), ")")
 		}
+	case *SetQuota:
+		var l []string
+		for _, q := range a.Limits {
+			l = append(l, q.Resource+" "+num(q.Limit))
+		}
+		f.w(" ", quoteAString(a.Root), " ", f.list(l))
 	case *Rename:
 		f.w(" ", quoteAString(a.From), " ", quoteAString(a.To))
 	case *Select:

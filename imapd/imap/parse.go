@@ -81,6 +81,24 @@ func (p *parser) command(cmd *Command) error {
 		mb, err := spThen(p, p.mailbox)
 		cmd.Args = &MailboxArg{Mailbox: mb}
 		return err
+	case "SETQUOTA":
+		q := &SetQuota{}
+		cmd.Args = q
+		if q.Root, err = spThen(p, p.astring); err != nil {
+			return err
+		}
+		q.Limits = []QuotaLimit{}
+		return spThenErr(p, func() error {
+			return p.list(true, func() error {
+				r, err := p.keyword()
+				if err != nil {
+					return err
+				}
+				n, err := spThen(p, p.number64)
+				q.Limits = append(q.Limits, QuotaLimit{r, n})
+				return err
+			})
+		})
 	case "RENAME":
 		r := &Rename{}
 		cmd.Args = r
