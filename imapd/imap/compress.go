@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 )
 
 // DeflateConn is a connection after COMPRESS DEFLATE (RFC 4978): raw
@@ -13,8 +14,9 @@ import (
 // whole; the Writer flushes once per response batch, not per line.
 type DeflateConn struct {
 	net.Conn
-	r io.ReadCloser
-	w *flate.Writer
+	r  io.ReadCloser
+	mu sync.Mutex // the compressor's state: a Close while writing (shutdown) must wait
+	w  *flate.Writer
 }
 
 // NewDeflateConn wraps c. The caller sends the tagged OK on c itself
@@ -32,6 +34,8 @@ func NewDeflateConn(c net.Conn) (*DeflateConn, error) {
 func (d *DeflateConn) Read(p []byte) (int, error) { return d.r.Read(p) }
 
 func (d *DeflateConn) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	n, err := d.w.Write(p)
 	if err != nil {
 		return n, err
@@ -41,8 +45,12 @@ func (d *DeflateConn) Write(p []byte) (int, error) {
 
 // Close ends the compressed stream and closes the connection.
 func (d *DeflateConn) Close() error {
+	d.mu.Lock()
 	werr := d.w.Close()
-	d.r.Close()
+	d.mu.Unlock()
+	// The inflater needs no Close (it holds no resource), and a Read may
+	// be running in the session's goroutine: closing the connection is
+	// what ends it.
 	if err := d.Conn.Close(); err != nil {
 		return err
 	}

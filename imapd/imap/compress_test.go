@@ -20,9 +20,12 @@ func TestDeflateConn(t *testing.T) {
 	}
 	// The client goes first, so the server's final block has no reader
 	// to wait for.
+	done := make(chan struct{})
+	defer func() { <-done }()
 	defer dc.Close()
 	defer cli.Close()
 	go func() {
+		defer close(done)
 		w := NewWriter(dc)
 		r := NewReader(dc, DefaultLimits(), nil)
 		for {
