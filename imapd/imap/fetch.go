@@ -167,3 +167,26 @@ func fetchPrepare(d *FetchData, it FetchItem) (fetchValue, error) {
 	}
 	return v, err
 }
+
+// ResponseItems are the items a FETCH response carries for the command:
+// what was asked, with UID first for UID FETCH (RFC 9051 §6.4.9) and
+// MODSEQ added for CHANGEDSINCE (RFC 7162 §3.1.4.1), each once.
+func ResponseItems(f *Fetch, uid bool) []FetchItem {
+	has := func(name string) bool {
+		for _, it := range f.Items {
+			if it.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	var items []FetchItem
+	if uid && !has("UID") {
+		items = append(items, FetchItem{Name: "UID"})
+	}
+	items = append(items, f.Items...)
+	if f.ChangedSince != 0 && !has("MODSEQ") {
+		items = append(items, FetchItem{Name: "MODSEQ"})
+	}
+	return items
+}

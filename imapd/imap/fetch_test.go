@@ -54,3 +54,25 @@ func TestWriteFetch(t *testing.T) {
 		t.Errorf("FAST: %q", got)
 	}
 }
+
+func TestResponseItems(t *testing.T) {
+	for in, want := range map[string]string{
+		"x UID FETCH 1 FLAGS":                           "UID FLAGS",
+		"x UID FETCH 1 (FLAGS UID)":                     "FLAGS UID",
+		"x FETCH 1 FLAGS":                               "FLAGS",
+		"x UID FETCH 1 FLAGS (CHANGEDSINCE 5 VANISHED)": "UID FLAGS MODSEQ",
+		"x FETCH 1 (MODSEQ FLAGS) (CHANGEDSINCE 5)":     "MODSEQ FLAGS",
+	} {
+		cmd, err := ParseCommand([]byte(in+"\r\n"), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, it := range ResponseItems(cmd.Args.(*Fetch), cmd.UID) {
+			names = append(names, it.String())
+		}
+		if got := strings.Join(names, " "); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+}
