@@ -28,8 +28,14 @@ type Message struct {
 // header_size_limit is 102400, so local never stores more than that).
 const maxHeader = 1 << 20
 
-// maxPartDepth bounds MIME nesting, as a message can nest parts without end.
-const maxPartDepth = 50
+// maxPartDepth bounds MIME nesting, and maxParts the parts of one
+// message (Dovecot's limits are of that order): a 10 MB message could
+// otherwise hold two million parts. Deeper or further parts are not
+// split out; their bytes stay in the body of the part around them.
+const (
+	maxPartDepth = 50
+	maxParts     = 10000
+)
 
 // NewMessage wraps size octets read through r.
 func NewMessage(r io.ReaderAt, size int64) *Message { return &Message{r: r, size: size} }
@@ -94,7 +100,8 @@ func (m *Message) Header() (*Part, error) {
 // the body scanned for boundaries and line counts.
 func (m *Message) Structure() (*Part, error) {
 	if m.root == nil {
-		p, err := parsePart(m.r, 0, m.size, "text/plain", 0)
+		parts := 0
+		p, err := parsePart(m.r, 0, m.size, "text/plain", 0, &parts)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +113,9 @@ func (m *Message) Structure() (*Part, error) {
 // readPartHeader reads the header section beginning at start.
 func readPartHeader(r io.ReaderAt, start, end int64) (*Part, error) {
 	p := &Part{Start: start, End: end}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, start, end-start), 4096)
+	// Small parts get a small buffer: a message of many parts must not
+	// cost 4 KiB each.
+	br := bufio.NewReaderSize(io.NewSectionReader(r, start, end-start), int(min(4096, max(16, end-start))))
 	var raw []byte
 	for len(raw) < maxHeader {
 		line, err := br.ReadSlice('\n')
@@ -172,13 +181,17 @@ func parseHeader(raw []byte) Header {
 // parsePart parses the entity at [start, end): its header, then its
 // body by type. defType is text/plain, or message/rfc822 inside
 // multipart/digest (RFC 2046 §5.1.5).
-func parsePart(r io.ReaderAt, start, end int64, defType string, depth int) (*Part, error) {
+func parsePart(r io.ReaderAt, start, end int64, defType string, depth int, parts *int) (*Part, error) {
 	p, err := readPartHeader(r, start, end)
 	if err != nil {
 		return nil, err
 	}
 	p.contentType(defType)
-	if depth >= maxPartDepth {
+	*parts++
+	if depth >= maxPartDepth || *parts >= maxParts {
+		if p.Type == "multipart" || p.Type == "message" {
+			p.Type, p.Subtype = "application", "octet-stream" // shown whole, not split
+		}
 		return p, nil
 	}
 	switch {
@@ -197,14 +210,17 @@ func parsePart(r io.ReaderAt, start, end int64, defType string, depth int) (*Par
 			return nil, err
 		}
 		for _, span := range bounds {
-			c, err := parsePart(r, span[0], span[1], child, depth+1)
+			if *parts >= maxParts {
+				break
+			}
+			c, err := parsePart(r, span[0], span[1], child, depth+1, parts)
 			if err != nil {
 				return nil, err
 			}
 			p.Children = append(p.Children, c)
 		}
 	case p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global"):
-		if p.Embedded, err = parsePart(r, p.BodyStart, p.End, "text/plain", depth+1); err != nil {
+		if p.Embedded, err = parsePart(r, p.BodyStart, p.End, "text/plain", depth+1, parts); err != nil {
 			return nil, err
 		}
 	}

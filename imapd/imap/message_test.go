@@ -228,3 +228,42 @@ func fetchItemForTest(m *Message, it FetchItem) string {
 		}
 	})
 }
+
+// A message of very many parts is cut at maxParts, and one nested
+// deeper than maxPartDepth is shown as an opaque part, both cheaply.
+func TestPartLimits(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Content-Type: multipart/mixed; boundary=x\r\n\r\n")
+	for i := 0; i < 3*maxParts; i++ {
+		b.WriteString("--x\r\n\r\np\r\n")
+	}
+	b.WriteString("--x--\r\n")
+	raw := b.String()
+	m := NewMessage(strings.NewReader(raw), int64(len(raw)))
+	root, err := m.Structure()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(root.Children); n != maxParts-1 {
+		t.Errorf("%d parts kept, want %d", n, maxParts-1)
+	}
+	b.Reset()
+	for i := 0; i < 2*maxPartDepth; i++ {
+		b.WriteString("Content-Type: message/rfc822\r\n\r\n")
+	}
+	b.WriteString("Subject: bottom\r\n\r\nbody\r\n")
+	raw = b.String()
+	m = NewMessage(strings.NewReader(raw), int64(len(raw)))
+	p, err := m.Structure()
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth := 0
+	for ; p.Embedded != nil; p = p.Embedded {
+		depth++
+	}
+	if depth != maxPartDepth || p.Type != "application" {
+		t.Errorf("depth %d, innermost %s/%s", depth, p.Type, p.Subtype)
+	}
+	render(func(w *Writer) { w.BodyStructure(root, true) })
+}
