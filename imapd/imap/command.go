@@ -96,6 +96,9 @@ type Append struct {
 	// Binary: the message came as a literal8 (RFC 3516 §4.4) and may
 	// hold NULs.
 	Binary bool
+	// UTF8: sent as UTF8 (~{n}) (RFC 6855 §4): a message with UTF-8
+	// header fields, which only a UTF8=ACCEPT session may send.
+	UTF8 bool
 }
 
 // Enable is ENABLE capability... (RFC 5161); upper case.

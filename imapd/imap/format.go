@@ -116,12 +116,15 @@ func (f *formatter) args(c *Command) {
 		if !a.Date.IsZero() {
 			f.w(` "`, a.Date.Format("02-Jan-2006 15:04:05 -0700"), `"`)
 		}
-		if a.Binary {
-			f.w(" ~")
-		} else {
-			f.w(" ")
+		lit := "{" + strconv.Itoa(len(a.Message)) + "+}\r\n" + string(a.Message)
+		switch {
+		case a.UTF8:
+			f.w(" UTF8 (~", lit, ")")
+		case a.Binary:
+			f.w(" ~", lit)
+		default:
+			f.w(" ", lit)
 		}
-		f.w("{", strconv.Itoa(len(a.Message)), "+}\r\n", string(a.Message))
 	case *Enable:
 		f.w(" ", strings.Join(a.Caps, " "))
 	case *ID:

@@ -262,6 +262,21 @@ func (p *parser) parseAppend(cmd *Command) error {
 			return err
 		}
 	}
+	if p.matchKeyword("UTF8") {
+		// RFC 6855 §4: UTF8 (~{n} message), a message with UTF-8 headers.
+		a.UTF8 = true
+		var msg []byte
+		err := p.list(false, func() error {
+			if p.peek() != '~' {
+				return p.errorf("APPEND UTF8 needs a literal8")
+			}
+			var err error
+			msg, err = p.literal()
+			return err
+		})
+		a.Message = msg
+		return err
+	}
 	a.Binary = p.peek() == '~'
 	if p.peek() != '{' && !a.Binary {
 		return p.errorf("APPEND needs the message as a literal")
