@@ -99,6 +99,10 @@ type Append struct {
 	// UTF8: sent as UTF8 (~{n}) (RFC 6855 §4): a message with UTF-8
 	// header fields, which only a UTF8=ACCEPT session may send.
 	UTF8 bool
+	// Sink holds the message instead of Message when the Reader has an
+	// AppendSink (Reader.SetAppendSink); Size is its length.
+	Sink AppendSink
+	Size int64
 }
 
 // Enable is ENABLE capability... (RFC 5161); upper case.

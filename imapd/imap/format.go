@@ -117,6 +117,10 @@ func (f *formatter) args(c *Command) {
 			f.w(` "`, a.Date.Format("02-Jan-2006 15:04:05 -0700"), `"`)
 		}
 		lit := "{" + strconv.Itoa(len(a.Message)) + "+}\r\n" + string(a.Message)
+		if a.Sink != nil {
+			// Not wire form: the message is in the sink, not here.
+			lit = "{" + strconv.FormatInt(a.Size, 10) + "+} (in the sink)"
+		}
 		switch {
 		case a.UTF8:
 			f.w(" UTF8 (~", lit, ")")

@@ -31,6 +31,35 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			checkRoundTrip(t, Format(cmd))
 		}
+		// With an AppendSink every sink must end up in an APPEND or
+		// discarded, never lost.
+		var sinks []*testSink
+		var kept []AppendSink
+		r = NewReader(strings.NewReader(string(data)), lim, func() error { return nil })
+		r.SetAppendSink(func(int64) (AppendSink, error) {
+			s := &testSink{}
+			sinks = append(sinks, s)
+			return s, nil
+		})
+		for range 20 {
+			cmd, err := r.ReadCommand()
+			if a, ok := cmdAppend(cmd); ok && err == nil && a.Sink != nil {
+				kept = append(kept, a.Sink)
+			}
+			var e *Error
+			if err != nil && (!errors.As(err, &e) || e.Fatal) {
+				break
+			}
+		}
+		for _, s := range sinks {
+			held := false
+			for _, k := range kept {
+				held = held || k == AppendSink(s)
+			}
+			if held == s.discarded {
+				t.Fatalf("a sink is held %v and discarded %v", held, s.discarded)
+			}
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -162,5 +163,59 @@ func TestReaderBufferedAndReset(t *testing.T) {
 	cmd, err := r.ReadCommand()
 	if err != nil || cmd.Tag != "c" {
 		t.Fatalf("after Reset: %v %v", cmd, err)
+	}
+}
+
+type testSink struct {
+	bytes.Buffer
+	discarded bool
+}
+
+func (s *testSink) Discard() error { s.discarded = true; return nil }
+
+func TestAppendSink(t *testing.T) {
+	var sinks []*testSink
+	var conts int
+	run := func(input string, failSink bool) (*Command, error) {
+		r := NewReader(strings.NewReader(input), testLimits(), func() error { conts++; return nil })
+		r.SetAppendSink(func(n int64) (AppendSink, error) {
+			if failSink {
+				return nil, errors.New("over quota")
+			}
+			s := &testSink{}
+			sinks = append(sinks, s)
+			return s, nil
+		})
+		return r.ReadCommand()
+	}
+	cmd, err := run("a APPEND {5}\r\nDraft (\\Seen) {11}\r\nSubject: x\r\n\r\n", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cmd.Args.(*Append)
+	if a.Mailbox != "Draft" || a.Message != nil || a.Sink != sinks[0] || a.Size != 11 ||
+		sinks[0].String() != "Subject: x\r" || sinks[0].discarded || conts != 2 {
+		t.Errorf("got %+v, sink %q, %d continuations", a, sinks[0].String(), conts)
+	}
+	// A command that does not parse after its message drops the sink.
+	if _, err := run("b APPEND INBOX ~{3+}\r\nabc junk\r\n", false); err == nil || !sinks[1].discarded {
+		t.Errorf("junk after the message: %v, discarded %v", err, sinks[1].discarded)
+	}
+	// So does a connection that ends inside the message.
+	if _, err := run("c APPEND INBOX {30}\r\nshort", false); err == nil || !sinks[2].discarded {
+		t.Errorf("short message: %v, discarded %v", err, sinks[2].discarded)
+	}
+	// A sink that cannot be opened refuses the command, and the
+	// synchronizing literal is never asked for.
+	conts = 0
+	_, err = run("d APPEND INBOX {3}\r\n", true)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != "NO" || e.Tag != "d" || conts != 0 {
+		t.Errorf("failing sink: %v, %d continuations", err, conts)
+	}
+	// The UTF8 form (RFC 6855) goes to the sink as well.
+	cmd, err = run("e APPEND INBOX UTF8 (~{2+}\r\nhi)\r\n", false)
+	if err != nil || cmd.Args.(*Append).Sink == nil || !cmd.Args.(*Append).UTF8 {
+		t.Errorf("UTF8 append: %v %+v", err, cmd)
 	}
 }

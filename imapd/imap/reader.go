@@ -60,8 +60,25 @@ type Reader struct {
 	lim Limits
 	// cont sends "+ ..." and flushes; the Reader calls it before reading a
 	// synchronizing literal (RFC 3501 §7.5).
-	cont func() error
+	cont    func() error
+	newSink func(size int64) (AppendSink, error)
 }
+
+// AppendSink takes an APPEND's message as it arrives: the store's file
+// in tmp/, so that a large message is never held in memory.
+type AppendSink interface {
+	io.Writer
+	// Discard drops what was written: the command did not parse, or the
+	// connection broke in the middle of the message.
+	Discard() error
+}
+
+// SetAppendSink makes the Reader write APPEND messages to the sinks
+// newSink opens (size is the literal's) instead of memory: Append.Sink
+// and Append.Size are set then, and Append.Message is nil. An error from
+// newSink refuses the command with NO (the synchronizing literal is not
+// asked for; a non-synchronizing one is read and dropped).
+func (r *Reader) SetAppendSink(newSink func(size int64) (AppendSink, error)) { r.newSink = newSink }
 
 // NewReader reads commands from r; cont is called before each
 // synchronizing literal.
@@ -124,25 +141,44 @@ func (r *Reader) readLine() ([]byte, error) {
 // ReadCommand reads and parses one command. A *Error is a refusal to
 // send the client; other errors are the connection's.
 func (r *Reader) ReadCommand() (*Command, error) {
-	buf, err := r.readCommandBytes()
+	buf, sink, size, err := r.readCommandBytes()
 	if err != nil {
+		if sink != nil {
+			sink.Discard()
+		}
 		return nil, err
 	}
-	return parseCommand(buf, r.lim)
+	cmd, err := parseCommand(buf, r.lim)
+	if sink != nil {
+		a, ok := cmdAppend(cmd)
+		if !ok {
+			sink.Discard()
+			return cmd, err
+		}
+		a.Message, a.Sink, a.Size = nil, sink, size
+	}
+	return cmd, err
+}
+
+func cmdAppend(cmd *Command) (*Append, bool) {
+	if cmd == nil {
+		return nil, false
+	}
+	a, ok := cmd.Args.(*Append)
+	return a, ok
 }
 
 // readCommandBytes returns the command as it came over the wire, with
 // literals inline after their "{n}" CRLF, so that the parser sees one
 // buffer.
-func (r *Reader) readCommandBytes() ([]byte, error) {
-	var buf []byte
+func (r *Reader) readCommandBytes() (buf []byte, sink AppendSink, size int64, err error) {
 	var total int64
 	for {
 		line, err := r.readLine()
 		if errors.Is(err, errLineTooLong) {
-			return nil, &Error{Tag: tagOf(buf), Status: "BAD", Text: "command line too long"}
+			return nil, sink, 0, &Error{Tag: tagOf(buf), Status: "BAD", Text: "command line too long"}
 		} else if err != nil {
-			return nil, err
+			return nil, sink, 0, err
 		}
 		if len(buf) == 0 && len(bytes.TrimSpace(line)) == 0 {
 			continue // RFC 3501 has no empty command; clients send stray CRLFs
@@ -151,9 +187,9 @@ func (r *Reader) readCommandBytes() ([]byte, error) {
 		total += int64(len(line))
 		n, sync, ok := literalAtEnd(line)
 		if !ok {
-			return buf, nil
+			return buf, sink, size, nil
 		}
-		limit, appendMsg := r.lim.Literal, isAppend(buf)
+		limit, appendMsg := r.lim.Literal, isMessageLiteral(buf, r.lim)
 		if appendMsg {
 			limit = r.lim.Append
 		}
@@ -165,22 +201,51 @@ func (r *Reader) readCommandBytes() ([]byte, error) {
 			// After a non-synchronizing literal the client sends it at
 			// once; RFC 7888 §4 lets the server close rather than skip it.
 			e.Fatal = !sync
-			return nil, e
+			return nil, sink, 0, e
 		}
-		if sync && r.cont != nil {
-			if err := r.cont(); err != nil {
-				return nil, fmt.Errorf("continuation request: %w", err)
+		if appendMsg && r.newSink != nil && sink == nil {
+			s, err := r.newSink(n)
+			if err != nil {
+				e := &Error{Tag: tagOf(buf), Status: "NO", Text: err.Error()}
+				if !sync {
+					_, err = io.CopyN(io.Discard, r.br, n)
+					e.Fatal = err != nil
+				}
+				return nil, nil, 0, e
 			}
+			if err := r.continueLiteral(sync); err != nil {
+				return nil, s, 0, err
+			}
+			sink, size = s, n
+			if _, err := io.CopyN(s, r.br, n); err != nil {
+				return nil, sink, 0, fmt.Errorf("reading a %d-octet message: %w", n, err)
+			}
+			// The parser sees an empty literal in the message's place.
+			open := bytes.LastIndexByte(buf, '{')
+			buf = append(buf[:open], "{0}\r\n"...)
+			continue
+		}
+		if err := r.continueLiteral(sync); err != nil {
+			return nil, sink, 0, err
 		}
 		start := len(buf)
 		buf = append(buf, make([]byte, n)...)
 		if _, err := io.ReadFull(r.br, buf[start:]); err != nil {
-			return nil, fmt.Errorf("reading a %d-octet literal: %w", n, err)
+			return nil, sink, 0, fmt.Errorf("reading a %d-octet literal: %w", n, err)
 		}
 		if !appendMsg {
 			total += n
 		}
 	}
+}
+
+func (r *Reader) continueLiteral(sync bool) error {
+	if sync && r.cont != nil {
+		if err := r.cont(); err != nil {
+			return fmt.Errorf("continuation request: %w", err)
+		}
+	}
+	return nil
 }
 
 // literalAtEnd recognises "{n}", "{n+}" (RFC 7888) and "~{n}" (RFC 3516)
@@ -221,9 +286,35 @@ func tagOf(buf []byte) string {
 	return string(buf[:i])
 }
 
-// isAppend tells whether the command begins "tag APPEND": its literal is
-// a message, bounded by Limits.Append instead of Limits.Literal.
-func isAppend(buf []byte) bool {
-	f := bytes.Fields(buf[:min(len(buf), 64)])
-	return len(f) >= 2 && bytes.EqualFold(f[1], []byte("APPEND"))
+// isMessageLiteral tells whether the literal announced at the end of
+// buf is an APPEND's message, bounded by Limits.Append and taken by the
+// AppendSink, rather than, say, a mailbox name sent as a literal: the
+// command so far must parse as "tag APPEND mailbox [flags] [date-time]
+// [UTF8 (]" up to the literal.
+func isMessageLiteral(buf []byte, lim Limits) bool {
+	p := &parser{buf: buf, lim: lim}
+	if p.run(isTagChar) == "" || p.sp() != nil {
+		return false
+	}
+	if kw, err := p.keyword(); err != nil || kw != "APPEND" || p.sp() != nil {
+		return false
+	}
+	if _, err := p.mailbox(); err != nil || p.sp() != nil {
+		return false
+	}
+	if p.peek() == '(' {
+		if _, err := p.flagList(); err != nil || p.sp() != nil {
+			return false
+		}
+	}
+	if p.peek() == '"' {
+		if _, err := p.dateTime(); err != nil || p.sp() != nil {
+			return false
+		}
+	}
+	if p.matchKeyword("UTF8") && !p.maybe('(') {
+		return false
+	}
+	p.maybe('~')
+	return p.peek() == '{' && bytes.IndexByte(buf[p.pos:], '\n') == len(buf)-p.pos-1
 }
