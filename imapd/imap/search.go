@@ -30,7 +30,10 @@ type SearchData struct {
 // SearchContext is what a search needs of the mailbox and session.
 type SearchContext struct {
 	MaxSeq, MaxUID uint32 // what "*" means
-	Saved          SeqSet // "$" (RFC 5182); empty when nothing was saved
+	// SavedUIDs is "$" (RFC 5182) as the UIDs of the saved result: a
+	// UID stays with its message through expunges, so "$" means the same
+	// messages whether it stands for sequence numbers or UIDs.
+	SavedUIDs SeqSet
 	Now            time.Time
 }
 
@@ -147,10 +150,14 @@ func (m *Matcher) match(k *SearchKey, d *SearchData) (bool, error) {
 		return !ok && err == nil, err
 	case "ALL":
 		return true, nil
-	case "SEQ":
-		return k.Set.Resolve(m.ctx.Saved).Contains(d.SeqNum, m.ctx.MaxSeq), nil
-	case "UID":
-		return k.Set.Resolve(m.ctx.Saved).Contains(d.UID, m.ctx.MaxUID), nil
+	case "SEQ", "UID":
+		if k.Set.Saved {
+			return m.ctx.SavedUIDs.Contains(d.UID, m.ctx.MaxUID), nil
+		}
+		if k.Op == "SEQ" {
+			return k.Set.Contains(d.SeqNum, m.ctx.MaxSeq), nil
+		}
+		return k.Set.Contains(d.UID, m.ctx.MaxUID), nil
 	case "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN", "RECENT":
 		return hasFlag(d.Flags, `\`+k.Op), nil
 	case "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED", "UNSEEN":

@@ -37,7 +37,7 @@ func TestSearch(t *testing.T) {
 		InternalDate: internal, Size: int64(len(raw)), ModSeq: 500,
 		Message: NewMessage(strings.NewReader(raw), int64(len(raw))),
 	}
-	ctx := SearchContext{MaxSeq: 5, MaxUID: 50, Saved: SetOf([]uint32{3}), Now: internal.Add(time.Hour)}
+	ctx := SearchContext{MaxSeq: 5, MaxUID: 50, SavedUIDs: SetOf([]uint32{30}), Now: internal.Add(time.Hour)}
 	for _, tc := range []struct {
 		keys string
 		want bool
@@ -47,7 +47,7 @@ func TestSearch(t *testing.T) {
 		{"ANSWERED", false}, {"UNANSWERED", true}, {"DELETED", false}, {"UNDELETED", true},
 		{"DRAFT", false}, {"UNDRAFT", true}, {"FLAGGED", false}, {"UNFLAGGED", true},
 		{"KEYWORD $forwarded", true}, {"UNKEYWORD $Forwarded", false}, {"KEYWORD $Junk", false},
-		{"3", true}, {"1:2", false}, {"*", false}, {"2:*", true}, {"$", true},
+		{"3", true}, {"1:2", false}, {"*", false}, {"2:*", true}, {"$", true}, {"UID $", true}, {"NOT $", false},
 		{"UID 30", true}, {"UID 31:*", false}, {"UID *", false},
 		{"LARGER 100", true}, {"SMALLER 100", false},
 		{"MODSEQ 500", true}, {"MODSEQ 501", false},

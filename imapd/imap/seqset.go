@@ -11,14 +11,16 @@ import (
 type Range struct{ Start, Stop uint32 }
 
 // SeqSet is a sequence set or UID set (RFC 9051 §9 sequence-set). Saved
-// is "$", the result SEARCH RETURN (SAVE) kept (RFC 5182).
+// is "$", the result SEARCH RETURN (SAVE) kept (RFC 5182); the session
+// keeps that result as UIDs and acts on them, in UID commands or not.
 type SeqSet struct {
 	Ranges []Range
 	Saved  bool
 }
 
-// Contains tells whether n is in the set, where "*" stands for max. "$"
-// is the caller's to resolve (Resolve).
+// Contains tells whether n is in the set, where "*" stands for max. A
+// "$" set holds nothing itself: the caller looks in its saved UIDs.
+
 func (s SeqSet) Contains(n, max uint32) bool {
 	for _, r := range s.Ranges {
 		lo, hi := r.bounds(max)
@@ -41,14 +43,6 @@ func (r Range) bounds(max uint32) (lo, hi uint32) {
 		lo, hi = hi, lo
 	}
 	return lo, hi
-}
-
-// Resolve returns the set with "$" replaced by saved.
-func (s SeqSet) Resolve(saved SeqSet) SeqSet {
-	if !s.Saved {
-		return s
-	}
-	return saved
 }
 
 // Numbers lists the set's numbers in ascending order, with "*" as max,
