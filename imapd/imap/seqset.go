@@ -20,7 +20,6 @@ type SeqSet struct {
 
 // Contains tells whether n is in the set, where "*" stands for max. A
 // "$" set holds nothing itself: the caller looks in its saved UIDs.
-
 func (s SeqSet) Contains(n, max uint32) bool {
 	for _, r := range s.Ranges {
 		lo, hi := r.bounds(max)
