@@ -34,7 +34,7 @@ type SearchContext struct {
 	// UID stays with its message through expunges, so "$" means the same
 	// messages whether it stands for sequence numbers or UIDs.
 	SavedUIDs SeqSet
-	Now            time.Time
+	Now       time.Time
 }
 
 // Matcher evaluates a search key against messages. Strings are
