@@ -11,10 +11,12 @@
 // pre-release without CONDSTORE (docs/architecture.md, "imapd").
 //
 // One concern per file: reader.go gathers a command's bytes (lines and
-// literals, with continuation requests and limits), lexer.go the tokens,
-// command.go the command types, parse*.go the grammar, format.go the
-// canonical printed form the golden tests pin, writer.go the responses,
-// utf7.go mailbox names, message.go, envelope.go, bodystructure.go and
-// section.go the message-derived data, search.go, sort.go and thread.go
-// the evaluation, compress.go COMPRESS=DEFLATE.
+// literals, with continuation requests, limits and APPEND sinks),
+// lexer.go the tokens, command.go the command types, parse*.go the
+// grammar, seqset.go sequence sets, format.go the canonical printed form
+// the golden tests pin; writer.go the responses, utf7.go mailbox names,
+// fetch.go and searchresp.go the FETCH and SEARCH responses; message.go,
+// envelope.go, bodystructure.go and section.go the message-derived data;
+// search.go, sort.go, subject.go and thread.go the evaluation;
+// compress.go COMPRESS=DEFLATE.
 package imap
