@@ -123,3 +123,31 @@ func TestSearchResponses(t *testing.T) {
 		t.Errorf("SEARCH: %q", got)
 	}
 }
+
+func TestUntaggedResponses(t *testing.T) {
+	got := render(func(w *Writer) {
+		w.Capability([]string{"IMAP4rev1", "IMAP4rev2", "IDLE"})
+		w.Enabled(nil)
+		w.Enabled([]string{"CONDSTORE"})
+		w.Exists(23)
+		w.Expunge(4)
+		w.Vanished([]uint32{300, 301, 302, 405}, true)
+		w.List("LIST", &ListEntry{Name: "Entwürfe", Attrs: []string{`\HasNoChildren`, `\Drafts`}, Delim: '/'})
+		w.List("LIST", &ListEntry{Name: "Foo", Attrs: []string{}, Delim: '/', ChildInfo: []string{"SUBSCRIBED"}})
+		w.List("LSUB", &ListEntry{Name: "x", Attrs: []string{`\Noselect`}})
+		w.StatusResponse("blurdybloop", []StatusItem{{"MESSAGES", 231}, {"UIDNEXT", 44292}})
+	})
+	want := "* CAPABILITY IMAP4rev1 IMAP4rev2 IDLE\r\n" +
+		"* ENABLED\r\n" +
+		"* ENABLED CONDSTORE\r\n" +
+		"* 23 EXISTS\r\n" +
+		"* 4 EXPUNGE\r\n" +
+		"* VANISHED (EARLIER) 300:302,405\r\n" +
+		"* LIST (\\HasNoChildren \\Drafts) \"/\" \"Entw&APw-rfe\"\r\n" +
+		"* LIST () \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n" +
+		"* LSUB (\\Noselect) NIL \"x\"\r\n" +
+		"* STATUS \"blurdybloop\" (MESSAGES 231 UIDNEXT 44292)\r\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
