@@ -16,8 +16,8 @@
 // grammar, seqset.go sequence sets, format.go the canonical printed form
 // the golden tests pin; writer.go the responses, utf7.go mailbox names,
 // responses.go, fetch.go and searchresp.go the common untagged, FETCH
-// and SEARCH responses; message.go,
-// envelope.go, bodystructure.go and section.go the message-derived data;
+// and SEARCH responses; message.go, envelope.go, bodystructure.go and
+// section.go the message-derived data;
 // search.go, sort.go, subject.go and thread.go the evaluation;
 // compress.go COMPRESS=DEFLATE.
 package imap
