@@ -236,7 +236,9 @@ func parsePart(r io.ReaderAt, start, end int64, defType string, depth int, parts
 // default when the field is missing or broken.
 func (p *Part) contentType(def string) {
 	t, params, err := p.Header.h.ContentType()
-	if err != nil || !strings.Contains(t, "/") {
+	// go-message answers text/plain for a missing field; here the default
+	// depends on the parent (multipart/digest's is message/rfc822).
+	if err != nil || !strings.Contains(t, "/") || strings.TrimSpace(p.Header.Get("Content-Type")) == "" {
 		t, params = def, nil
 	}
 	p.Type, p.Subtype, _ = strings.Cut(strings.ToLower(t), "/")
