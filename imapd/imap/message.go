@@ -116,7 +116,7 @@ func readPartHeader(r io.ReaderAt, start, end int64) (*Part, error) {
 	// Small parts get a small buffer: a message of many parts must not
 	// cost 4 KiB each.
 	br := bufio.NewReaderSize(io.NewSectionReader(r, start, end-start), int(min(4096, max(16, end-start))))
-	var raw []byte
+	raw := make([]byte, 0, 2048)
 	for len(raw) < maxHeader {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -140,32 +140,36 @@ func readPartHeader(r io.ReaderAt, start, end int64) (*Part, error) {
 }
 
 // parseHeader splits a header section into fields, leniently: a line
-// without a colon ends nothing and is kept with the field before it,
-// since mail in the wild has such lines and the raw form must survive.
+// without a colon is no field and is skipped (BODY[HEADER] still has it,
+// from the raw bytes), and continuation lines after it are dropped too.
 func parseHeader(raw []byte) Header {
-	h := Header{Raw: raw}
+	h := Header{Raw: raw, Fields: make([]Field, 0, 16)}
 	var th textproto.Header
-	rest := raw
-	for len(rest) > 0 {
-		end := bytes.IndexByte(rest, '\n') + 1
+	// A field and its continuation lines are contiguous in raw, so each
+	// Raw is a slice of it (capped, so that no append can reach the next).
+	fieldStart := -1
+	for off := 0; off < len(raw); {
+		end := bytes.IndexByte(raw[off:], '\n') + 1
 		if end == 0 {
-			end = len(rest)
+			end = len(raw) - off
 		}
-		line := rest[:end]
-		rest = rest[end:]
+		line := raw[off : off+end]
+		lineStart := off
+		off += end
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			break
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(h.Fields) > 0 {
-			f := &h.Fields[len(h.Fields)-1]
-			f.Raw = append(f.Raw, line...)
+		if (line[0] == ' ' || line[0] == '\t') && fieldStart >= 0 {
+			h.Fields[len(h.Fields)-1].Raw = raw[fieldStart:off:off]
 			continue
 		}
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
+			fieldStart = -1 // a line without a colon ends nothing; it is dropped
 			continue
 		}
-		h.Fields = append(h.Fields, Field{Name: string(bytes.TrimSpace(name)), Raw: append([]byte(nil), line...)})
+		fieldStart = lineStart
+		h.Fields = append(h.Fields, Field{Name: string(bytes.TrimSpace(name)), Raw: raw[lineStart:off:off]})
 	}
 	// go-message's Header keeps the last added first; add in reverse so
 	// that Get gives the first field, as RFC 5322 readers expect.
