@@ -8,15 +8,15 @@ import (
 	"context"
 	"os"
 
+	"postern.dev/postern/imapd"
 	"postern.dev/postern/imapd/imaplogin"
-	"postern.dev/postern/imapd/stub"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/login"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == login.ChildFlag {
-		login.ChildMain(stub.Handoff)
+		login.ChildMain(imapd.Handoff)
 		return
 	}
 	daemon.Main("imapd", "imap", func(ctx context.Context, env *daemon.Env) error {
