@@ -136,6 +136,9 @@ func run(t *testing.T, a *txtar.Archive) string {
 		}
 		c := get(id)
 		out.WriteString("C" + id + ": " + l + "\n")
+		if os.Getenv("DEBUG") != "" {
+			t.Log(l)
+		}
 		wire := lit.ReplaceAllStringFunc(l, func(m string) string {
 			d := files[m[2:len(m)-1]]
 			return fmt.Sprintf("{%d+}\r\n%s", len(d), d)
