@@ -44,9 +44,9 @@ func deliverOne(t *testing.T, s *System, subject string) {
 // TestMailAccessPythonClients: Python's imaplib and poplib log in on
 // all four ports of the sandbox (make run's), over STARTTLS/STLS and
 // implicit TLS; a password before TLS is refused, a wrong one too; the
-// session that follows answers (IMAP's is still the stub: SELECT's
-// EXISTS counts the delivered messages; POP3's is the real one: STAT
-// and LIST give the messages' sizes with CRLF line ends).
+// sessions that follow answer (IMAP's SELECT counts the delivered
+// messages and FETCH shows them \Recent; POP3's STAT and LIST give the
+// messages' sizes with CRLF line ends).
 func TestMailAccessPythonClients(t *testing.T) {
 	s := NewSystem(t, Options{})
 	deliverOne(t, s, "one")
@@ -81,10 +81,10 @@ func TestMailAccessPythonClients(t *testing.T) {
 		"imap_login_plain": "b'[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.'",
 		"imap_caps_tls":    []any{"IMAP4REV1", "SASL-IR", "ID", "LITERAL+", "AUTH=PLAIN", "AUTH=LOGIN"},
 		"imap_login_wrong": "b'[AUTHENTICATIONFAILED] Authentication failed.'",
-		"imap_login":       []any{"OK", "[CAPABILITY IMAP4rev1] Logged in."},
+		"imap_login":       []any{"OK", "[CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE ESEARCH ESORT SEARCHRES CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT UTF8=ACCEPT BINARY STATUS=SIZE APPENDLIMIT=52428800 COMPRESS=DEFLATE] Logged in"},
 		"imap_select":      []any{"OK", "2"},
 		"imap_noop":        "OK",
-		"imap_fetch":       []any{"NO", "not yet"},
+		"imap_fetch":       []any{"OK", `1 (FLAGS (\Recent))`},
 		"imap_logout":      "BYE",
 		"imaps_caps":       []any{"IMAP4REV1", "SASL-IR", "ID", "LITERAL+", "AUTH=PLAIN", "AUTH=LOGIN"},
 		"imaps_login":      "OK",

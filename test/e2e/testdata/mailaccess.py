@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Python's imaplib and poplib against a postern sandbox's IMAP and POP3
-login processes (and, until the real sessions arrive, their stubs).
+login processes and the sessions they hand clients to.
 
 Usage: mailaccess.py BASE USER PASSWORD
 
