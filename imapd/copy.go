@@ -12,7 +12,7 @@ func (s *session) cmdCopy(c *imap.Command) error {
 	a := c.Args.(*imap.Copy)
 	idx, err := s.resolve(a.Set, c.UID)
 	if err != nil {
-		return s.reply(c.Tag, "BAD", "", "Error in IMAP command "+c.Name+": "+err.Error())
+		return s.reply(c.Tag, "BAD", "", "Error in IMAP command "+c.Name+": Invalid messageset")
 	}
 	dest, err := s.mailboxName(a.Mailbox)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *session) cmdExpunge(c *imap.Command) error {
 	if c.UID {
 		idx, err := s.resolve(c.Args.(*imap.Expunge).Set, true)
 		if err != nil {
-			return s.reply(c.Tag, "BAD", "", "Error in IMAP command EXPUNGE: "+err.Error())
+			return s.reply(c.Tag, "BAD", "", "Error in IMAP command EXPUNGE: Invalid messageset")
 		}
 		uids = append(make([]uint32, 0, len(idx)), uidsOf(s.sel.Messages(), idx)...)
 	}

@@ -16,7 +16,7 @@ func (s *session) cmdFetch(c *imap.Command) error {
 	}
 	idx, err := s.resolve(a.Set, c.UID)
 	if err != nil {
-		return s.reply(c.Tag, "BAD", "", "Error in IMAP command FETCH: "+err.Error())
+		return s.reply(c.Tag, "BAD", "", "Error in IMAP command FETCH: Invalid messageset")
 	}
 	items := imap.ResponseItems(a, c.UID)
 	for _, it := range items {

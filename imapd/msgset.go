@@ -9,7 +9,7 @@ import (
 )
 
 // errBadSet is a sequence number past the end of the folder.
-var errBadSet = errors.New("Invalid messageset")
+var errBadSet = errors.New("invalid messageset")
 
 // resolve turns a command's set into indexes of the snapshot, ascending
 // and each once. A sequence set naming a number past the end is an

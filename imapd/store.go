@@ -13,7 +13,7 @@ func (s *session) cmdStore(c *imap.Command) error {
 	a := c.Args.(*imap.Store)
 	idx, err := s.resolve(a.Set, c.UID)
 	if err != nil {
-		return s.reply(c.Tag, "BAD", "", "Error in IMAP command STORE: "+err.Error())
+		return s.reply(c.Tag, "BAD", "", "Error in IMAP command STORE: Invalid messageset")
 	}
 	if s.sel.ReadOnly() {
 		return s.reply(c.Tag, "NO", "READ-ONLY", "Mailbox is read-only.")
