@@ -48,8 +48,8 @@ type session struct {
 
 // Stats is what a session did, for the logout log line.
 type Stats struct {
-	Fetched, FetchedBytes int64
-	Expunged              int64
+	Fetched  int64
+	Expunged int64
 }
 
 // errLogout ends the command loop.
