@@ -100,6 +100,12 @@ func (x *expander) expand(addr string, depth int, origin string, owner *daemon.U
 func (x *expander) virtual(addr string, m recipient.Match) {
 	root := recipient.MaildirRoot(m, x.a.cfg.VirtualBase, x.a.cfg.HomeMailbox)
 	quota := recipient.MailboxQuota(m, x.a.cfg.Quota)
+	if m.User != nil {
+		// An account of a system user: its Maildir is the user's, written
+		// as the user, where imapd and pop3d serve it as the user.
+		x.targets = append(x.targets, target{kind: toUser, addr: addr, value: root, user: m.User, ext: m.Extension, quota: quota})
+		return
+	}
 	x.targets = append(x.targets, target{kind: toVirtual, addr: addr, value: root, ext: m.Extension, account: m.Account.Address, quota: quota})
 }
 

@@ -11,29 +11,8 @@ import (
 const configHelp = "Check, show or edit the configuration file."
 
 func cmdConfig(a *app, args []string) error {
-	// -c may stand between "config" and its subcommand.
-	for len(args) > 1 && args[0] == "-c" {
-		a.cfgPath, args = args[1], args[2:]
-	}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-c=") {
-		a.cfgPath, args = strings.TrimPrefix(args[0], "-c="), args[1:]
-	}
-	if len(args) == 0 {
-		return usageError("missing subcommand")
-	}
-	switch args[0] {
-	case "check":
-		return configCheck(a, args[1:])
-	case "show":
-		return configShow(a, args[1:])
-	case "set":
-		return configSet(a, args[1:])
-	case "-h", "-help", "--help":
-		fs := a.flags("config", "[-c FILE] check | show [-d|-n] [NAME...] | set NAME=VALUE...", configHelp)
-		_, err := a.parse(fs, args, 0)
-		return err
-	}
-	return usageError("unknown subcommand " + args[0])
+	return a.subcommands("config", "[-c FILE] check | show [-d|-n] [NAME...] | set NAME=VALUE...", configHelp, args,
+		map[string]func(*app, []string) error{"check": configCheck, "show": configShow, "set": configSet})
 }
 
 // configCheck parses the file strictly, as every daemon will.

@@ -24,21 +24,7 @@ the command, else the user who does.`
 
 // cmdDKIM dispatches "postern dkim SUBCOMMAND".
 func cmdDKIM(a *app, args []string) error {
-	for len(args) > 1 && args[0] == "-c" {
-		a.cfgPath, args = args[1], args[2:]
-	}
-	if len(args) == 0 {
-		return usageError("missing subcommand")
-	}
-	switch args[0] {
-	case "keygen":
-		return dkimKeygen(a, args[1:])
-	case "-h", "-help", "--help":
-		fs := a.flags("dkim", dkimSynopsis, dkimHelp)
-		_, err := a.parse(fs, args, 0)
-		return err
-	}
-	return usageError("unknown subcommand " + args[0])
+	return a.subcommands("dkim", dkimSynopsis, dkimHelp, args, map[string]func(*app, []string) error{"keygen": dkimKeygen})
 }
 
 // dkimKeygen writes a new key and prints its record. It does not touch

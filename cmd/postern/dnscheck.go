@@ -40,21 +40,7 @@ assumed (and said so).`
 
 // cmdDNS dispatches "postern dns SUBCOMMAND".
 func cmdDNS(a *app, args []string) error {
-	for len(args) > 1 && args[0] == "-c" {
-		a.cfgPath, args = args[1], args[2:]
-	}
-	if len(args) == 0 {
-		return usageError("missing subcommand")
-	}
-	switch args[0] {
-	case "check":
-		return dnsCheck(a, args[1:])
-	case "-h", "-help", "--help":
-		fs := a.flags("dns", dnsSynopsis, dnsHelp)
-		_, err := a.parse(fs, args, 0)
-		return err
-	}
-	return usageError("unknown subcommand " + args[0])
+	return a.subcommands("dns", dnsSynopsis, dnsHelp, args, map[string]func(*app, []string) error{"check": dnsCheck})
 }
 
 // addrList is the -ip flag: one address each time, or several separated

@@ -26,31 +26,11 @@ and qshape). "postern queue SUBCOMMAND -h" describes one subcommand.`
 // in libmail/queue; this file and its queue_*.go siblings parse the
 // command line and print.
 func cmdQueue(a *app, args []string) error {
-	for len(args) > 1 && args[0] == "-c" {
-		a.cfgPath, args = args[1], args[2:]
+	table := map[string]func(*app, []string) error{"list": queueList, "show": queueShow, "shape": queueShape}
+	for name, c := range changes {
+		table[name] = func(a *app, args []string) error { return queueChange(a, c, args) }
 	}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-c=") {
-		a.cfgPath, args = strings.TrimPrefix(args[0], "-c="), args[1:]
-	}
-	if len(args) == 0 {
-		return usageError("missing subcommand")
-	}
-	switch args[0] {
-	case "list":
-		return queueList(a, args[1:])
-	case "show":
-		return queueShow(a, args[1:])
-	case "shape":
-		return queueShape(a, args[1:])
-	case "-h", "-help", "--help":
-		fs := a.flags("queue", queueSynopsis, queueHelp)
-		_, err := a.parse(fs, args, 0)
-		return err
-	}
-	if c, ok := changes[args[0]]; ok {
-		return queueChange(a, c, args[1:])
-	}
-	return usageError("unknown subcommand " + args[0])
+	return a.subcommands("queue", queueSynopsis, queueHelp, args, table)
 }
 
 // stringList is a repeatable flag; "a,b" counts as two values, and an

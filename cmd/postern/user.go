@@ -24,30 +24,8 @@ const userHelp = "Add, re-password, remove or list the virtual accounts of accou
 // asked for twice without echo on a terminal, or read as one line from
 // standard input otherwise, for scripts.
 func cmdUser(a *app, args []string) error {
-	for len(args) > 1 && args[0] == "-c" {
-		a.cfgPath, args = args[1], args[2:]
-	}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-c=") {
-		a.cfgPath, args = strings.TrimPrefix(args[0], "-c="), args[1:]
-	}
-	if len(args) == 0 {
-		return usageError("missing subcommand")
-	}
-	switch args[0] {
-	case "add":
-		return userAdd(a, args[1:])
-	case "passwd":
-		return userPasswd(a, args[1:])
-	case "del":
-		return userDel(a, args[1:])
-	case "list":
-		return userList(a, args[1:])
-	case "-h", "-help", "--help":
-		fs := a.flags("user", userSynopsis, userHelp)
-		_, err := a.parse(fs, args, 0)
-		return err
-	}
-	return usageError("unknown subcommand " + args[0])
+	return a.subcommands("user", userSynopsis, userHelp, args,
+		map[string]func(*app, []string) error{"add": userAdd, "passwd": userPasswd, "del": userDel, "list": userList})
 }
 
 // userArg parses the flags of a subcommand that takes one address.

@@ -4,9 +4,10 @@
 // IMAP shows of it (ENVELOPE, BODYSTRUCTURE, BODY[section], BINARY), and
 // evaluates SEARCH, SORT and THREAD.
 //
-// It knows no mailbox store. Messages arrive as an io.ReaderAt with CRLF
-// line ends and a size, flags as strings, UIDs as uint32, so the session
-// code joins it to libmail/mailbox without either depending on the other.
+// It knows no mailbox store. Messages arrive as an io.ReaderAt or a
+// reader with CRLF line ends and a size, flags as strings, UIDs as
+// uint32, so the session code joins it to libmail/mailbox without either
+// depending on the other.
 // It is our own rather than go-imap's, because go-imap v2's server is a
 // pre-release without CONDSTORE (docs/architecture.md, "imapd").
 //
@@ -16,8 +17,8 @@
 // grammar, seqset.go sequence sets, format.go the canonical printed form
 // the golden tests pin; writer.go the responses, utf7.go mailbox names,
 // responses.go, fetch.go and searchresp.go the common untagged, FETCH
-// and SEARCH responses; message.go, envelope.go, bodystructure.go and
-// section.go the message-derived data;
+// and SEARCH responses; message.go, stream.go, envelope.go,
+// bodystructure.go and section.go the message-derived data;
 // search.go, sort.go, subject.go and thread.go the evaluation;
 // compress.go COMPRESS=DEFLATE.
 package imap

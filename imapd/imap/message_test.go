@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"golang.org/x/tools/txtar"
 )
@@ -266,4 +267,53 @@ func TestPartLimits(t *testing.T) {
 		t.Errorf("depth %d, innermost %s/%s", depth, p.Type, p.Subtype)
 	}
 	render(func(w *Writer) { w.BodyStructure(root, true) })
+}
+
+// countingReader counts what was read of it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestMessageStream: a Message of a stream gives what one of a ReaderAt
+// gives, and a header FETCH reads little of a big message.
+func TestMessageStream(t *testing.T) {
+	files, _ := filepath.Glob("testdata/message/*.txtar")
+	for _, file := range files {
+		ar, err := txtar.ParseFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := crlf(string(ar.Files[0].Data))
+		cmd, _ := ParseCommand([]byte("x FETCH 1 (ENVELOPE BODYSTRUCTURE BODY[HEADER] BODY[1] BODY[2.1] BINARY[1] BODY[TEXT]<3.50>)\r\n"), DefaultLimits())
+		for _, it := range cmd.Args.(*Fetch).Items {
+			a := fetchItemForTest(NewMessage(strings.NewReader(raw), int64(len(raw))), it)
+			b := fetchItemForTest(NewMessageStream(iotest.OneByteReader(strings.NewReader(raw)), int64(len(raw))), it)
+			if a != b {
+				t.Errorf("%s %s: ReaderAt gives %q, the stream %q", file, it, a, b)
+			}
+		}
+	}
+	hdr := crlf("From: a@example.org\nSubject: big\n\n")
+	raw := hdr + strings.Repeat("x", 10<<20)
+	cr := &countingReader{r: strings.NewReader(raw)}
+	m := NewMessageStream(cr, int64(len(raw)))
+	if _, err := m.Envelope(); err != nil {
+		t.Fatal(err)
+	}
+	if cr.n > 64<<10 {
+		t.Errorf("ENVELOPE read %d octets of the stream", cr.n)
+	}
+	// A header-only stream (OpenHeader) serves the header items.
+	m = NewMessageStream(strings.NewReader(hdr), int64(len(raw)))
+	r, n, err := m.Section(&Section{Specifier: "HEADER.FIELDS", Fields: []string{"From"}})
+	if b, _ := io.ReadAll(r); err != nil || string(b) != "From: a@example.org\r\n\r\n" || n != int64(len(b)) {
+		t.Errorf("header-only stream: %q %v", b, err)
+	}
 }

@@ -140,6 +140,7 @@ func (p *parser) command(cmd *Command) error {
 		c.Mailbox, err = spThen(p, p.mailbox)
 		return err
 	}
+	cmd.Name = "" // the text names it; "FROB: unknown command FROB" says it twice
 	return p.errorf("unknown command %s", name)
 }
 

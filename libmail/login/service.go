@@ -129,7 +129,11 @@ func (s *SessionService) login(ctx context.Context, f *os.File, req *handoff.Req
 	if !ok {
 		return handoff.Reply{Text: "authentication failure"}
 	}
-	m := recipient.Match{Kind: recipient.Account, Account: acct}
+	m, err := recipient.AccountMatch(acct, "")
+	if err != nil {
+		s.Log.Warn("login of %s: %v", acct.Address, err)
+		return handoff.Reply{Temp: true, Text: "the account's mailbox owner is unknown"}
+	}
 	mailbox := Mailbox{Root: recipient.MaildirRoot(m, s.VirtualBase, s.HomeMailbox),
 		Quota: recipient.MailboxQuota(m, s.Quota), Hostname: s.LogOptions.Hostname}
 	owner := recipient.MaildirOwner(m, s.Vmail)

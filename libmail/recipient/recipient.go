@@ -48,7 +48,7 @@ type Match struct {
 	Key     string         // the alias key that matched
 	Targets []alias.Target // for Alias
 	Account *account.Account
-	User    *daemon.User // for SystemUser
+	User    *daemon.User // for SystemUser, and an Account whose line names a system user (AccountOwner)
 	// Extension is the address extension that was stripped to find the
 	// match (user+ext), if any.
 	Extension string
@@ -185,7 +185,7 @@ func (d *Directory) lookup(addr string) (Match, error) {
 	if accounts != nil && accounts.val != nil {
 		for _, t := range tries {
 			if acct, ok := accounts.val.Lookup(t.local + "@" + domain); ok {
-				return Match{Kind: Account, Account: acct, Extension: t.ext}, nil
+				return AccountMatch(acct, t.ext)
 			}
 		}
 	}

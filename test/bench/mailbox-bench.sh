@@ -16,7 +16,8 @@
 #   fetch_again    the same again (what the server keeps)
 #   search_header  SELECT INBOX, SEARCH SUBJECT "invoice" (200 matches)
 #   search_body    SELECT INBOX, SEARCH BODY "zanzibarquux" (10 matches)
-# and the peak summed PSS of the server's process tree during the step.
+# and the peak summed PSS of the server's process tree during the step
+# (postern's: its master and imapd processes, not the MTA's daemons).
 # Output: one line per run on stderr, then a table of the medians with
 # the ratio Dovecot/postern of the times (above 1: postern is faster).
 #
@@ -140,7 +141,7 @@ EOF
         printf '%s\n' "$PASS" | "$BIN/postern" -c "$dir/postern.toml" user add bench@example.test >>"$dir/out.log" 2>&1 || return 1
         # Plain LOGIN without TLS, as on Dovecot's side: the client's
         # cost stays the same on both, and neither pays for TLS.
-        "$BIN/postern" -c "$dir/postern.toml" config set "imap_plaintext_auth=true" >>"$dir/out.log" 2>&1 || return 1
+        "$BIN/postern" -c "$dir/postern.toml" config set "login_plaintext_auth=true" >>"$dir/out.log" 2>&1 || return 1
         local maildir
         maildir=$("$BIN/postern" -c "$dir/postern.toml" config show virtual_mailbox_base | sed 's/.*= *"\(.*\)"/\1/')/example.test/bench
         copy_mailbox "$maildir" || return 1
@@ -175,8 +176,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
         if ! start_server "$server" "$dir"; then
             failed=1; [ -n "$CUR_PID" ] && stop_server; continue
         fi
+        # Memory: all of Dovecot's tree (every process of it serves IMAP);
+        # of postern's, the master and imapd's processes (login, session
+        # service, session), not the MTA's daemons beside them.
+        match=.
+        [ "$server" = postern ] && match='^(master|imapd)$'
         if out=$("$WORK/imapbench" run -addr "127.0.0.1:$PORT" -user "$([ "$server" = postern ] && echo bench@example.test || echo bench)" \
-            -pass "$PASS" -tree "$CUR_PID" -count "$COUNT" 2>&1); then
+            -pass "$PASS" -tree "$CUR_PID" -match "$match" -count "$COUNT" 2>&1); then
             say "round $round $server: $(echo "$out" | tr '\n' ' ')"
             while read -r s m p; do
                 s=${s#step=} m=${m#ms=} p=${p#peak_pss_mb=}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -44,7 +45,9 @@ func genMaildir(dir string, n int) error {
 		if i%17 == 0 {
 			flags = "F" + flags
 		}
-		name := fmt.Sprintf("%d.M%dP%d.bench,S=%d:2,%s", when.Unix(), i, 4242, len(msg), flags)
+		// S= and W= (the size with CRLF line ends), as Dovecot's LDA and
+		// postern's local name what they deliver.
+		name := fmt.Sprintf("%d.M%dP%d.bench,S=%d,W=%d:2,%s", when.Unix(), i, 4242, len(msg), len(msg)+bytes.Count(msg, []byte("\n")), flags)
 		p := filepath.Join(dir, "cur", name)
 		if err := os.WriteFile(p, msg, 0o600); err != nil {
 			return err

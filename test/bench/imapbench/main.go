@@ -6,13 +6,15 @@
 //	imapbench gen DIR COUNT
 //	    write COUNT messages into the Maildir DIR (fixed seed: the same
 //	    mailbox every time)
-//	imapbench run -addr HOST:PORT -user U -pass P [-tls] [-tree PID] [-count N]
+//	imapbench run -addr HOST:PORT -user U -pass P [-tls] [-tree PID [-match RE]] [-count N]
 //	    log in and time, each in a new session: SELECT INBOX then
 //	    FETCH 1:* (FLAGS ENVELOPE) twice (the first reads a mailbox the
 //	    server has not seen, the second what it keeps), SEARCH SUBJECT
 //	    (a header search) and SEARCH BODY (a full-body search). With
 //	    -tree, the peak summed PSS of that process tree during each step
-//	    is reported too. One line per step: "step=NAME ms=... peak_pss_mb=...".
+//	    is reported too (with -match, of its processes whose names match
+//	    RE: the mail server's part of a tree that runs an MTA as well).
+//	    One line per step: "step=NAME ms=... peak_pss_mb=...".
 //
 // It talks to 127.0.0.1 only in the benchmark, and checks what the
 // servers answer (message and match counts), so a server that skips work
@@ -23,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 )
 
@@ -51,8 +54,17 @@ func main() {
 		useTLS := fs.Bool("tls", false, "implicit TLS")
 		tree := fs.Int("tree", 0, "PID of the server's master: report the peak PSS of its process tree")
 		count := fs.Int("count", 0, "messages the mailbox holds (checked)")
+		match := fs.String("match", "", "with -tree: count only processes whose names match this regular expression")
 		fs.Parse(os.Args[2:])
-		if err := run(*addr, *user, *pass, *useTLS, *tree, *count); err != nil {
+		var re *regexp.Regexp
+		if *match != "" {
+			var err error
+			if re, err = regexp.Compile(*match); err != nil {
+				fmt.Fprintln(os.Stderr, "imapbench: -match:", err)
+				os.Exit(2)
+			}
+		}
+		if err := run(*addr, *user, *pass, *useTLS, *tree, re, *count); err != nil {
 			fmt.Fprintln(os.Stderr, "imapbench:", err)
 			os.Exit(1)
 		}
@@ -62,7 +74,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imapbench gen DIR COUNT | imapbench run -addr HOST:PORT -user U -pass P [-tls] [-tree PID] [-count N]")
+	fmt.Fprintln(os.Stderr, "usage: imapbench gen DIR COUNT | imapbench run -addr HOST:PORT -user U -pass P [-tls] [-tree PID [-match RE]] [-count N]")
 	os.Exit(2)
 }
 
@@ -73,7 +85,7 @@ type step struct {
 	check func(last result) error
 }
 
-func run(addr, user, pass string, useTLS bool, tree, count int) error {
+func run(addr, user, pass string, useTLS bool, tree int, match *regexp.Regexp, count int) error {
 	fetched := func(r result) error {
 		if count > 0 && r.untagged != count {
 			return fmt.Errorf("FETCH gave %d responses, want %d", r.untagged, count)
@@ -103,7 +115,7 @@ func run(addr, user, pass string, useTLS bool, tree, count int) error {
 			c.conn.Close()
 			return err
 		}
-		mem := startSampler(tree)
+		mem := startSampler(tree, match)
 		var total float64
 		var last result
 		for _, cmd := range s.cmds {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,14 +18,15 @@ import (
 // of many small processes (Dovecot's) and one of few (postern's) are
 // counted alike.
 type sampler struct {
-	root int
-	stop chan struct{}
-	done sync.WaitGroup
-	peak int64 // KiB
+	root  int
+	match *regexp.Regexp // only processes whose name matches; nil: all
+	stop  chan struct{}
+	done  sync.WaitGroup
+	peak  int64 // KiB
 }
 
-func startSampler(root int) *sampler {
-	s := &sampler{root: root, stop: make(chan struct{})}
+func startSampler(root int, match *regexp.Regexp) *sampler {
+	s := &sampler{root: root, match: match, stop: make(chan struct{})}
 	if root <= 0 {
 		return s
 	}
@@ -34,7 +36,7 @@ func startSampler(root int) *sampler {
 		t := time.NewTicker(10 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if kb := treePSS(root); kb > s.peak {
+			if kb := treePSS(root, match); kb > s.peak {
 				s.peak = kb
 			}
 			select {
@@ -54,9 +56,11 @@ func (s *sampler) end() float64 {
 	return float64(s.peak) / 1024
 }
 
-// treePSS sums the Pss of root and its descendants, in KiB.
-func treePSS(root int) int64 {
+// treePSS sums the Pss of root and its descendants whose names match
+// (all when match is nil), in KiB.
+func treePSS(root int, match *regexp.Regexp) int64 {
 	parent := map[int]int{}
+	name := map[int]string{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range dirs {
 		b, err := os.ReadFile(p)
@@ -75,12 +79,17 @@ func treePSS(root int) int64 {
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		ppid, _ := strconv.Atoi(f[1])
 		parent[pid] = ppid
+		if j := bytes.IndexByte(b, '('); j >= 0 && j < i {
+			name[pid] = string(b[j+1 : i])
+		}
 	}
 	var total int64
 	for pid := range parent {
 		for p := pid; p > 1; p = parent[p] {
 			if p == root {
-				total += pss(pid)
+				if match == nil || match.MatchString(name[pid]) {
+					total += pss(pid)
+				}
 				break
 			}
 		}
