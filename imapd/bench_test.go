@@ -74,6 +74,7 @@ func TestMaildirTimings(t *testing.T) {
 		t.Logf("%s: %v (%d lines)", name, time.Since(start), n)
 	}
 	step("fetch_first", "SELECT INBOX", "FETCH 1:* (FLAGS ENVELOPE)")
+	step("select", "SELECT INBOX")
 	step("fetch_again", "SELECT INBOX", "FETCH 1:* (FLAGS ENVELOPE)")
 	step("search_header", "SELECT INBOX", `SEARCH SUBJECT "invoice"`)
 	step("search_body", "SELECT INBOX", `SEARCH BODY "zanzibarquux"`)
