@@ -63,21 +63,22 @@ func (s *session) cmdFetch(c *imap.Command) error {
 			continue
 		}
 		d := imap.FetchData{SeqNum: uint32(i + 1), UID: m.UID, Flags: s.flagsOf(m), InternalDate: m.Date, Size: m.Size, ModSeq: m.ModSeq}
-		if lvl != loadNone {
-			d.Message, err = s.load(m.UID, lvl)
-			if errors.Is(err, mailbox.ErrNoMessage) {
-				gone = true
-				continue
-			}
-			if err != nil {
-				return s.storeError(c.Tag, err)
-			}
+		var release func()
+		d.Message, release, err = s.load(m, lvl)
+		if errors.Is(err, mailbox.ErrNoMessage) {
+			gone = true
+			continue
+		}
+		if err != nil {
+			return s.storeError(c.Tag, err)
 		}
 		it := items
 		if seen[m.UID] {
 			it = withFlags
 		}
-		if err := s.w.Fetch(&d, it); err != nil {
+		err = s.w.Fetch(&d, it)
+		release()
+		if err != nil {
 			if errors.Is(err, imap.ErrUnknownCTE) {
 				return s.reply(c.Tag, "NO", "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding.")
 			}

@@ -30,35 +30,31 @@ func cachedField(name string) bool {
 	return false
 }
 
-// load reads what level asks of a message, into the session's buffer
-// (reused: the message is used before the next load).
-func (s *session) load(uid uint32, lvl level) (*imap.Message, error) {
+// load gives the message as level asks: the cached header fields from
+// the folder's cache, or a stream of the header or the whole message,
+// read only as far as the command's items need (NewMessageStream). The
+// caller calls done when it is through with the message.
+func (s *session) load(msg mailbox.Message, lvl level) (m *imap.Message, done func(), err error) {
+	uid := msg.UID
 	var rc io.ReadCloser
-	var err error
 	switch lvl {
 	case loadNone:
-		return nil, nil
+		return nil, func() {}, nil
 	case loadCached:
 		h, err := s.sel.CachedHeader(s.ctx, uid)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return imap.NewMessage(bytes.NewReader(h), int64(len(h))), nil
+		return imap.NewMessage(bytes.NewReader(h), int64(len(h))), func() {}, nil
 	case loadHeader:
 		rc, err = s.sel.OpenHeader(s.ctx, uid)
 	default:
 		rc, err = s.sel.Open(s.ctx, uid)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer rc.Close()
-	b := bytes.NewBuffer(s.buf[:0])
-	if _, err := b.ReadFrom(rc); err != nil {
-		return nil, err
-	}
-	s.buf = b.Bytes()
-	return imap.NewMessage(bytes.NewReader(s.buf), int64(len(s.buf))), nil
+	return imap.NewMessageStream(rc, msg.Size), func() { rc.Close() }, nil
 }
 
 // fetchLevel is what a FETCH's items read.

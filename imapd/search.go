@@ -33,12 +33,12 @@ func (s *session) match(c *imap.Command, key *imap.SearchKey, charset string) (i
 	var d imap.SearchData
 	for i, m := range msgs {
 		d = imap.SearchData{SeqNum: uint32(i + 1), UID: m.UID, Flags: s.flagsOf(m), InternalDate: m.Date, Size: m.Size, ModSeq: m.ModSeq}
-		if lvl != loadNone {
-			if d.Message, err = s.load(m.UID, lvl); err != nil {
-				continue // expunged meanwhile: it matches nothing
-			}
+		var release func()
+		if d.Message, release, err = s.load(m, lvl); err != nil {
+			continue // expunged meanwhile: it matches nothing
 		}
 		ok, err := mt.Match(&d)
+		release()
 		if err != nil {
 			s.cfg.Logf("error: search uid %d: %v", m.UID, err)
 			continue
@@ -127,7 +127,7 @@ func (s *session) sortItems(idx []int) []imap.SortItem {
 	for _, i := range idx {
 		m := msgs[i]
 		it := imap.SortItem{SeqNum: uint32(i + 1), UID: m.UID, InternalDate: m.Date, Size: m.Size}
-		if msg, err := s.load(m.UID, loadCached); err == nil {
+		if msg, _, err := s.load(m, loadCached); err == nil {
 			if p, err := msg.Header(); err == nil {
 				it.Header = &p.Header
 			}
