@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -247,7 +248,7 @@ func TestRootMailAccessRoles(t *testing.T) {
 	}
 
 	c, _ := dialIMAP(t, "127.0.0.1", s.Addr(143))
-	if r := c.cmd("a1 LOGIN demo@example.test demo"); r != "a1 OK [CAPABILITY IMAP4rev1] Logged in." {
+	if r := c.cmd("a1 LOGIN demo@example.test demo"); !strings.HasPrefix(r, "a1 OK [CAPABILITY IMAP4rev1 ") || !strings.HasSuffix(r, "] Logged in") {
 		t.Fatalf("login: %q\n%s", r, tail(s.Log(), 20))
 	}
 	m := regexp.MustCompile(`Login: user=<demo@example.test>, method=LOGIN, .*mpid=(\d+), service=imap`).FindStringSubmatch(s.Log())
@@ -263,9 +264,15 @@ func TestRootMailAccessRoles(t *testing.T) {
 		t.Errorf("session process: capabilities %#x/%#x/%#x/%#x, want none", sp.CapPrm, sp.CapEff, sp.CapInh, sp.CapAmb)
 	}
 	// And it reads the Maildir: SELECT counts the message.
-	c.cmd("a2 SELECT INBOX")
-	if r := c.line(); r != "a2 OK [READ-WRITE] Select completed." {
-		t.Errorf("SELECT: %q", r)
+	var sel []string
+	for r := c.cmd("a2 SELECT INBOX"); ; r = c.line() {
+		sel = append(sel, r)
+		if strings.HasPrefix(r, "a2 ") {
+			break
+		}
+	}
+	if !slices.Contains(sel, "* 1 EXISTS") || sel[len(sel)-1] != "a2 OK [READ-WRITE] Select completed." {
+		t.Errorf("SELECT: %q", sel)
 	}
 	// The session ends with LOGOUT, and its process with it.
 	c.cmd("a3 LOGOUT")
@@ -306,7 +313,7 @@ func TestMailAccessConnectionLimit(t *testing.T) {
 	}
 	// The first client logs in: its connection is the session's now,
 	// and the client may open another before login.
-	if r := c1.cmd("a1 LOGIN demo@example.test demo"); r != "a1 OK [CAPABILITY IMAP4rev1] Logged in." {
+	if r := c1.cmd("a1 LOGIN demo@example.test demo"); !strings.HasPrefix(r, "a1 OK [CAPABILITY IMAP4rev1 ") || !strings.HasSuffix(r, "] Logged in") {
 		t.Fatalf("login: %q", r)
 	}
 	deadline := time.Now().Add(5 * time.Second)
