@@ -16,7 +16,7 @@ func (s *session) capabilities() []string {
 		"THREAD=ORDEREDSUBJECT", "UTF8=ACCEPT", "BINARY", "STATUS=SIZE",
 		"APPENDLIMIT=" + strconv.FormatInt(s.cfg.Limits.Append, 10),
 	}
-	if !s.compressed {
+	if !s.compressed && s.cfg.Compress {
 		caps = append(caps, "COMPRESS=DEFLATE")
 	}
 	return caps

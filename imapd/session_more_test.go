@@ -59,7 +59,7 @@ func TestCompress(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		Serve(context.Background(), nc, mailbox.NewMemory(now, 0), "a0", Config{Now: now})
+		Serve(context.Background(), nc, mailbox.NewMemory(now, 0), "a0", Config{Now: now, Compress: true})
 	}()
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
