@@ -12,7 +12,8 @@ import (
 
 // TestFetchmailLogin: Debian's fetchmail, unattended, downloads the
 // mailbox through the login front as a user would, once for each way in:
-// POP3 with STLS on 110 and with TLS on 995; each run fetches both messages and deletes
+// POP3 with STLS on 110 and with TLS on 995, IMAP with STARTTLS on 143
+// and with TLS on 993; each run fetches both messages and deletes
 // them on the server (fetchmail's default), so the next starts empty.
 func TestFetchmailLogin(t *testing.T) {
 	fetchmail, err := exec.LookPath("fetchmail")
@@ -29,6 +30,8 @@ func TestFetchmailLogin(t *testing.T) {
 	}{
 		{"pop3-stls", "pop3", 110, "sslproto 'tls1.2+'"},
 		{"pop3s", "pop3", 995, "ssl"},
+		{"imap-starttls", "imap", 143, "sslproto 'tls1.2+'"},
+		{"imaps", "imap", 993, "ssl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			one, two := "fm-"+tc.name+"-1", "fm-"+tc.name+"-2"
