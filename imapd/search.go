@@ -30,8 +30,17 @@ func (s *session) match(c *imap.Command, key *imap.SearchKey, charset string) (i
 	if mt.NeedsMessage() {
 		lvl = max(searchLevel(key), loadCached)
 	}
+	var pf *prefilter
+	if lvl == loadCached && !s.cfg.noPrefilter {
+		pf = newPrefilter(key, charset)
+	}
 	var d imap.SearchData
 	for i, m := range msgs {
+		if pf != nil {
+			if h, err := s.sel.CachedHeader(s.ctx, m.UID); err == nil && pf.rejects(h) {
+				continue
+			}
+		}
 		d = imap.SearchData{SeqNum: uint32(i + 1), UID: m.UID, Flags: s.flagsOf(m), InternalDate: m.Date, Size: m.Size, ModSeq: m.ModSeq}
 		var release func()
 		if d.Message, release, err = s.load(m, lvl); err != nil {

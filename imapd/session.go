@@ -30,6 +30,8 @@ type Config struct {
 	Compress bool
 	// Logf logs a line; nil for none.
 	Logf func(format string, args ...any)
+	// noPrefilter sends every message through the Matcher (tests).
+	noPrefilter bool
 }
 
 // session is one client's authenticated and selected states.

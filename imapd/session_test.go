@@ -36,11 +36,15 @@ type client struct {
 }
 
 func startSession(t *testing.T, store mailbox.Store) (*client, string) {
+	return startSessionWith(t, store, Config{Now: now})
+}
+
+func startSessionWith(t *testing.T, store mailbox.Store, cfg Config) (*client, string) {
 	a, b := net.Pipe()
 	c := &client{t: t, conn: a, r: bufio.NewReader(a), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		_, err := Serve(ctx, b, store, "a0", Config{Now: now})
+		_, err := Serve(ctx, b, store, "a0", cfg)
 		b.Close()
 		c.done <- err
 	}()
