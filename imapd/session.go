@@ -49,7 +49,6 @@ type session struct {
 	condstore, qresync, utf8 bool
 	rev2, compressed         bool
 	saved                    []uint32 // SEARCH RETURN (SAVE) result, as UIDs
-	buf                      []byte   // reused message buffer
 	stats                    Stats
 }
 
