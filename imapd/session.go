@@ -104,7 +104,7 @@ func Serve(ctx context.Context, conn io.ReadWriter, store mailbox.Store, tag str
 	s.w.Atom("] Logged in").End()
 	err := s.loop()
 	s.flush()
-	if errors.Is(err, errLogout) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, errLogout) || errors.Is(err, errGone) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
 	return s.stats, err

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -139,8 +141,9 @@ func sameUIDs(t *testing.T, what string, earlier, later map[string]string) {
 // TestIMAPSharedMailbox: two IMAP sessions on one INBOX while local
 // delivers into it. A STORE in one is seen by the other as an
 // unsolicited FETCH FLAGS, deliveries as EXISTS; at the end both show
-// the same UID→flags map and no UID was reused or changed. Then the
-// whole system restarts, and UIDVALIDITY and every UID stay.
+// the same UID→flags map and no UID was reused or changed. Then imapd's
+// processes are killed and restarted by the master, then the whole
+// system restarts, and each time UIDVALIDITY and every UID stay.
 func TestIMAPSharedMailbox(t *testing.T) {
 	s := NewSystem(t, Options{Set: []string{"login_plaintext_auth=true"}})
 	for i := 0; i < 3; i++ {
@@ -176,9 +179,39 @@ func TestIMAPSharedMailbox(t *testing.T) {
 	sameUIDs(t, "A", first, subjA)
 	sameUIDs(t, "B", subjA, subjB)
 
+	// imapd alone: its login and session-service processes are killed
+	// (the master starts new ones), which ends the sessions too.
+	killed := append(s.PIDs("imap"), s.PIDs("imap-session")...)
+	if len(killed) == 0 {
+		t.Fatal("no imapd processes")
+	}
+	for _, pid := range killed {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if nc, err := net.DialTimeout("tcp", s.Addr(143), time.Second); err == nil {
+			l, _ := bufio.NewReader(nc).ReadString('\n')
+			nc.Close()
+			if strings.HasPrefix(l, "* OK") && !slices.ContainsFunc(s.PIDs("imap-session"), func(p int) bool { return slices.Contains(killed, p) }) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("imapd did not come back\n%s", tail(s.Log(), 20))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c := loginIMAP(t, s)
+	if sel := strings.Join(c.cmd("SELECT INBOX"), "\n"); !strings.Contains(sel, validity[0]) {
+		t.Errorf("after imapd's restart: %s, want %s", sel, validity[0])
+	}
+	sameUIDs(t, "imapd restart", subjA, c.subjects())
+
+	// And the whole system.
 	s.Stop()
 	s.Start()
-	c := loginIMAP(t, s)
+	c = loginIMAP(t, s)
 	if sel := strings.Join(c.cmd("SELECT INBOX"), "\n"); !strings.Contains(sel, validity[0]) {
 		t.Errorf("after restart: %s, want %s", sel, validity[0])
 	}
