@@ -1,6 +1,8 @@
 package imapd
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"postern.dev/postern/imapd/imap"
@@ -108,18 +110,31 @@ func (s *session) cmdList(c *imap.Command) error {
 			entries = append(entries, e)
 		}
 	}
+	if selSub {
+		// In the folders' order: INBOX first, then by name.
+		slices.SortStableFunc(entries, func(x, y imap.ListEntry) int {
+			return cmp.Or(cmp.Compare(boolInt(y.Name == mailbox.Inbox), boolInt(x.Name == mailbox.Inbox)), cmp.Compare(x.Name, y.Name))
+		})
+	}
 	for i := range entries {
 		e := &entries[i]
 		if err := s.w.List(c.Name, e); err != nil {
 			return err
 		}
 		if a.Status != nil && !has(e.Attrs, `\Noselect`) && !has(e.Attrs, `\NonExistent`) {
-			if st, err := s.store.Status(s.ctx, e.Name); err == nil {
+			if st, err := s.status(e.Name, a.Status); err == nil {
 				s.w.StatusResponse(e.Name, s.statusItems(a.Status, st))
 			}
 		}
 	}
 	return s.done(c, "", c.Name+" completed.")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // folderAttrs are a folder's LIST attributes: CHILDREN's and its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"postern.dev/postern/imapd/imap"
@@ -69,8 +70,35 @@ func (s *session) cmdSubscribe(c *imap.Command) error {
 	return s.done(c, "", c.Name+" completed.")
 }
 
-// statusItems answers STATUS items from a folder's Status.
-func (s *session) statusItems(items []string, st mailbox.Status) []imap.StatusItem {
+// status is a folder's Status and, when asked, its count of \Deleted
+// messages (IMAP4rev2's STATUS DELETED), which only a look at the
+// messages gives.
+type status struct {
+	mailbox.Status
+	deleted uint32
+}
+
+func (s *session) status(name string, items []string) (status, error) {
+	st, err := s.store.Status(s.ctx, name)
+	if err != nil || !slices.Contains(items, "DELETED") {
+		return status{Status: st}, err
+	}
+	f, err := s.store.Select(s.ctx, name, true)
+	if err != nil {
+		return status{Status: st}, err
+	}
+	defer f.Close()
+	n := uint32(0)
+	for _, m := range f.Messages() {
+		if m.Has(`\Deleted`) {
+			n++
+		}
+	}
+	return status{Status: st, deleted: n}, nil
+}
+
+// statusItems answers STATUS items from a folder's status.
+func (s *session) statusItems(items []string, st status) []imap.StatusItem {
 	out := make([]imap.StatusItem, 0, len(items))
 	for _, it := range items {
 		var v uint64
@@ -91,6 +119,8 @@ func (s *session) statusItems(items []string, st mailbox.Status) []imap.StatusIt
 			v = st.HighestModSeq
 		case "APPENDLIMIT":
 			v = uint64(s.cfg.Limits.Append)
+		case "DELETED":
+			v = uint64(st.deleted)
 		default:
 			continue
 		}
@@ -110,7 +140,7 @@ func (s *session) cmdStatus(c *imap.Command) error {
 			s.condstore = true // RFC 7162 §3.1.9
 		}
 	}
-	st, err := s.store.Status(s.ctx, name)
+	st, err := s.status(name, a.Items)
 	if err != nil {
 		return s.storeError(c.Tag, err)
 	}
@@ -167,7 +197,8 @@ func (s *session) cmdQuota(c *imap.Command) error {
 		return s.reply(c.Tag, "NO", "NONEXISTENT", "No such quota root.")
 	}
 	if q.Limit > 0 {
-		s.w.Untagged().Atom(`QUOTA "" (STORAGE `).Number(uint64(q.Used / 1024)).SP().Number(uint64(q.Limit / 1024)).Close().End()
+		// KiB, rounded up, so that a nonzero limit never shows as 0.
+		s.w.Untagged().Atom(`QUOTA "" (STORAGE `).Number(uint64((q.Used + 1023) / 1024)).SP().Number(uint64((q.Limit + 1023) / 1024)).Close().End()
 	}
 	return s.done(c, "", c.Name+" completed.")
 }

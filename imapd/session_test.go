@@ -102,9 +102,17 @@ func (c *client) send(s string) {
 }
 
 // run plays a script: one command a line, "2> " sends it on a second
-// session, "{@name}" is the txtar file name sent as a LITERAL+.
+// session, "{@name}" is the txtar file name sent as a LITERAL+. Files
+// under inbox/ are in INBOX at the start; "quota" is the account's
+// storage limit in bytes (1 MiB if not given).
 func run(t *testing.T, a *txtar.Archive) string {
-	store := mailbox.NewMemory(now, 1<<20)
+	limit := int64(1 << 20)
+	for _, f := range a.Files {
+		if f.Name == "quota" {
+			limit, _ = strconv.ParseInt(strings.TrimSpace(string(f.Data)), 10, 64)
+		}
+	}
+	store := mailbox.NewMemory(now, limit)
 	files := map[string][]byte{}
 	var script []byte
 	for _, f := range a.Files {

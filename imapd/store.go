@@ -51,14 +51,14 @@ func (s *session) cmdStore(c *imap.Command) error {
 	if !a.Silent {
 		for _, i := range idx {
 			if !failed[msgs[i].UID] {
-				s.fetchFlags(uint32(i+1), msgs[i], c.UID)
+				s.fetchFlags(uint32(i+1), msgs[i], c.UID || s.qresync)
 			}
 		}
 	} else if s.condstore {
 		// .SILENT still reports the new modseqs (RFC 7162 §3.1.3).
 		for _, u := range res.Updated {
 			s.w.Untagged().Number(uint64(u.Seq)).Atom(" FETCH (")
-			if c.UID {
+			if c.UID || s.qresync { // QRESYNC: every FETCH has UID (RFC 7162 §3.2.4)
 				s.w.Atom("UID ").Number(uint64(u.UID)).SP()
 			}
 			s.w.Atom("MODSEQ (").Number(u.ModSeq).Atom("))").End()
