@@ -370,6 +370,7 @@ func (st *state) setFlags(e *entry, op FlagOp, flags []string) error {
 	info, more := formatInfo(next, extra, st.kw)
 	if len(more) > 0 {
 		st.kw = append(st.kw, more...)
+		st.flags = nil // letters may mean more now
 		if err := writeKeywords(st.dir, st.kw); err != nil {
 			return err
 		}

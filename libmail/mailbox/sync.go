@@ -33,6 +33,8 @@ type state struct {
 	ix    *index
 	kw    []string
 	dirty bool // the index must be written back
+	// flags memoizes parseInfo by info (message).
+	flags map[string][]string
 }
 
 // path returns the current path of e's file.
@@ -115,10 +117,28 @@ func unchanged(dir string, s stamp) bool {
 func lockedStamp(dir string, now func() time.Time, pre func() error, fn func(st *state) error) (stamp, error) {
 	var stp stamp
 	err := lockedDo(dir, now, pre, func(st *state) error {
-		dirs, _ := statStamp(dir, true, time.Now())
+		dirs, ok := statStamp(dir, true, time.Now())
 		stp.cur, stp.new, stp.trusted = dirs.cur, dirs.new, dirs.trusted
-		if err := st.scan(); err != nil {
-			return err
+		// The readdir of cur/ and new/ is skipped when their mtimes are
+		// the ones the index recorded after a scan, as Dovecot's maildir
+		// sync does: a file added, removed or renamed (a flag change)
+		// changes its directory's mtime. A directory changed in the last
+		// second is scanned (trusted): a change in the same clock tick
+		// would not show.
+		if !(ok && dirs.trusted && !st.dirty && st.ix.CurTime == dirs.cur && st.ix.NewTime == dirs.new) {
+			if err := st.scan(); err != nil {
+				return err
+			}
+			// What the scan saw is what the directories held at the
+			// stat or later: if either changed after it, its mtime
+			// differs from the recorded one and the next sync scans.
+			// Untrusted times are not recorded; the old record cannot
+			// match them (it is older than a second, they are not), so
+			// it stays, and the index is not rewritten for it.
+			if ok && dirs.trusted && (st.ix.CurTime != dirs.cur || st.ix.NewTime != dirs.new) {
+				st.ix.CurTime, st.ix.NewTime = dirs.cur, dirs.new
+				st.dirty = true
+			}
 		}
 		if fn != nil {
 			return fn(st)
@@ -185,7 +205,7 @@ func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err err
 		return nil, false, fmt.Errorf("read index: %w", err)
 	}
 	if err == nil {
-		ix, perr := parseIndex(bytes.NewReader(data))
+		ix, perr := parseIndexData(data)
 		if perr == nil {
 			return ix, false, nil
 		}
