@@ -52,7 +52,7 @@ type headerCache struct {
 // name, the fields at at and run for n bytes.
 type cacheRec struct{ name, at, n uint32 }
 
-func hashBase(b string) uint64 {
+func hashBase[T string | []byte](b T) uint64 {
 	h := uint64(14695981039346656037) // FNV-1a
 	for i := range len(b) {
 		h ^= uint64(b[i])
@@ -134,22 +134,37 @@ func (c *headerCache) load() {
 			c.dead++
 			return
 		}
-		size, perr := strconv.Atoi(string(head[sp+1:]))
+		size, sok := atoiBytes(head[sp+1:])
 		base := head[:sp]
 		at := off + nl + 1
-		if perr != nil || size < 0 || size > 1<<20 || size > len(data)-at || !validBase(string(base)) {
+		if !sok || size > 1<<20 || size > len(data)-at || !validBase(base) {
 			// A torn append (a crash, two writers): what was read is
 			// good, the rest is dropped when the file is rewritten.
 			c.dead++
 			return
 		}
-		h := hashBase(string(base))
+		h := hashBase(base)
 		if r, ok := c.recs[h]; !ok || c.baseAt(r) == string(base) {
 			c.recs[h] = cacheRec{name: uint32(off), at: uint32(at), n: uint32(size)}
 		}
 		c.total++
 		off = at + size
 	}
+}
+
+// atoiBytes parses a decimal record length (at most 7 digits).
+func atoiBytes(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 7 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // baseAt returns the base of record r.

@@ -1,6 +1,8 @@
 package mailbox
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -442,8 +444,9 @@ func (f *mdFolder) prefetch(i int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var rd fieldReader
 			for j := range next {
-				jobs[j].data, _ = readFields(jobs[j].path)
+				jobs[j].data, _ = rd.read(jobs[j].path)
 			}
 		}()
 	}
@@ -459,19 +462,30 @@ func (f *mdFolder) prefetch(i int) {
 	}
 }
 
-// readFields reads the cached fields of the message file at p.
-func readFields(p string) ([]byte, error) {
+// fieldReader reads the cached fields of message files, reusing its
+// buffers from one file to the next.
+type fieldReader struct {
+	br  *bufio.Reader
+	buf bytes.Buffer
+}
+
+func (rd *fieldReader) read(p string) ([]byte, error) {
 	fh, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
-	rc := newCRLFReader(fh, true)
-	defer rc.Close()
-	h, err := io.ReadAll(io.LimitReader(rc, maxCachedHeader))
-	if err != nil {
+	defer fh.Close()
+	if rd.br == nil {
+		rd.br = bufio.NewReaderSize(fh, 16<<10)
+	} else {
+		rd.br.Reset(fh)
+	}
+	rd.buf.Reset()
+	c := crlfReader{r: rd.br, c: fh, header: true, bol: true}
+	if _, err := rd.buf.ReadFrom(io.LimitReader(&c, maxCachedHeader)); err != nil {
 		return nil, err
 	}
-	return fieldsOf(h), nil
+	return fieldsOf(rd.buf.Bytes()), nil
 }
 
 // isLive reports whether base is a message of the folder, for the cache

@@ -190,8 +190,8 @@ func (ix *index) format() []byte {
 
 // validBase accepts the file names the index can hold: no separators,
 // no ':' (which starts the info), nothing that breaks the line format.
-func validBase(s string) bool {
-	if s == "" || s[0] == '.' {
+func validBase[T string | []byte](s T) bool {
+	if len(s) == 0 || s[0] == '.' {
 		return false
 	}
 	for i := range len(s) {
@@ -213,7 +213,7 @@ func validInfo(s string) bool {
 }
 
 func parseUint(s string, bits int) (uint64, error) {
-	if s == "" || s[0] == '+' {
+	if len(s) == 0 || s[0] == '.' {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseUint(s, 10, bits)
