@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -343,16 +345,30 @@ func (st *state) scan() error {
 	}
 	added := make([]fresh, 0, len(files))
 	for base, info := range files {
-		e := fresh{entry: entry{Base: base, Info: info}}
+		added = append(added, fresh{entry: entry{Base: base, Info: info}})
+	}
+	// A folder seen for the first time has thousands of files to stat:
+	// a few at once, the names parsed meanwhile.
+	ok := make([]bool, len(added))
+	parallel(len(added), func(i int) {
+		e := &added[i]
 		var err error
 		if e.order, err = st.describe(&e.entry); err != nil {
-			continue // gone meanwhile
+			return // gone meanwhile
 		}
-		if n, err := maildir.ParseName(base); err == nil {
+		if n, err := maildir.ParseName(e.Base); err == nil {
 			e.order, e.seq = n.Sec*1e6+int64(n.Usec), n.Seq
 		}
-		added = append(added, e)
+		ok[i] = true
+	})
+	n := 0
+	for i := range added {
+		if ok[i] {
+			added[n] = added[i]
+			n++
+		}
 	}
+	added = added[:n]
 	// Older messages get lower UIDs: by the delivery time in the name
 	// (and the writer's counter within a microsecond), else the mtime.
 	slices.SortFunc(added, func(a, b fresh) int {
@@ -372,6 +388,35 @@ func (st *state) scan() error {
 		st.ix.Entries = append(st.ix.Entries, e)
 	}
 	return nil
+}
+
+// parallel runs fn(0) ... fn(n-1), on a few goroutines when n is large.
+func parallel(n int, fn func(i int)) {
+	const workers, chunk = 4, 256
+	if n < 2*chunk {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // recheck looks again for indexed messages the scan did not find before
