@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -177,7 +176,7 @@ func (f *mdFolder) open(uid uint32, header bool) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("open message: %w", err)
 	}
-	return newCRLFReader(fh, header), nil
+	return newPooledCRLFReader(fh, header, &f.s.bufs), nil
 }
 
 // StoreFlags implements Folder.
@@ -465,8 +464,8 @@ func (f *mdFolder) prefetch(i int) {
 // fieldReader reads the cached fields of message files, reusing its
 // buffers from one file to the next.
 type fieldReader struct {
-	br  *bufio.Reader
-	buf bytes.Buffer
+	bufs *crlfBufs
+	buf  bytes.Buffer
 }
 
 func (rd *fieldReader) read(p string) ([]byte, error) {
@@ -475,13 +474,11 @@ func (rd *fieldReader) read(p string) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	if rd.br == nil {
-		rd.br = bufio.NewReaderSize(fh, 16<<10)
-	} else {
-		rd.br.Reset(fh)
+	if rd.bufs == nil {
+		rd.bufs = newCRLFBufs().(*crlfBufs)
 	}
 	rd.buf.Reset()
-	c := crlfReader{r: rd.br, c: fh, header: true, bol: true}
+	c := crlfReader{r: fh, c: fh, bufs: rd.bufs, header: true}
 	if _, err := rd.buf.ReadFrom(io.LimitReader(&c, maxCachedHeader)); err != nil {
 		return nil, err
 	}
