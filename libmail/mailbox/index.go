@@ -66,17 +66,16 @@ func parseIndex(r io.Reader) (*index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
-	return parseIndexData(data)
+	return parseIndexData(string(data))
 }
 
-// parseIndexData is parseIndex on the file's bytes. It runs at every
-// SELECT, so it avoids per-message allocations: the file becomes one
-// string, and each entry's info and base are slices of it.
-func parseIndexData(data []byte) (*index, error) {
+// parseIndexData is parseIndex on the file's text. It runs at every
+// SELECT, so it avoids per-message allocations: each entry's info and
+// base are slices of s.
+func parseIndexData(s string) (*index, error) {
 	bad := func(line int, why string) error {
 		return fmt.Errorf("%w: line %d: %s", errCorrupt, line, why)
 	}
-	s := string(data)
 	next := func() (string, bool) {
 		if s == "" {
 			return "", false

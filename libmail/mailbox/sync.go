@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -202,7 +201,7 @@ func lockedDo(dir string, now func() time.Time, pre func() error, fn func(st *st
 // one if the old one could be read, so that clients drop their caches
 // (RFC 3501 §2.3.1.1).
 func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, indexFile))
+	data, err := readString(filepath.Join(dir, indexFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("read index: %w", err)
 	}
@@ -214,8 +213,8 @@ func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err err
 		// The old UIDVALIDITY, if the header still reads, must not come
 		// back: the new one is above it.
 		old := uint32(0)
-		if _, rest, ok := bytes.Cut(data, []byte("\n")); ok {
-			fmt.Sscanf(string(rest), "%d", &old)
+		if _, rest, ok := strings.Cut(data, "\n"); ok {
+			fmt.Sscanf(rest, "%d", &old)
 		}
 		return freshIndex(now, old), true, nil
 	}
@@ -227,6 +226,24 @@ func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err err
 		}
 	}
 	return freshIndex(now, 0), true, nil
+}
+
+// readString reads a file into a string with one allocation (the
+// entries of a parsed index are slices of it).
+func readString(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	if fi, err := f.Stat(); err == nil {
+		b.Grow(int(fi.Size()) + 1)
+	}
+	if _, err := io.Copy(&b, f); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 func freshIndex(now func() time.Time, old uint32) *index {
