@@ -91,6 +91,15 @@ func statStamp(dir string, withDirs bool, now time.Time) (stamp, bool) {
 	if !withDirs {
 		return s, true
 	}
+	d, ok := statDirs(dir, now)
+	s.cur, s.new, s.trusted = d.cur, d.new, d.trusted
+	return s, ok
+}
+
+// statDirs is the part of a stamp about cur/ and new/.
+func statDirs(dir string, now time.Time) (stamp, bool) {
+	var s stamp
+	var st unix.Stat_t
 	if unix.Stat(filepath.Join(dir, "cur"), &st) != nil {
 		return s, false
 	}
@@ -118,7 +127,7 @@ func unchanged(dir string, s stamp) bool {
 func lockedStamp(dir string, now func() time.Time, pre func() error, fn func(st *state) error) (stamp, error) {
 	var stp stamp
 	err := lockedDo(dir, now, pre, func(st *state) error {
-		dirs, ok := statStamp(dir, true, time.Now())
+		dirs, ok := statDirs(dir, time.Now())
 		stp.cur, stp.new, stp.trusted = dirs.cur, dirs.new, dirs.trusted
 		// The readdir of cur/ and new/ is skipped when their mtimes are
 		// the ones the index recorded after a scan, as Dovecot's maildir
