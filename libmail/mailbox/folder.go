@@ -475,7 +475,9 @@ func (rd *fieldReader) read(p string) ([]byte, error) {
 	}
 	defer fh.Close()
 	if rd.bufs == nil {
-		rd.bufs = newCRLFBufs().(*crlfBufs)
+		// Reads of a page: most header sections fit, and the body
+		// after them is not copied.
+		rd.bufs = &crlfBufs{in: make([]byte, 4<<10), out: make([]byte, 0, 8<<10)}
 	}
 	rd.buf.Reset()
 	c := crlfReader{r: fh, c: fh, bufs: rd.bufs, header: true}
