@@ -43,8 +43,13 @@ func TestSkipScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	age(t, root, past)
+	before, _ := os.Stat(filepath.Join(root, indexFile))
 	if n := len(selectBox(t, openStore(t, root), "INBOX").Messages()); n != 3 {
 		t.Fatalf("unchanged folder was scanned: %d messages", n)
+	}
+	// Nor is its index written again (no fsync for a SELECT).
+	if after, _ := os.Stat(filepath.Join(root, indexFile)); !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("index rewritten by the SELECT of an unchanged folder")
 	}
 	// Any change of time: scanned.
 	age(t, root, past.Add(time.Nanosecond))
