@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,3 +114,32 @@ func TestIndexV1Upgrade(t *testing.T) {
 func itoa(n int64) string { return strconvFormat(n) }
 
 func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFirstSightParallel: a folder seen for the first time with enough
+// files for the parallel stat numbers them in delivery order (the time
+// in the name) and takes sizes from W=, and a FETCH-like pass over the
+// header cache (read ahead in parallel) gives each message its own.
+func TestFirstSightParallel(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	s := openStore(t, root)
+	const n = 700
+	for i := range n {
+		body := "Subject: m" + strconv.Itoa(i) + "\n\nbody\n"
+		name := strconv.Itoa(1700000000+i) + ".M1P1.h,S=" + strconv.Itoa(len(body)) + ",W=" + strconv.Itoa(len(body)+3) + ":2,"
+		if err := os.WriteFile(filepath.Join(root, "cur", name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := selectBox(t, s, "INBOX")
+	msgs := f.Messages()
+	if len(msgs) != n {
+		t.Fatalf("%d messages, want %d", len(msgs), n)
+	}
+	for i, m := range msgs {
+		h, err := f.CachedHeader(context.Background(), m.UID)
+		want := "Subject: m" + strconv.Itoa(i) + "\r\n\r\n"
+		if err != nil || string(h) != want || m.Size != int64(len(want)+len("body\r\n")) {
+			t.Fatalf("message %d (UID %d, size %d): %q, %v; want %q", i, m.UID, m.Size, h, err, want)
+		}
+	}
+}
