@@ -1,11 +1,9 @@
 package mailbox
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,13 +30,35 @@ const cacheFile = "postern-cache"
 
 const cacheMagic = "postern-cache 1\n"
 
-// headerCache is a session's view of the cache file.
+// headerCache is a session's view of the cache file: the whole file in
+// one buffer, and a map from a hash of each record's base to where the
+// record is. The map holds no pointers and the buffer is one
+// allocation, so a 10,000-message folder's cache costs the file's size
+// and a small table, not an object per message.
 type headerCache struct {
-	path    string
-	loaded  bool
-	byBase  map[string][]byte
-	pending []byte // records not yet appended to the file
-	dead    int    // records of messages no longer in the folder
+	path   string
+	loaded bool
+	data   []byte
+	recs   map[uint64]cacheRec
+	added  map[string][]byte // records of this session, not yet in data
+	total  int               // records in data
+	// live is how many records of data are of messages in the folder,
+	// dead how many are not (set by the folder after load).
+	live, dead int
+	pending    []byte // records not yet appended to the file
+}
+
+// cacheRec locates a record in headerCache.data: the base starts at
+// name, the fields at at and run for n bytes.
+type cacheRec struct{ name, at, n uint32 }
+
+func hashBase[T string | []byte](b T) uint64 {
+	h := uint64(14695981039346656037) // FNV-1a
+	for i := range len(b) {
+		h ^= uint64(b[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // fieldsOf returns the lines of header (CRLF form, ending at the empty
@@ -82,72 +102,120 @@ func fieldsOf(header []byte) []byte {
 	return append(out, '\r', '\n')
 }
 
-// load reads the cache file once per session; live says which bases
-// still exist, to count the dead records.
-func (c *headerCache) load(live func(string) bool) {
+// load reads the cache file once per session. A base whose hash
+// collides with an earlier record's is left out (it is read from its
+// message instead).
+func (c *headerCache) load() {
 	if c.loaded {
 		return
 	}
 	c.loaded = true
-	c.byBase = map[string][]byte{}
-	f, err := os.Open(c.path)
+	c.recs = map[uint64]cacheRec{}
+	data, err := os.ReadFile(c.path)
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	if magic, err := r.ReadString('\n'); err != nil || magic != cacheMagic {
+	if !bytes.HasPrefix(data, []byte(cacheMagic)) || len(data) >= 1<<32 {
 		os.Remove(c.path)
 		return
 	}
-	for {
-		head, err := r.ReadString('\n')
-		if errors.Is(err, io.EOF) && head == "" {
+	c.data = data
+	c.recs = make(map[uint64]cacheRec, bytes.Count(data, []byte("\r\n\r\n")))
+	off := len(cacheMagic)
+	for off < len(data) {
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			c.dead++ // a torn append: dropped when the file is rewritten
 			return
 		}
-		base, n, ok := strings.Cut(strings.TrimSuffix(head, "\n"), " ")
-		size, perr := strconv.Atoi(n)
-		if err != nil || !ok || perr != nil || size < 0 || size > 1<<20 || !validBase(base) {
+		head := data[off : off+nl]
+		sp := bytes.LastIndexByte(head, ' ')
+		if sp < 0 {
+			c.dead++
+			return
+		}
+		size, sok := atoiBytes(head[sp+1:])
+		base := head[:sp]
+		at := off + nl + 1
+		if !sok || size > 1<<20 || size > len(data)-at || !validBase(base) {
 			// A torn append (a crash, two writers): what was read is
 			// good, the rest is dropped when the file is rewritten.
 			c.dead++
 			return
 		}
-		data := make([]byte, size)
-		if _, err := io.ReadFull(r, data); err != nil {
-			c.dead++
-			return
+		h := hashBase(base)
+		if r, ok := c.recs[h]; !ok || c.baseAt(r) == string(base) {
+			c.recs[h] = cacheRec{name: uint32(off), at: uint32(at), n: uint32(size)}
 		}
-		if live(base) {
-			c.byBase[base] = data
-		} else {
-			c.dead++
-		}
+		c.total++
+		off = at + size
 	}
+}
+
+// atoiBytes parses a decimal record length (at most 7 digits).
+func atoiBytes(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 7 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// baseAt returns the base of record r.
+func (c *headerCache) baseAt(r cacheRec) string {
+	head := c.data[r.name:r.at]
+	return string(head[:bytes.LastIndexByte(head, ' ')])
+}
+
+// get returns the cached fields of base.
+func (c *headerCache) get(base string) ([]byte, bool) {
+	if d, ok := c.added[base]; ok {
+		return d, true
+	}
+	r, ok := c.recs[hashBase(base)]
+	if !ok {
+		return nil, false
+	}
+	// The base is compared in place, without making a string of it.
+	if int(r.name)+len(base) >= int(r.at) || string(c.data[r.name:int(r.name)+len(base)]) != base || c.data[int(r.name)+len(base)] != ' ' {
+		return nil, false
+	}
+	return c.data[r.at : r.at+r.n : r.at+r.n], true
 }
 
 // add records a miss, to be appended at the next flush.
 func (c *headerCache) add(base string, data []byte) {
-	c.byBase[base] = data
+	if c.added == nil {
+		c.added = map[string][]byte{}
+	}
+	c.added[base] = data
+	c.live++
 	c.pending = append(c.pending, base+" "+strconv.Itoa(len(data))+"\n"...)
 	c.pending = append(c.pending, data...)
 	if len(c.pending) >= 256<<10 {
-		c.flush()
+		c.flush(nil)
 	}
 }
 
 // flush appends the pending records in one write, or rewrites the whole
-// file when most of it is dead.
-func (c *headerCache) flush() error {
-	if c.dead > 0 && c.dead >= len(c.byBase) {
-		return c.rewrite()
+// file, keeping the records of bases live says are in the folder, when
+// most of it is dead. With live nil nothing is rewritten.
+func (c *headerCache) flush(live func(string) bool) error {
+	if live != nil && c.dead > 0 && c.dead >= c.live {
+		return c.rewrite(live)
 	}
 	if len(c.pending) == 0 {
 		return nil
 	}
 	f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_APPEND, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return c.rewrite()
+		return c.rewrite(live)
 	}
 	if err != nil {
 		return fmt.Errorf("header cache: %w", err)
@@ -158,13 +226,24 @@ func (c *headerCache) flush() error {
 	return err
 }
 
-// rewrite replaces the file with the live records (temp file, rename).
-func (c *headerCache) rewrite() error {
+// rewrite replaces the file with the records of live bases (all if live
+// is nil) by a temporary file and a rename.
+func (c *headerCache) rewrite(live func(string) bool) error {
 	var b bytes.Buffer
 	b.WriteString(cacheMagic)
-	for base, data := range c.byBase {
+	seen := map[string]bool{}
+	for base, data := range c.added {
+		seen[base] = true
 		b.WriteString(base + " " + strconv.Itoa(len(data)) + "\n")
 		b.Write(data)
+	}
+	for _, r := range c.recs {
+		base := c.baseAt(r)
+		if seen[base] || (live != nil && !live(base)) {
+			continue
+		}
+		b.WriteString(base + " " + strconv.Itoa(int(r.n)) + "\n")
+		b.Write(c.data[r.at : r.at+r.n])
 	}
 	tmp := c.path + ".tmp" + strconv.Itoa(os.Getpid())
 	if err := os.WriteFile(tmp, b.Bytes(), 0o600); err != nil {

@@ -118,23 +118,41 @@ func FuzzHeaderCache(f *testing.F) {
 			t.Fatal(err)
 		}
 		c := newHeaderCache(dir)
-		c.load(func(b string) bool { return !strings.HasPrefix(b, "x") })
-		for b := range c.byBase {
-			if strings.HasPrefix(b, "x") || !validBase(b) {
-				t.Fatalf("dead or bad name %q loaded", b)
+		c.load()
+		for _, r := range c.recs {
+			if b := c.baseAt(r); !validBase(b) {
+				t.Fatalf("bad name %q loaded", b)
+			} else if d, ok := c.get(b); !ok || len(d) != int(r.n) {
+				t.Fatalf("record %q not found again", b)
 			}
 		}
 		c.add("new", fieldsOf(header))
-		c.dead = len(c.byBase) // force a rewrite
-		if err := c.flush(); err != nil {
+		c.dead = c.live // force a rewrite
+		live := func(b string) bool { return !strings.HasPrefix(b, "x") }
+		if err := c.flush(live); err != nil {
 			t.Fatal(err)
 		}
-		d := newHeaderCache(dir)
-		d.load(func(string) bool { return true })
-		if len(d.byBase) != len(c.byBase) || string(d.byBase["new"]) != string(c.byBase["new"]) {
-			t.Fatalf("rewrite lost records: %d then %d", len(c.byBase), len(d.byBase))
+		want := 0
+		for _, r := range c.recs {
+			if b := c.baseAt(r); live(b) && b != "new" {
+				want++
+			}
 		}
-		if h := d.byBase["new"]; !strings.HasSuffix(string(h), "\r\n") {
+		d := newHeaderCache(dir)
+		d.load()
+		if len(d.recs) != want+1 || d.total != want+1 {
+			t.Fatalf("rewrite kept %d records of %d, want %d", len(d.recs), d.total, want+1)
+		}
+		for _, r := range d.recs {
+			if b := d.baseAt(r); !live(b) {
+				t.Fatalf("dead name %q kept", b)
+			}
+		}
+		h, ok := d.get("new")
+		if !ok || string(h) != string(fieldsOf(header)) {
+			t.Fatalf("rewrite lost the new record: %q", h)
+		}
+		if !strings.HasSuffix(string(h), "\r\n") {
 			t.Fatalf("fields %q do not end a header", h)
 		}
 	})

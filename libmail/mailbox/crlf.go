@@ -1,69 +1,119 @@
 package mailbox
 
 import (
-	"bufio"
-	"errors"
+	"bytes"
 	"io"
+	"sync"
 )
 
 // crlfReader yields a Maildir file (Unix line ends) with CRLF line ends,
 // as IMAP and POP3 send messages. With header set it stops after the
 // empty line that ends the header section, so that a header fetch reads
 // only as far as the header (and one buffer).
+//
+// It converts a chunk at a time (runs between line ends are copied
+// whole), since SEARCH BODY streams every message of a folder through it.
 type crlfReader struct {
-	r       *bufio.Reader
-	c       io.Closer
-	out     []byte // converted, not yet returned
-	scratch []byte
-	header  bool
-	bol     bool // the next piece starts a line
-	lastCR  bool // the previous piece ended in CR
-	eof     bool
+	r      io.Reader
+	c      io.Closer
+	bufs   *crlfBufs
+	pool   *sync.Pool // where bufs go back at Close, if not nil
+	out    []byte     // converted, not yet returned
+	header bool
+	// line is what the current line holds so far: lineEmpty nothing,
+	// lineCR only a CR (both still make an empty line), lineText more.
+	line   int
+	lastCR bool // the last byte converted was CR
+	eof    bool
+}
+
+const (
+	lineEmpty = iota
+	lineCR
+	lineText
+)
+
+// crlfBufs are a reader's buffers, reused through a pool by a store.
+type crlfBufs struct{ in, out []byte }
+
+const crlfChunk = 16 << 10
+
+func newCRLFBufs() any {
+	return &crlfBufs{in: make([]byte, crlfChunk), out: make([]byte, 0, 2*crlfChunk)}
 }
 
 func newCRLFReader(rc io.ReadCloser, header bool) *crlfReader {
-	return &crlfReader{r: bufio.NewReaderSize(rc, 16<<10), c: rc, header: header, bol: true}
+	return &crlfReader{r: rc, c: rc, bufs: newCRLFBufs().(*crlfBufs), header: header}
+}
+
+// newPooledCRLFReader is newCRLFReader with buffers from pool (whose New
+// is newCRLFBufs), returned at Close.
+func newPooledCRLFReader(rc io.ReadCloser, header bool, pool *sync.Pool) *crlfReader {
+	return &crlfReader{r: rc, c: rc, bufs: pool.Get().(*crlfBufs), pool: pool, header: header}
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
-		if c.eof {
+		if c.eof || c.bufs == nil {
 			return 0, io.EOF
 		}
-		piece, err := c.r.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			if err != io.EOF {
-				return 0, err
-			}
-			c.eof = true
+		n, err := c.r.Read(c.bufs.in)
+		if n > 0 {
+			c.out = c.convert(c.bufs.in[:n], c.bufs.out[:0])
 		}
-		c.out = c.convert(piece)
+		if err == io.EOF {
+			c.eof = true
+		} else if err != nil {
+			return 0, err
+		}
 	}
 	n := copy(p, c.out)
 	c.out = c.out[n:]
 	return n, nil
 }
 
-// convert turns one piece (a line, or part of a long one) into CRLF form.
-func (c *crlfReader) convert(piece []byte) []byte {
-	if len(piece) == 0 {
-		return nil
+// convert appends chunk to out in CRLF form: a LF not preceded by CR
+// gets one. In header mode it stops after the empty line.
+func (c *crlfReader) convert(chunk, out []byte) []byte {
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		seg := chunk
+		if i >= 0 {
+			seg = chunk[:i]
+		}
+		if len(seg) > 0 {
+			out = append(out, seg...)
+			if c.line == lineEmpty && len(seg) == 1 && seg[0] == '\r' {
+				c.line = lineCR
+			} else {
+				c.line = lineText
+			}
+			c.lastCR = seg[len(seg)-1] == '\r'
+		}
+		if i < 0 {
+			break
+		}
+		if !c.lastCR {
+			out = append(out, '\r')
+		}
+		out = append(out, '\n')
+		empty := c.line != lineText
+		c.line, c.lastCR = lineEmpty, false
+		chunk = chunk[i+1:]
+		if c.header && empty {
+			c.eof = true // the empty line ends the header section
+			break
+		}
 	}
-	bol, lastCR := c.bol, c.lastCR
-	c.lastCR = piece[len(piece)-1] == '\r'
-	c.bol = piece[len(piece)-1] == '\n'
-	if !c.bol {
-		return piece
-	}
-	if c.header && bol && (len(piece) == 1 || len(piece) == 2 && piece[0] == '\r') {
-		c.eof = true // the empty line ends the header section
-	}
-	crBefore := len(piece) >= 2 && piece[len(piece)-2] == '\r' || len(piece) == 1 && lastCR
-	if crBefore {
-		return piece
-	}
-	c.scratch = append(append(c.scratch[:0], piece[:len(piece)-1]...), '\r', '\n')
-	return c.scratch
+	return out
 }
 
-func (c *crlfReader) Close() error { return c.c.Close() }
+// Close closes the file and gives the buffers back.
+func (c *crlfReader) Close() error {
+	if c.pool != nil && c.bufs != nil {
+		c.bufs.out = c.bufs.out[:0]
+		c.pool.Put(c.bufs)
+	}
+	c.bufs, c.out = nil, nil
+	return c.c.Close()
+}

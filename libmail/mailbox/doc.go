@@ -32,7 +32,9 @@
 // first seen), the CRLF size, and which UIDs no session has claimed as
 // \Recent. Its format is in index.go. It is read and changed under
 // flock(2) of postern-index.lock and replaced atomically (temporary file,
-// fsync, rename). Every operation first reconciles it with the files, so
+// fsync, rename). Every operation first reconciles it with the files
+// (skipped, as in Dovecot, when new/ and cur/ carry the mtimes the index
+// recorded at its last scan and those are over a second old), so
 // what other programs did (local's deliveries into new/, a reader moving
 // files to cur/ or renaming them for flags, deleting them) is picked up:
 // new files get the next UIDs, in delivery order; changed flags a new

@@ -1,6 +1,8 @@
 package mailbox
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -23,11 +26,14 @@ type mdFolder struct {
 	uidNext     uint32
 	highest     uint64
 	kw          []string
-	// paths maps UIDs to their files as of the last locked operation.
-	paths map[uint32]string
-	live  map[string]bool // the bases in the index
+	// ents are the index's entries as of the last locked operation
+	// (ascending UID), for the files' current names; the slice is the
+	// index's own, which no later operation changes (each reads anew).
+	ents  []entry
 	watch *watcher
-	cache *headerCache
+	// liveSet is built by isLive when the cache is rewritten.
+	liveSet map[string]bool
+	cache   *headerCache
 	// gone holds the snapshot a UIDVALIDITY change voided, for the next
 	// Sync to report.
 	gone []Expunged
@@ -51,10 +57,38 @@ func (f *mdFolder) Keywords() []string {
 	return out
 }
 
-// message converts an index entry.
+// message converts an index entry. Messages with the same flag letters
+// share one (clipped, read-only) Flags slice: a folder has few distinct
+// combinations, and SELECT of a large one should not allocate per message.
 func (st *state) message(e *entry) Message {
-	flags, _ := parseInfo(e.Info, st.kw)
+	flags, ok := st.flags[e.Info]
+	if !ok {
+		flags, _ = parseInfo(e.Info, st.kw)
+		flags = slices.Clip(flags)
+		if st.flags == nil {
+			st.flags = map[string][]string{}
+		}
+		st.flags[e.Info] = flags
+	}
 	return Message{UID: e.UID, Flags: flags, ModSeq: e.ModSeq, Size: e.Size, Date: time.Unix(e.Date, 0)}
+}
+
+// entry returns the entry of uid as of the last locked operation.
+func (f *mdFolder) entry(uid uint32) *entry {
+	i, ok := slices.BinarySearchFunc(f.ents, uid, func(e entry, u uint32) int { return cmp.Compare(e.UID, u) })
+	if !ok {
+		return nil
+	}
+	return &f.ents[i]
+}
+
+// path returns the current path of uid's file, "" if it has none.
+func (f *mdFolder) path(uid uint32) string {
+	e := f.entry(uid)
+	if e == nil {
+		return ""
+	}
+	return filepath.Join(f.dir, "cur", e.Base+":2,"+e.Info)
 }
 
 // absorb takes what a locked operation left: the folder's numbers and
@@ -65,24 +99,13 @@ func (f *mdFolder) absorb(st *state) {
 		f.gone = append(f.gone, f.reset()...)
 	}
 	f.uidValidity, f.uidNext, f.highest, f.kw = st.ix.UIDValidity, st.ix.UIDNext, st.ix.HighestModSeq, st.kw
-	if f.paths == nil {
-		f.paths = make(map[uint32]string, len(st.ix.Entries))
-	}
-	clear(f.paths)
-	if f.live == nil {
-		f.live = make(map[string]bool, len(st.ix.Entries))
-	}
-	clear(f.live)
-	for i := range st.ix.Entries {
-		f.paths[st.ix.Entries[i].UID] = st.path(&st.ix.Entries[i])
-		f.live[st.ix.Entries[i].Base] = true
-	}
+	f.ents, f.liveSet = st.ix.Entries, nil
 }
 
 // Sync implements Folder.
 func (f *mdFolder) Sync(ctx context.Context) (Changes, error) {
 	var ch Changes
-	f.cache.flush()
+	f.cache.flush(f.isLive)
 	if f.gone == nil && unchanged(f.dir, f.stamp) {
 		return ch, nil
 	}
@@ -135,13 +158,13 @@ func (f *mdFolder) open(uid uint32, header bool) (io.ReadCloser, error) {
 	if f.seqOf(uid) == 0 {
 		return nil, ErrNoMessage
 	}
-	p := f.paths[uid]
+	p := f.path(uid)
 	fh, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Renamed for a flag change by someone else: look again.
 		err = locked(f.dir, f.s.opt.Now, nil, func(st *state) error { f.absorb(st); return nil })
 		if err == nil {
-			if p = f.paths[uid]; p == "" {
+			if p = f.path(uid); p == "" {
 				return nil, ErrNoMessage
 			}
 			fh, err = os.Open(p)
@@ -153,7 +176,7 @@ func (f *mdFolder) open(uid uint32, header bool) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("open message: %w", err)
 	}
-	return newCRLFReader(fh, header), nil
+	return newPooledCRLFReader(fh, header, &f.s.bufs), nil
 }
 
 // StoreFlags implements Folder.
@@ -271,7 +294,7 @@ func (f *mdFolder) copy(ctx context.Context, uids []uint32, dest string, move bo
 			if f.seqOf(uid) == 0 {
 				continue
 			}
-			src := f.paths[uid]
+			src := f.path(uid)
 			n := f.s.w.NewName()
 			n.Size, n.VSize = fileSize(src), f.msgs[f.seqOf(uid)-1].Size
 			base := n.String()
@@ -332,7 +355,7 @@ func infoOf(p string) string {
 
 // Close implements Folder.
 func (f *mdFolder) Close() error {
-	err := f.cache.flush()
+	err := f.cache.flush(f.isLive)
 	if f.watch != nil {
 		err = errors.Join(err, f.watch.close())
 	}
@@ -342,14 +365,33 @@ func (f *mdFolder) Close() error {
 // maxCachedHeader bounds what CachedHeader reads of a header section.
 const maxCachedHeader = 256 << 10
 
-// CachedHeader implements Folder.
+// CachedHeader implements Folder. A miss reads the headers of the
+// following messages that miss too, in parallel, in the expectation of a
+// FETCH ENVELOPE over a range (a folder's first one builds the cache for
+// all of it).
 func (f *mdFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error) {
-	if f.seqOf(uid) == 0 {
+	seq := f.seqOf(uid)
+	if seq == 0 {
 		return nil, ErrNoMessage
 	}
-	base := baseOf(f.paths[uid])
-	f.cache.load(func(b string) bool { return f.live[b] })
-	if data, ok := f.cache.byBase[base]; ok {
+	if !f.cache.loaded {
+		f.cache.load()
+		for i := range f.ents {
+			if _, ok := f.cache.get(f.ents[i].Base); ok {
+				f.cache.live++
+			}
+		}
+		f.cache.dead += f.cache.total - f.cache.live
+	}
+	e := f.entry(uid)
+	if e == nil {
+		return nil, ErrNoMessage
+	}
+	if data, ok := f.cache.get(e.Base); ok {
+		return data, nil
+	}
+	f.prefetch(int(seq) - 1)
+	if data, ok := f.cache.get(e.Base); ok {
 		return data, nil
 	}
 	rc, err := f.OpenHeader(ctx, uid)
@@ -362,15 +404,97 @@ func (f *mdFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error)
 		return nil, fmt.Errorf("read header: %w", err)
 	}
 	data := fieldsOf(h)
-	f.cache.add(base, data)
+	f.cache.add(e.Base, data)
 	return data, nil
 }
 
-// baseOf returns the base of a message path: its name before ':'.
-func baseOf(p string) string {
-	b := filepath.Base(p)
-	if i := strings.IndexByte(b, ':'); i >= 0 {
-		return b[:i]
+// prefetchBatch is how many messages a cache miss reads ahead, and
+// prefetchWorkers how many files are read at once.
+const (
+	prefetchBatch   = 512
+	prefetchWorkers = 4
+)
+
+// prefetch fills the cache for the snapshot's messages from index i on
+// that miss, up to prefetchBatch of them. Errors are left for the
+// single read of CachedHeader to report.
+func (f *mdFolder) prefetch(i int) {
+	type job struct {
+		base, path string
+		data       []byte
 	}
-	return b
+	var jobs []job
+	for ; i < len(f.msgs) && len(jobs) < prefetchBatch; i++ {
+		e := f.entry(f.msgs[i].UID)
+		if e == nil {
+			continue
+		}
+		if _, ok := f.cache.get(e.Base); ok {
+			continue
+		}
+		jobs = append(jobs, job{base: e.Base, path: filepath.Join(f.dir, "cur", e.Base+":2,"+e.Info)})
+	}
+	if len(jobs) < 2 {
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(prefetchWorkers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rd fieldReader
+			for j := range next {
+				jobs[j].data, _ = rd.read(jobs[j].path)
+			}
+		}()
+	}
+	for j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for _, j := range jobs {
+		if j.data != nil {
+			f.cache.add(j.base, j.data)
+		}
+	}
+}
+
+// fieldReader reads the cached fields of message files, reusing its
+// buffers from one file to the next.
+type fieldReader struct {
+	bufs *crlfBufs
+	buf  bytes.Buffer
+}
+
+func (rd *fieldReader) read(p string) ([]byte, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	if rd.bufs == nil {
+		// Reads of a page: most header sections fit, and the body
+		// after them is not copied.
+		rd.bufs = &crlfBufs{in: make([]byte, 4<<10), out: make([]byte, 0, 8<<10)}
+	}
+	rd.buf.Reset()
+	c := crlfReader{r: fh, c: fh, bufs: rd.bufs, header: true}
+	if _, err := rd.buf.ReadFrom(io.LimitReader(&c, maxCachedHeader)); err != nil {
+		return nil, err
+	}
+	return fieldsOf(rd.buf.Bytes()), nil
+}
+
+// isLive reports whether base is a message of the folder, for the cache
+// to drop the records of others when it is rewritten.
+func (f *mdFolder) isLive(base string) bool {
+	if f.liveSet == nil {
+		f.liveSet = make(map[string]bool, len(f.ents))
+		for i := range f.ents {
+			f.liveSet[f.ents[i].Base] = true
+		}
+	}
+	return f.liveSet[base]
 }

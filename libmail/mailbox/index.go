@@ -1,8 +1,6 @@
 package mailbox
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,13 @@ import (
 )
 
 // indexMagic opens every index file; the number is the format version.
-const indexMagic = "postern-index 1"
+// Version 2 adds the directories' mtimes to the header; version 1 is
+// still read (its UIDs are kept; the folder is scanned once and the
+// index written back as version 2).
+const (
+	indexMagic   = "postern-index 2"
+	indexMagicV1 = "postern-index 1"
+)
 
 // index is a folder's state kept beside its messages (file indexFile): the
 // UIDs given so far and what IMAP needs that the file names cannot hold.
@@ -24,7 +28,11 @@ type index struct {
 	HighestModSeq uint64
 	// FirstRecent is the lowest UID no session has claimed as \Recent.
 	FirstRecent uint32
-	Entries     []entry // ascending UID
+	// CurTime and NewTime are the mtimes (Unix nanoseconds) of cur/ and
+	// new/ when the index last matched their contents, 0 if unknown. A
+	// folder whose directories still carry them needs no readdir.
+	CurTime, NewTime int64
+	Entries          []entry // ascending UID
 }
 
 // entry is one message: its UID, the modseq of its last change, its
@@ -44,105 +52,145 @@ var errCorrupt = errors.New("corrupt index")
 
 // parseIndex reads an index file:
 //
-//	postern-index 1
-//	<uidvalidity> <uidnext> <highestmodseq> <firstrecent>
+//	postern-index 2
+//	<uidvalidity> <uidnext> <highestmodseq> <firstrecent> <cur mtime> <new mtime>
 //	<uid> <modseq> <date> <size> :2,<info> <base>
 //	...
 //
-// Anything that breaks the invariants (UIDs ascending and below uidnext,
-// modseqs at most highestmodseq, unique bases) makes the whole file
-// untrusted: errCorrupt.
+// (version 1: the header line without the two mtimes). Anything that
+// breaks the invariants (UIDs ascending and below uidnext, modseqs at
+// most highestmodseq, unique bases) makes the whole file untrusted:
+// errCorrupt.
 func parseIndex(r io.Reader) (*index, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return parseIndexData(string(data))
+}
+
+// parseIndexData is parseIndex on the file's text. It runs at every
+// SELECT, so it avoids per-message allocations: each entry's info and
+// base are slices of s.
+func parseIndexData(s string) (*index, error) {
 	bad := func(line int, why string) error {
 		return fmt.Errorf("%w: line %d: %s", errCorrupt, line, why)
 	}
-	if !sc.Scan() || sc.Text() != indexMagic {
+	next := func() (string, bool) {
+		if s == "" {
+			return "", false
+		}
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			l := s
+			s = ""
+			return l, true
+		}
+		l := s[:i]
+		s = s[i+1:]
+		return l, true
+	}
+	magic, _ := next()
+	if magic != indexMagic && magic != indexMagicV1 {
 		return nil, bad(1, "not a postern index")
 	}
-	if !sc.Scan() {
+	head, ok := next()
+	if !ok {
 		return nil, bad(2, "no header")
 	}
 	var ix index
-	h := strings.Split(sc.Text(), " ")
-	if len(h) != 4 {
-		return nil, bad(2, "header needs 4 fields")
+	var h [6]uint64
+	want := []int{63, 32, 63, 32, 63, 63} // bits; uidvalidity is checked below
+	nf := 4
+	if magic == indexMagic {
+		nf = 6
 	}
-	v, err1 := parseUint(h[0], 32)
-	n, err2 := parseUint(h[1], 32)
-	m, err3 := parseUint(h[2], 63)
-	fr, err4 := parseUint(h[3], 32)
-	if err := errors.Join(err1, err2, err3, err4); err != nil || v == 0 || n == 0 || fr == 0 || fr > n {
+	for i := range nf {
+		var f string
+		f, head, ok = strings.Cut(head, " ")
+		if (i < nf-1) != ok {
+			return nil, bad(2, fmt.Sprintf("header needs %d fields", nf))
+		}
+		v, err := parseUint(f, want[i])
+		if err != nil {
+			return nil, bad(2, "bad header numbers")
+		}
+		h[i] = v
+	}
+	if h[0] == 0 || h[0] > 1<<32-1 || h[1] == 0 || h[3] == 0 || h[3] > h[1] {
 		return nil, bad(2, "bad header numbers")
 	}
-	ix.UIDValidity, ix.UIDNext, ix.HighestModSeq, ix.FirstRecent = uint32(v), uint32(n), m, uint32(fr)
-	bases := map[string]bool{}
+	ix.UIDValidity, ix.UIDNext, ix.HighestModSeq, ix.FirstRecent = uint32(h[0]), uint32(h[1]), h[2], uint32(h[3])
+	ix.CurTime, ix.NewTime = int64(h[4]), int64(h[5])
+	n := strings.Count(s, "\n") + 1
+	ix.Entries = make([]entry, 0, n)
+	bases := make(map[string]struct{}, n)
 	line := 2
-	for sc.Scan() {
+	for {
+		l, ok := next()
+		if !ok {
+			break
+		}
 		line++
-		f := strings.SplitN(sc.Text(), " ", 6)
-		if len(f) != 6 {
-			return nil, bad(line, "entry needs 6 fields")
+		var f [5]string
+		for i := range f {
+			var found bool
+			if f[i], l, found = strings.Cut(l, " "); !found {
+				return nil, bad(line, "entry needs 6 fields")
+			}
 		}
 		uid, err1 := parseUint(f[0], 32)
 		ms, err2 := parseUint(f[1], 63)
 		date, err3 := parseUint(f[2], 63)
 		size, err4 := parseUint(f[3], 63)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 			return nil, bad(line, "bad number")
 		}
 		info, ok := strings.CutPrefix(f[4], ":2,")
 		if !ok || !validInfo(info) {
 			return nil, bad(line, "bad info")
 		}
-		if !validBase(f[5]) || bases[f[5]] {
+		if _, dup := bases[l]; dup || !validBase(l) {
 			return nil, bad(line, "bad or duplicate file name")
 		}
-		bases[f[5]] = true
+		bases[l] = struct{}{}
 		if uid == 0 || uint32(uid) >= ix.UIDNext || (len(ix.Entries) > 0 && uint32(uid) <= ix.Entries[len(ix.Entries)-1].UID) {
 			return nil, bad(line, "UID out of order")
 		}
 		if ms == 0 || ms > ix.HighestModSeq {
 			return nil, bad(line, "modseq above the highest")
 		}
-		ix.Entries = append(ix.Entries, entry{UID: uint32(uid), ModSeq: ms, Date: int64(date), Size: int64(size), Info: info, Base: f[5]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+		ix.Entries = append(ix.Entries, entry{UID: uint32(uid), ModSeq: ms, Date: int64(date), Size: int64(size), Info: info, Base: l})
 	}
 	return &ix, nil
 }
 
-// format writes the index in the form parseIndex reads.
+// format writes the index in the form parseIndex reads (version 2).
 func (ix *index) format() []byte {
-	var b bytes.Buffer
-	b.Grow(64 + 80*len(ix.Entries))
-	b.WriteString(indexMagic + "\n")
-	fmt.Fprintf(&b, "%d %d %d %d\n", ix.UIDValidity, ix.UIDNext, ix.HighestModSeq, ix.FirstRecent)
-	var n []byte
+	b := make([]byte, 0, 96+80*len(ix.Entries))
+	b = append(b, indexMagic+"\n"...)
+	b = fmt.Appendf(b, "%d %d %d %d %d %d\n", ix.UIDValidity, ix.UIDNext, ix.HighestModSeq, ix.FirstRecent, ix.CurTime, ix.NewTime)
 	for _, e := range ix.Entries {
-		n = strconv.AppendUint(n[:0], uint64(e.UID), 10)
-		n = append(n, ' ')
-		n = strconv.AppendUint(n, e.ModSeq, 10)
-		n = append(n, ' ')
-		n = strconv.AppendInt(n, e.Date, 10)
-		n = append(n, ' ')
-		n = strconv.AppendInt(n, e.Size, 10)
-		n = append(n, " :2,"...)
-		n = append(n, e.Info...)
-		n = append(n, ' ')
-		n = append(n, e.Base...)
-		n = append(n, '\n')
-		b.Write(n)
+		b = strconv.AppendUint(b, uint64(e.UID), 10)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, e.ModSeq, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, e.Date, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, e.Size, 10)
+		b = append(b, " :2,"...)
+		b = append(b, e.Info...)
+		b = append(b, ' ')
+		b = append(b, e.Base...)
+		b = append(b, '\n')
 	}
-	return b.Bytes()
+	return b
 }
 
 // validBase accepts the file names the index can hold: no separators,
 // no ':' (which starts the info), nothing that breaks the line format.
-func validBase(s string) bool {
-	if s == "" || s[0] == '.' {
+func validBase[T string | []byte](s T) bool {
+	if len(s) == 0 || s[0] == '.' {
 		return false
 	}
 	for i := range len(s) {
@@ -164,7 +212,7 @@ func validInfo(s string) bool {
 }
 
 func parseUint(s string, bits int) (uint64, error) {
-	if s == "" || s[0] == '+' {
+	if len(s) == 0 || s[0] == '.' {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseUint(s, 10, bits)

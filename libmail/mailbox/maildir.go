@@ -35,6 +35,9 @@ type Maildir struct {
 	mu   sync.Mutex
 	// locks are the Exclusive locks this Store holds.
 	locks map[string]*os.File
+	// bufs are the buffers of message readers (crlfReader), reused
+	// across the thousands of messages a SEARCH BODY reads.
+	bufs sync.Pool
 }
 
 // Open opens the account whose Maildir is root, creating it and the
@@ -43,7 +46,7 @@ func Open(ctx context.Context, root string, opt Options) (*Maildir, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Maildir{root: root, opt: opt, locks: map[string]*os.File{}}
+	s := &Maildir{root: root, opt: opt, locks: map[string]*os.File{}, bufs: sync.Pool{New: newCRLFBufs}}
 	s.w = maildir.NewWriter(opt.Hostname, os.Getpid(), opt.Now)
 	if err := maildir.Create(root, 0o700); err != nil {
 		return nil, fmt.Errorf("open mailbox: %w", err)
@@ -370,6 +373,7 @@ func (st *state) setFlags(e *entry, op FlagOp, flags []string) error {
 	info, more := formatInfo(next, extra, st.kw)
 	if len(more) > 0 {
 		st.kw = append(st.kw, more...)
+		st.flags = nil // letters may mean more now
 		if err := writeKeywords(st.dir, st.kw); err != nil {
 			return err
 		}

@@ -398,7 +398,7 @@ func TestForeignRenameDuringSync(t *testing.T) {
 	}
 	f := selectBox(t, openStore(t, root), "INBOX")
 	victim := f.Messages()[100]
-	base := baseOf(f.(*mdFolder).paths[victim.UID])
+	base := f.(*mdFolder).entry(victim.UID).Base
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {

@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,8 @@ type state struct {
 	ix    *index
 	kw    []string
 	dirty bool // the index must be written back
+	// flags memoizes parseInfo by info (message).
+	flags map[string][]string
 }
 
 // path returns the current path of e's file.
@@ -88,6 +91,15 @@ func statStamp(dir string, withDirs bool, now time.Time) (stamp, bool) {
 	if !withDirs {
 		return s, true
 	}
+	d, ok := statDirs(dir, now)
+	s.cur, s.new, s.trusted = d.cur, d.new, d.trusted
+	return s, ok
+}
+
+// statDirs is the part of a stamp about cur/ and new/.
+func statDirs(dir string, now time.Time) (stamp, bool) {
+	var s stamp
+	var st unix.Stat_t
 	if unix.Stat(filepath.Join(dir, "cur"), &st) != nil {
 		return s, false
 	}
@@ -115,10 +127,28 @@ func unchanged(dir string, s stamp) bool {
 func lockedStamp(dir string, now func() time.Time, pre func() error, fn func(st *state) error) (stamp, error) {
 	var stp stamp
 	err := lockedDo(dir, now, pre, func(st *state) error {
-		dirs, _ := statStamp(dir, true, time.Now())
+		dirs, ok := statDirs(dir, time.Now())
 		stp.cur, stp.new, stp.trusted = dirs.cur, dirs.new, dirs.trusted
-		if err := st.scan(); err != nil {
-			return err
+		// The readdir of cur/ and new/ is skipped when their mtimes are
+		// the ones the index recorded after a scan, as Dovecot's maildir
+		// sync does: a file added, removed or renamed (a flag change)
+		// changes its directory's mtime. A directory changed in the last
+		// second is scanned (trusted): a change in the same clock tick
+		// would not show.
+		if !(ok && dirs.trusted && !st.dirty && st.ix.CurTime == dirs.cur && st.ix.NewTime == dirs.new) {
+			if err := st.scan(); err != nil {
+				return err
+			}
+			// What the scan saw is what the directories held at the
+			// stat or later: if either changed after it, its mtime
+			// differs from the recorded one and the next sync scans.
+			// Untrusted times are not recorded; the old record cannot
+			// match them (it is older than a second, they are not), so
+			// it stays, and the index is not rewritten for it.
+			if ok && dirs.trusted && (st.ix.CurTime != dirs.cur || st.ix.NewTime != dirs.new) {
+				st.ix.CurTime, st.ix.NewTime = dirs.cur, dirs.new
+				st.dirty = true
+			}
 		}
 		if fn != nil {
 			return fn(st)
@@ -180,20 +210,20 @@ func lockedDo(dir string, now func() time.Time, pre func() error, fn func(st *st
 // one if the old one could be read, so that clients drop their caches
 // (RFC 3501 §2.3.1.1).
 func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err error) {
-	data, err := os.ReadFile(filepath.Join(dir, indexFile))
+	data, err := readString(filepath.Join(dir, indexFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("read index: %w", err)
 	}
 	if err == nil {
-		ix, perr := parseIndex(bytes.NewReader(data))
+		ix, perr := parseIndexData(data)
 		if perr == nil {
 			return ix, false, nil
 		}
 		// The old UIDVALIDITY, if the header still reads, must not come
 		// back: the new one is above it.
 		old := uint32(0)
-		if _, rest, ok := bytes.Cut(data, []byte("\n")); ok {
-			fmt.Sscanf(string(rest), "%d", &old)
+		if _, rest, ok := strings.Cut(data, "\n"); ok {
+			fmt.Sscanf(rest, "%d", &old)
 		}
 		return freshIndex(now, old), true, nil
 	}
@@ -205,6 +235,24 @@ func readIndex(dir string, now func() time.Time) (ix *index, fresh bool, err err
 		}
 	}
 	return freshIndex(now, 0), true, nil
+}
+
+// readString reads a file into a string with one allocation (the
+// entries of a parsed index are slices of it).
+func readString(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	if fi, err := f.Stat(); err == nil {
+		b.Grow(int(fi.Size()) + 1)
+	}
+	if _, err := io.Copy(&b, f); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 func freshIndex(now func() time.Time, old uint32) *index {
@@ -323,16 +371,30 @@ func (st *state) scan() error {
 	}
 	added := make([]fresh, 0, len(files))
 	for base, info := range files {
-		e := fresh{entry: entry{Base: base, Info: info}}
+		added = append(added, fresh{entry: entry{Base: base, Info: info}})
+	}
+	// A folder seen for the first time has thousands of files to stat:
+	// a few at once, the names parsed meanwhile.
+	ok := make([]bool, len(added))
+	parallel(len(added), func(i int) {
+		e := &added[i]
 		var err error
 		if e.order, err = st.describe(&e.entry); err != nil {
-			continue // gone meanwhile
+			return // gone meanwhile
 		}
-		if n, err := maildir.ParseName(base); err == nil {
+		if n, err := maildir.ParseName(e.Base); err == nil {
 			e.order, e.seq = n.Sec*1e6+int64(n.Usec), n.Seq
 		}
-		added = append(added, e)
+		ok[i] = true
+	})
+	n := 0
+	for i := range added {
+		if ok[i] {
+			added[n] = added[i]
+			n++
+		}
 	}
+	added = added[:n]
 	// Older messages get lower UIDs: by the delivery time in the name
 	// (and the writer's counter within a microsecond), else the mtime.
 	slices.SortFunc(added, func(a, b fresh) int {
@@ -352,6 +414,35 @@ func (st *state) scan() error {
 		st.ix.Entries = append(st.ix.Entries, e)
 	}
 	return nil
+}
+
+// parallel runs fn(0) ... fn(n-1), on a few goroutines when n is large.
+func parallel(n int, fn func(i int)) {
+	const workers, chunk = 4, 256
+	if n < 2*chunk {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // recheck looks again for indexed messages the scan did not find before

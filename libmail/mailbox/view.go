@@ -24,22 +24,25 @@ func (v *view) seqOf(uid uint32) uint32 {
 // would be ignored.
 func (v *view) update(latest []Message) Changes {
 	var ch Changes
-	byUID := make(map[uint32]*Message, len(latest))
-	for i := range latest {
-		byUID[latest[i].UID] = &latest[i]
+	if len(v.msgs) == 0 {
+		// A first sync (SELECT): everything is new, nothing to compare.
+		v.msgs = latest
+		ch.New = latest[:len(latest):len(latest)]
+		return ch
 	}
-	// Expunges, highest sequence first.
-	for i := len(v.msgs) - 1; i >= 0; i-- {
-		if byUID[v.msgs[i].UID] == nil {
-			ch.Expunged = append(ch.Expunged, Expunged{Seq: uint32(i + 1), UID: v.msgs[i].UID})
+	// Both lists ascend by UID: one merge finds expunges and changes.
+	kept := make([]Message, 0, max(len(v.msgs), len(latest)))
+	var gone []Expunged
+	j := 0
+	for i, m := range v.msgs {
+		for j < len(latest) && latest[j].UID < m.UID {
+			j++ // not in the snapshot, below its highest UID: ignored
 		}
-	}
-	kept := v.msgs[:0:0]
-	for _, m := range v.msgs {
-		n := byUID[m.UID]
-		if n == nil {
+		if j == len(latest) || latest[j].UID != m.UID {
+			gone = append(gone, Expunged{Seq: uint32(i + 1), UID: m.UID})
 			continue
 		}
+		n := &latest[j]
 		recent := m.Recent
 		if n.ModSeq != m.ModSeq || !sameFlags(n.Flags, m.Flags) {
 			m = *n
@@ -48,10 +51,11 @@ func (v *view) update(latest []Message) Changes {
 		}
 		kept = append(kept, m)
 	}
-	last := uint32(0)
-	if len(v.msgs) > 0 {
-		last = v.msgs[len(v.msgs)-1].UID
+	// Expunges, highest sequence first.
+	for i := len(gone) - 1; i >= 0; i-- {
+		ch.Expunged = append(ch.Expunged, gone[i])
 	}
+	last := v.msgs[len(v.msgs)-1].UID
 	for _, m := range latest {
 		if m.UID > last {
 			kept = append(kept, m)
