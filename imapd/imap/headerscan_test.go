@@ -113,3 +113,45 @@ func FuzzHeaderScan(f *testing.F) {
 		sameAsGoMessage(t, "fuzz", headerOf(t, data))
 	})
 }
+
+// sameHeaderCut checks that NewMessageBytes cuts and parses the header
+// as NewMessage does from a reader.
+func sameHeaderCut(t *testing.T, data []byte) {
+	t.Helper()
+	want, err := NewMessage(bytes.NewReader(data), int64(len(data))).Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := NewMessageBytes(data).Header()
+	if got.BodyStart != want.BodyStart || !bytes.Equal(got.Header.Raw, want.Header.Raw) || len(got.Header.Fields) != len(want.Header.Fields) {
+		t.Fatalf("header of %d bytes: cut at %d, want %d", len(data), got.BodyStart, want.BodyStart)
+	}
+}
+
+// TestNewMessageBytes: the in-memory header cut equals the reader's on
+// the test messages and on lines longer than the reader's buffer.
+func TestNewMessageBytes(t *testing.T) {
+	seeds, _ := filepath.Glob("testdata/fuzz/*/*")
+	for _, file := range seeds {
+		data, _ := os.ReadFile(file)
+		sameHeaderCut(t, data)
+	}
+	long := strings.Repeat("x", 4096)
+	for _, s := range []string{
+		"", "\n", "\r\n", "a", "Subject: x", "Subject: x\n\nbody",
+		"X: " + long + "\nSubject: y\n\nbody",
+		"X: " + long[:4093] + "\n\nbody", // the line end alone in the next piece
+		"X: " + long[:4092] + "\r\n\r\nbody",
+		long + long + "\n",
+	} {
+		sameHeaderCut(t, []byte(s))
+	}
+}
+
+// FuzzNewMessageBytes: on any input the two header cuts agree.
+func FuzzNewMessageBytes(f *testing.F) {
+	f.Add([]byte("Subject: a\r\n\r\nbody"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sameHeaderCut(t, data)
+	})
+}
