@@ -24,7 +24,7 @@ func Handoff(log *maillog.Logger) login.Handoff {
 			return err
 		}
 		defer store.Close()
-		cfg := Config{Logf: func(f string, a ...any) { log.Warn("user=<%s>: "+f, append([]any{id.User}, a...)...) }}
+		cfg := Config{Compress: true, Logf: func(f string, a ...any) { log.Warn("user=<%s>: "+f, append([]any{id.User}, a...)...) }}
 		st, err := Serve(ctx, conn, store, id.Tag, cfg)
 		if err != nil {
 			log.Warn("user=<%s>: %v", id.User, err)

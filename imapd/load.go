@@ -1,7 +1,6 @@
 package imapd
 
 import (
-	"bytes"
 	"io"
 	"strings"
 
@@ -45,7 +44,7 @@ func (s *session) load(msg mailbox.Message, lvl level) (m *imap.Message, done fu
 		if err != nil {
 			return nil, nil, err
 		}
-		return imap.NewMessage(bytes.NewReader(h), int64(len(h))), func() {}, nil
+		return imap.NewMessageBytes(h), func() {}, nil
 	case loadHeader:
 		rc, err = s.sel.OpenHeader(s.ctx, uid)
 	default:

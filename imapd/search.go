@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"postern.dev/postern/imapd/imap"
+	"postern.dev/postern/libmail/mailbox"
 )
 
 // match runs a search key over the snapshot and returns the matching
@@ -34,12 +35,19 @@ func (s *session) match(c *imap.Command, key *imap.SearchKey, charset string) (i
 	if lvl == loadCached && !s.cfg.noPrefilter {
 		pf = newPrefilter(key, charset)
 	}
+	var bf *bodyFilter
+	if lvl == loadFull && !s.cfg.noPrefilter {
+		bf = newBodyFilter(key, charset)
+	}
 	var d imap.SearchData
 	for i, m := range msgs {
 		if pf != nil {
 			if h, err := s.sel.CachedHeader(s.ctx, m.UID); err == nil && pf.rejects(h) {
 				continue
 			}
+		}
+		if bf != nil && s.bodyRejects(bf, m) {
+			continue
 		}
 		d = imap.SearchData{SeqNum: uint32(i + 1), UID: m.UID, Flags: s.flagsOf(m), InternalDate: m.Date, Size: m.Size, ModSeq: m.ModSeq}
 		var release func()
@@ -197,4 +205,14 @@ func (s *session) cmdThread(c *imap.Command) error {
 	}
 	s.w.End()
 	return s.done(c, "", "Thread completed.")
+}
+
+// bodyRejects runs the body filter over the message's file.
+func (s *session) bodyRejects(bf *bodyFilter, m mailbox.Message) bool {
+	rc, err := s.sel.Open(s.ctx, m.UID)
+	if err != nil {
+		return false // the Matcher's load reports it
+	}
+	defer rc.Close()
+	return bf.rejects(rc, m.Size)
 }

@@ -23,10 +23,11 @@ type Config struct {
 	Limits imap.Limits
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
-	// Compress announces COMPRESS=DEFLATE (RFC 4978). It is off in
-	// imapd: Go's inflater returns data only at a sync flush's empty
-	// stored block, and isync (mbsync) flushes with Z_PARTIAL_FLUSH, so
-	// its commands would never arrive. The command works either way.
+	// Compress announces COMPRESS=DEFLATE (RFC 4978); imapd turns it
+	// on. The client's side is decoded by imap's own inflater, which
+	// hands over each command whatever flush the client's zlib used
+	// (isync's Z_PARTIAL_FLUSH stalled compress/flate). The command
+	// works either way.
 	Compress bool
 	// Logf logs a line; nil for none.
 	Logf func(format string, args ...any)

@@ -78,7 +78,7 @@ func (w *Writer) disposition(p *Part) *Writer {
 	if !p.Header.Has("Content-Disposition") {
 		return w.Atom("NIL")
 	}
-	disp, params, err := p.Header.h.ContentDisposition()
+	disp, params, err := p.Header.message().ContentDisposition()
 	if err != nil || disp == "" {
 		return w.Atom("NIL")
 	}

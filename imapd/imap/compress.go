@@ -14,7 +14,7 @@ import (
 // whole; the Writer flushes once per response batch, not per line.
 type DeflateConn struct {
 	net.Conn
-	r  io.ReadCloser
+	r  io.Reader
 	mu sync.Mutex // the compressor's state: a Close while writing (shutdown) must wait
 	w  *flate.Writer
 }
@@ -28,7 +28,9 @@ func NewDeflateConn(c net.Conn) (*DeflateConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deflate writer: %w", err)
 	}
-	return &DeflateConn{Conn: c, r: flate.NewReader(c), w: w}, nil
+	// The inflater is ours (inflate.go): it hands over each flushed
+	// command, whatever flush the client's zlib used.
+	return &DeflateConn{Conn: c, r: newInflater(c), w: w}, nil
 }
 
 func (d *DeflateConn) Read(p []byte) (int, error) { return d.r.Read(p) }

@@ -289,7 +289,7 @@ func (m *Matcher) partContains(msg *Message, p *Part, needle string) (bool, erro
 		return false, nil // attachments are not text; Dovecot skips them too
 	}
 	body := io.NewSectionReader(msg.r, p.BodyStart, p.End-p.BodyStart)
-	e, err := message.New(p.Header.h, body)
+	e, err := message.New(*p.Header.message(), body)
 	r := io.Reader(body)
 	if e != nil && (err == nil || message.IsUnknownCharset(err)) {
 		r = e.Body
