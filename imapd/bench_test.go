@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 // Maildir in IMAPD_BENCH_MAILDIR (imapbench gen DIR 10000), over
 // loopback TCP: SELECT and FETCH 1:* (FLAGS ENVELOPE), twice, and the
 // header and body searches. It is skipped without the variable.
+// IMAPD_BENCH_ONLY=step and IMAPD_BENCH_REPEAT=n repeat one step, for
+// go test -cpuprofile.
 func TestMaildirTimings(t *testing.T) {
 	dir := os.Getenv("IMAPD_BENCH_MAILDIR")
 	if dir == "" {
@@ -74,8 +77,26 @@ func TestMaildirTimings(t *testing.T) {
 		t.Logf("%s: %v (%d lines)", name, time.Since(start), n)
 	}
 	step("fetch_first", "SELECT INBOX", "FETCH 1:* (FLAGS ENVELOPE)")
-	step("select", "SELECT INBOX")
-	step("fetch_again", "SELECT INBOX", "FETCH 1:* (FLAGS ENVELOPE)")
-	step("search_header", "SELECT INBOX", `SEARCH SUBJECT "invoice"`)
-	step("search_body", "SELECT INBOX", `SEARCH BODY "zanzibarquux"`)
+	steps := []struct{ name, cmd string }{
+		{"select", ""},
+		{"fetch_again", "FETCH 1:* (FLAGS ENVELOPE)"},
+		{"search_header", `SEARCH SUBJECT "invoice"`},
+		{"search_body", `SEARCH BODY "zanzibarquux"`},
+	}
+	// IMAPD_BENCH_ONLY=step IMAPD_BENCH_REPEAT=n repeat one step, to
+	// profile it (go test -cpuprofile).
+	only := os.Getenv("IMAPD_BENCH_ONLY")
+	repeat, _ := strconv.Atoi(os.Getenv("IMAPD_BENCH_REPEAT"))
+	for _, s := range steps {
+		if only != "" && s.name != only {
+			continue
+		}
+		cmds := []string{"SELECT INBOX"}
+		if s.cmd != "" {
+			cmds = append(cmds, s.cmd)
+		}
+		for range max(repeat, 1) {
+			step(s.name, cmds...)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"slices"
 
 	"postern.dev/postern/imapd/imap"
 	"postern.dev/postern/libmail/mailbox"
@@ -55,6 +56,13 @@ func (s *session) cmdFetch(c *imap.Command) error {
 		withFlags = append(append([]imap.FetchItem(nil), items...), imap.FetchItem{Name: "FLAGS"})
 	}
 	lvl := fetchLevel(items)
+	// A cached ENVELOPE spares reading the header for it; what the
+	// other items read is read all the same.
+	env := hasItem(items, "ENVELOPE")
+	var restLvl level
+	if env {
+		restLvl = fetchLevel(slices.DeleteFunc(slices.Clone(items), func(it imap.FetchItem) bool { return it.Name == "ENVELOPE" }))
+	}
 	msgs := s.sel.Messages()
 	gone := false
 	for _, i := range idx {
@@ -63,14 +71,23 @@ func (s *session) cmdFetch(c *imap.Command) error {
 			continue
 		}
 		d := imap.FetchData{SeqNum: uint32(i + 1), UID: m.UID, Flags: s.flagsOf(m), InternalDate: m.Date, Size: m.Size, ModSeq: m.ModSeq}
+		l := lvl
+		if env {
+			if d.Envelope, _ = s.sel.CachedItem(s.ctx, m.UID, envelopeItem); d.Envelope != nil {
+				l = restLvl
+			}
+		}
 		var release func()
-		d.Message, release, err = s.load(m, lvl)
+		d.Message, release, err = s.load(m, l)
 		if errors.Is(err, mailbox.ErrNoMessage) {
 			gone = true
 			continue
 		}
 		if err != nil {
 			return s.storeError(c.Tag, err)
+		}
+		if env && d.Envelope == nil {
+			d.Envelope = s.renderEnvelope(m.UID, d.Message)
 		}
 		it := items
 		if seen[m.UID] {
@@ -95,6 +112,27 @@ func (s *session) cmdFetch(c *imap.Command) error {
 		return s.reply(c.Tag, "NO", "EXPUNGEISSUED", "Some messages were also expunged.")
 	}
 	return s.done(c, "", "Fetch completed.")
+}
+
+// envelopeItem is the key of rendered ENVELOPEs in the folder's cache
+// (mailbox.Folder.CachedItem); a change to how ENVELOPE is rendered must
+// bump its version.
+const envelopeItem = "imap-envelope.1"
+
+// renderEnvelope renders the message's ENVELOPE and caches it when the
+// bytes are the same whether or not the client enabled UTF-8 (nearly
+// always: headers are ASCII). It returns nil when the envelope cannot
+// be made, for the writer to report as before.
+func (s *session) renderEnvelope(uid uint32, m *imap.Message) []byte {
+	e, err := m.Envelope()
+	if err != nil {
+		return nil
+	}
+	b, anyMode := s.envr.Render(e, s.w.UTF8)
+	if anyMode {
+		s.sel.CacheItem(s.ctx, uid, envelopeItem, b)
+	}
+	return b
 }
 
 func hasItem(items []imap.FetchItem, name string) bool {

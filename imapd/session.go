@@ -45,6 +45,7 @@ type session struct {
 	bw    *bufio.Writer
 	r     *imap.Reader
 	w     *imap.Writer
+	envr  imap.EnvelopeRenderer // for the cache of rendered ENVELOPEs
 
 	sel                      mailbox.Folder // nil when not selected
 	condstore, qresync, utf8 bool

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bufio"
 	"strings"
 )
 
@@ -219,4 +220,34 @@ func (w *Writer) addresses(l []Address) *Writer {
 		w.Open().NString(a.Name).SP().NString(a.Route).SP().NString(a.Mailbox).SP().NString(a.Host).Close()
 	}
 	return w.Close()
+}
+
+// EnvelopeRenderer renders ENVELOPE values into bytes, for a cache of
+// them (FetchData.Envelope), reusing one buffer.
+type EnvelopeRenderer struct {
+	w   *Writer
+	out sliceWriter
+}
+
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+
+// Render returns e as Writer.Envelope writes it in the given mode (see
+// Writer.UTF8), and whether the bytes are the same in either mode (all
+// ASCII). They are valid until the next Render.
+func (r *EnvelopeRenderer) Render(e *Envelope, utf8Mode bool) (b []byte, anyMode bool) {
+	if r.w == nil {
+		r.w = &Writer{bw: bufio.NewWriterSize(&r.out, 4<<10)}
+	}
+	r.out.b = r.out.b[:0]
+	r.w.UTF8 = utf8Mode
+	r.w.Envelope(e)
+	r.w.bw.Flush()
+	for _, c := range r.out.b {
+		if c >= 0x80 {
+			return r.out.b, false
+		}
+	}
+	return r.out.b, true
 }

@@ -15,8 +15,12 @@ type FetchData struct {
 	Size         int64  // RFC822.SIZE, so that a FAST fetch opens no file
 	ModSeq       uint64 // shown when the items ask for MODSEQ
 	// Message is the message's bytes; it may be nil when
-	// NeedsMessage(items) is false.
+	// NeedsMessage(items) is false, or when ENVELOPE is the only item
+	// that reads it and Envelope is set.
 	Message *Message
+	// Envelope, if set, is the ENVELOPE item's value as rendered
+	// before (EnvelopeRenderer), written as is.
+	Envelope []byte
 }
 
 // NeedsMessage tells whether any item reads the message's bytes.
@@ -85,7 +89,12 @@ func (w *Writer) Fetch(d *FetchData, items []FetchItem) error {
 		case "RFC822.SIZE":
 			w.Atom("RFC822.SIZE ").Number(uint64(d.Size))
 		case "ENVELOPE":
-			w.Atom("ENVELOPE ").Envelope(v.env)
+			w.Atom("ENVELOPE ")
+			if d.Envelope != nil {
+				w.Bytes(d.Envelope)
+			} else {
+				w.Envelope(v.env)
+			}
 		case "BODYSTRUCTURE":
 			w.Atom("BODYSTRUCTURE ").BodyStructure(v.part, true)
 		case "BINARY.SIZE":
@@ -131,6 +140,10 @@ func fetchPrepare(d *FetchData, it FetchItem) (fetchValue, error) {
 	switch it.Name {
 	case "FLAGS", "UID", "INTERNALDATE", "MODSEQ", "RFC822.SIZE":
 		return v, nil
+	case "ENVELOPE":
+		if d.Envelope != nil {
+			return v, nil
+		}
 	}
 	if m == nil {
 		return v, errors.New("the message is needed and was not given")

@@ -94,6 +94,14 @@ func sanitizeText(s string) string {
 // keywords, flags).
 func (w *Writer) Atom(s string) *Writer { return w.raw(s) }
 
+// Bytes writes b as it is: a value rendered before.
+func (w *Writer) Bytes(b []byte) *Writer {
+	if w.err == nil {
+		_, w.err = w.bw.Write(b)
+	}
+	return w
+}
+
 // SP writes a space.
 func (w *Writer) SP() *Writer { return w.raw(" ") }
 

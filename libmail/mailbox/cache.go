@@ -37,6 +37,7 @@ const cacheMagic = "postern-cache 1\n"
 // and a small table, not an object per message.
 type headerCache struct {
 	path   string
+	magic  string // the file's first line, with its newline
 	loaded bool
 	data   []byte
 	recs   map[uint64]cacheRec
@@ -115,13 +116,13 @@ func (c *headerCache) load() {
 	if err != nil {
 		return
 	}
-	if !bytes.HasPrefix(data, []byte(cacheMagic)) || len(data) >= 1<<32 {
+	if !bytes.HasPrefix(data, []byte(c.magic)) || len(data) >= 1<<32 {
 		os.Remove(c.path)
 		return
 	}
 	c.data = data
 	c.recs = make(map[uint64]cacheRec, bytes.Count(data, []byte("\r\n\r\n")))
-	off := len(cacheMagic)
+	off := len(c.magic)
 	for off < len(data) {
 		nl := bytes.IndexByte(data[off:], '\n')
 		if nl < 0 {
@@ -230,7 +231,7 @@ func (c *headerCache) flush(live func(string) bool) error {
 // is nil) by a temporary file and a rename.
 func (c *headerCache) rewrite(live func(string) bool) error {
 	var b bytes.Buffer
-	b.WriteString(cacheMagic)
+	b.WriteString(c.magic)
 	seen := map[string]bool{}
 	for base, data := range c.added {
 		seen[base] = true
@@ -258,5 +259,35 @@ func (c *headerCache) rewrite(live func(string) bool) error {
 }
 
 func newHeaderCache(dir string) *headerCache {
-	return &headerCache{path: filepath.Join(dir, cacheFile)}
+	return &headerCache{path: filepath.Join(dir, cacheFile), magic: cacheMagic}
+}
+
+// newItemCache is the cache of one item that a protocol derives from
+// messages (Folder.CachedItem): the file postern-cache.<name> for the
+// key "<name>.<version>", in the header cache's format with the key on
+// the first line, so that a file another version wrote is thrown away
+// rather than served.
+func newItemCache(dir, key string) *headerCache {
+	name, _, _ := strings.Cut(key, ".")
+	return &headerCache{path: filepath.Join(dir, cacheFile+"."+name), magic: "postern-cache 1 " + key + "\n"}
+}
+
+// validItemKey tells whether key has the form "<name>.<version>": a
+// lower-case name (letters, digits, '-') and a decimal version.
+func validItemKey(key string) bool {
+	name, ver, ok := strings.Cut(key, ".")
+	if !ok || name == "" || ver == "" {
+		return false
+	}
+	for _, c := range name {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	for _, c := range ver {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -75,6 +75,27 @@ func contract(t *testing.T, open func() Store, deliver func(string)) {
 	if n := len(arch.Messages()); n != 3 || !arch.Messages()[2].Has("$Important") || arch.Keywords()[0] != "$Important" {
 		t.Fatalf("Archive: %+v %v", arch.Messages(), arch.Keywords())
 	}
+	// Derived items: kept for later sessions, by key and version.
+	arch.CacheItem(ctx, 3, "test-item.1", []byte("rendered"))
+	arch.CacheItem(ctx, 3, "Not A Key", []byte("ignored"))
+	if got, ok := arch.CachedItem(ctx, 3, "test-item.1"); !ok || string(got) != "rendered" {
+		t.Fatalf("CachedItem in the same session = %q, %v", got, ok)
+	}
+	if err := arch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := selectBox(t, a, "Archive")
+	if got, ok := again.CachedItem(ctx, 3, "test-item.1"); !ok || string(got) != "rendered" {
+		t.Fatalf("CachedItem in a later session = %q, %v", got, ok)
+	}
+	for _, miss := range []struct {
+		uid uint32
+		key string
+	}{{2, "test-item.1"}, {3, "Not A Key"}, {3, "test-item.2"}, {99, "test-item.1"}} {
+		if got, ok := again.CachedItem(ctx, miss.uid, miss.key); ok {
+			t.Fatalf("CachedItem(%d, %q) = %q, want a miss", miss.uid, miss.key, got)
+		}
+	}
 	if err := a.Subscribe(ctx, "Nowhere", true); err != nil {
 		t.Fatal(err)
 	}

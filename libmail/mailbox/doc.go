@@ -57,6 +57,9 @@
 // CachedHeader the fields ENVELOPE needs (CachedFields) from the
 // folder's postern-cache file, a cache keyed by file base name that is
 // appended to in batches and discarded when it does not parse.
+// CachedItem and CacheItem keep what a protocol derives from a message's
+// bytes (imapd's rendered ENVELOPE) the same way, one file per item
+// (postern-cache.<name>), the item's version on its first line.
 //
 // # Quota
 //

@@ -34,6 +34,8 @@ type mdFolder struct {
 	// liveSet is built by isLive when the cache is rewritten.
 	liveSet map[string]bool
 	cache   *headerCache
+	// items are the caches of derived items (CachedItem), by key.
+	items map[string]*headerCache
 	// gone holds the snapshot a UIDVALIDITY change voided, for the next
 	// Sync to report.
 	gone []Expunged
@@ -105,7 +107,7 @@ func (f *mdFolder) absorb(st *state) {
 // Sync implements Folder.
 func (f *mdFolder) Sync(ctx context.Context) (Changes, error) {
 	var ch Changes
-	f.cache.flush(f.isLive)
+	f.flushCaches()
 	if f.gone == nil && unchanged(f.dir, f.stamp) {
 		return ch, nil
 	}
@@ -355,11 +357,73 @@ func infoOf(p string) string {
 
 // Close implements Folder.
 func (f *mdFolder) Close() error {
-	err := f.cache.flush(f.isLive)
+	err := f.flushCaches()
 	if f.watch != nil {
 		err = errors.Join(err, f.watch.close())
 	}
 	return err
+}
+
+// loadCache reads a cache file once per selection and counts its
+// records of messages that are in the folder (live) and of those that
+// are not (dead), for flush to decide on a rewrite.
+func (f *mdFolder) loadCache(c *headerCache) {
+	if c.loaded {
+		return
+	}
+	c.load()
+	for i := range f.ents {
+		if _, ok := c.get(f.ents[i].Base); ok {
+			c.live++
+		}
+	}
+	c.dead += c.total - c.live
+}
+
+// flushCaches writes what this session added to the caches.
+func (f *mdFolder) flushCaches() error {
+	err := f.cache.flush(f.isLive)
+	for _, c := range f.items {
+		err = errors.Join(err, c.flush(f.isLive))
+	}
+	return err
+}
+
+// itemCache returns the cache of key, nil for a key of the wrong form.
+func (f *mdFolder) itemCache(key string) *headerCache {
+	c := f.items[key]
+	if c == nil {
+		if !validItemKey(key) {
+			return nil
+		}
+		c = newItemCache(f.dir, key)
+		if f.items == nil {
+			f.items = map[string]*headerCache{}
+		}
+		f.items[key] = c
+	}
+	f.loadCache(c)
+	return c
+}
+
+// CachedItem implements Folder.
+func (f *mdFolder) CachedItem(ctx context.Context, uid uint32, key string) ([]byte, bool) {
+	c, e := f.itemCache(key), f.entry(uid)
+	if c == nil || e == nil || f.seqOf(uid) == 0 {
+		return nil, false
+	}
+	return c.get(e.Base)
+}
+
+// CacheItem implements Folder.
+func (f *mdFolder) CacheItem(ctx context.Context, uid uint32, key string, data []byte) {
+	c, e := f.itemCache(key), f.entry(uid)
+	if c == nil || e == nil || len(data) > 1<<20 {
+		return
+	}
+	if _, ok := c.get(e.Base); !ok {
+		c.add(e.Base, slices.Clone(data))
+	}
 }
 
 // maxCachedHeader bounds what CachedHeader reads of a header section.
@@ -374,15 +438,7 @@ func (f *mdFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error)
 	if seq == 0 {
 		return nil, ErrNoMessage
 	}
-	if !f.cache.loaded {
-		f.cache.load()
-		for i := range f.ents {
-			if _, ok := f.cache.get(f.ents[i].Base); ok {
-				f.cache.live++
-			}
-		}
-		f.cache.dead += f.cache.total - f.cache.live
-	}
+	f.loadCache(f.cache)
 	e := f.entry(uid)
 	if e == nil {
 		return nil, ErrNoMessage

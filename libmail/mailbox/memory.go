@@ -34,7 +34,8 @@ type memBox struct {
 
 type memMsg struct {
 	Message
-	data []byte // CRLF
+	data  []byte            // CRLF
+	items map[string][]byte // CacheItem's
 }
 
 // NewMemory returns an empty account with INBOX and the special-use
@@ -436,6 +437,41 @@ func (f *memFolder) CachedHeader(ctx context.Context, uid uint32) ([]byte, error
 	}
 	h, err := io.ReadAll(rc)
 	return fieldsOf(h), err
+}
+
+// CachedItem implements Folder.
+func (f *memFolder) CachedItem(ctx context.Context, uid uint32, key string) (data []byte, ok bool) {
+	if f.seqOf(uid) == 0 {
+		return nil, false
+	}
+	f.withMsg(uid, key, func(msg *memMsg) { data, ok = msg.items[key] })
+	return data, ok
+}
+
+// CacheItem implements Folder.
+func (f *memFolder) CacheItem(ctx context.Context, uid uint32, key string, data []byte) {
+	f.withMsg(uid, key, func(msg *memMsg) {
+		if msg.items == nil {
+			msg.items = map[string][]byte{}
+		}
+		msg.items[key] = slices.Clone(data)
+	})
+}
+
+// withMsg runs fn on uid's message under the store's lock, for
+// CachedItem and CacheItem, without touching the session's numbers as
+// locked does.
+func (f *memFolder) withMsg(uid uint32, key string, fn func(*memMsg)) {
+	if !validItemKey(key) {
+		return
+	}
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if b, err := f.m.box(f.name); err == nil {
+		if msg := b.find(uid); msg != nil {
+			fn(msg)
+		}
+	}
 }
 
 // StoreFlags implements Folder.

@@ -91,6 +91,16 @@ type Folder interface {
 	// folder's header cache when it has them: a FETCH ENVELOPE of a whole
 	// folder then reads one file, not one per message.
 	CachedHeader(ctx context.Context, uid uint32) ([]byte, error)
+	// CachedItem returns what CacheItem stored for the message under
+	// key, as Dovecot's cache keeps a rendered ENVELOPE: something a
+	// protocol derives from the message's bytes alone, so that it is
+	// never stale. key is "<name>.<version>" (lower-case name, decimal
+	// version); a new version drops what the old one stored. The bytes
+	// must not be modified.
+	CachedItem(ctx context.Context, uid uint32, key string) ([]byte, bool)
+	// CacheItem stores data (copied) under key for the message, for this
+	// and later sessions; a cache that cannot be written is only slower.
+	CacheItem(ctx context.Context, uid uint32, key string, data []byte)
 	// StoreFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE's UNCHANGEDSINCE, RFC 7162 §3.1.3) a
 	// message whose modseq is higher is not changed and is reported in
