@@ -76,13 +76,12 @@ func (f *bodyFilter) rejects(r io.Reader, size int64) bool {
 		}
 	}
 	f.buf = b[:0]
-	for i, c := range b {
-		if c >= 0x80 || c == 0 {
-			return false
-		}
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	// Folded in place: b is lower case from here on.
+	if _, ascii := foldASCII(b[:0], b); !ascii {
+		return false
 	}
 	for _, n := range f.needles {
 		if bytes.Contains(b, n) {

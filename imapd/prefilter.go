@@ -74,12 +74,12 @@ func lowerASCII(c byte) byte {
 
 // rejects tells whether the header h certainly does not match.
 func (p *prefilter) rejects(h []byte) bool {
-	p.lower = p.lower[:0]
-	for _, c := range h {
-		if c >= 0x80 || c == '\\' {
-			return false
-		}
-		p.lower = append(p.lower, lowerASCII(c))
+	if bytes.IndexByte(h, '\\') >= 0 {
+		return false
+	}
+	var ascii bool
+	if p.lower, ascii = foldASCII(p.lower[:0], h); !ascii {
+		return false
 	}
 	if bytes.Contains(p.lower, []byte("=?")) {
 		return false
