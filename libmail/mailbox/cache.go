@@ -43,9 +43,11 @@ type headerCache struct {
 	recs   map[uint64]cacheRec
 	added  map[string][]byte // records of this session, not yet in data
 	total  int               // records in data
-	// live is how many records of data are of messages in the folder,
-	// dead how many are not (set by the folder after load).
+	// live is how many records are of messages in the folder, dead how
+	// many are not; counted says the folder has counted them
+	// (mdFolder.countCache), which it does only before a write.
 	live, dead int
+	counted    bool
 	pending    []byte // records not yet appended to the file
 }
 
@@ -103,10 +105,11 @@ func fieldsOf(header []byte) []byte {
 	return append(out, '\r', '\n')
 }
 
-// load reads the cache file once per session. A base whose hash
+// load reads the cache file once per session; hint is how many records
+// it likely holds (the folder's messages). A base whose hash
 // collides with an earlier record's is left out (it is read from its
 // message instead).
-func (c *headerCache) load() {
+func (c *headerCache) load(hint int) {
 	if c.loaded {
 		return
 	}
@@ -121,7 +124,7 @@ func (c *headerCache) load() {
 		return
 	}
 	c.data = data
-	c.recs = make(map[uint64]cacheRec, bytes.Count(data, []byte("\r\n\r\n")))
+	c.recs = make(map[uint64]cacheRec, hint)
 	off := len(c.magic)
 	for off < len(data) {
 		nl := bytes.IndexByte(data[off:], '\n')
@@ -179,6 +182,17 @@ func (c *headerCache) get(base string) ([]byte, bool) {
 	if d, ok := c.added[base]; ok {
 		return d, true
 	}
+	return c.fromData(base)
+}
+
+// inData tells whether the file, as loaded, holds a record of base.
+func (c *headerCache) inData(base string) bool {
+	_, ok := c.fromData(base)
+	return ok
+}
+
+// fromData returns base's record in the file as loaded.
+func (c *headerCache) fromData(base string) ([]byte, bool) {
 	r, ok := c.recs[hashBase(base)]
 	if !ok {
 		return nil, false
@@ -196,7 +210,9 @@ func (c *headerCache) add(base string, data []byte) {
 		c.added = map[string][]byte{}
 	}
 	c.added[base] = data
-	c.live++
+	if c.counted {
+		c.live++
+	}
 	c.pending = append(c.pending, base+" "+strconv.Itoa(len(data))+"\n"...)
 	c.pending = append(c.pending, data...)
 	if len(c.pending) >= 256<<10 {

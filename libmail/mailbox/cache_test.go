@@ -118,7 +118,7 @@ func FuzzHeaderCache(f *testing.F) {
 			t.Fatal(err)
 		}
 		c := newHeaderCache(dir)
-		c.load()
+		c.load(0)
 		for _, r := range c.recs {
 			if b := c.baseAt(r); !validBase(b) {
 				t.Fatalf("bad name %q loaded", b)
@@ -127,7 +127,7 @@ func FuzzHeaderCache(f *testing.F) {
 			}
 		}
 		c.add("new", fieldsOf(header))
-		c.dead = c.live // force a rewrite
+		c.live, c.dead = 1, 1 // force a rewrite
 		live := func(b string) bool { return !strings.HasPrefix(b, "x") }
 		if err := c.flush(live); err != nil {
 			t.Fatal(err)
@@ -139,7 +139,7 @@ func FuzzHeaderCache(f *testing.F) {
 			}
 		}
 		d := newHeaderCache(dir)
-		d.load()
+		d.load(0)
 		if len(d.recs) != want+1 || d.total != want+1 {
 			t.Fatalf("rewrite kept %d records of %d, want %d", len(d.recs), d.total, want+1)
 		}
@@ -190,5 +190,57 @@ func BenchmarkIdleSync(b *testing.B) {
 		if _, err := f.Sync(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHeaderCacheDropsExpunged: the records of expunged messages go
+// when a later session writes to a cache that is mostly theirs.
+func TestHeaderCacheDropsExpunged(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "Maildir")
+	for i := range 4 {
+		deliver(t, root, fmt.Sprintf("Subject: s%d\r\n\r\nbody\r\n", i))
+	}
+	f := selectBox(t, openStore(t, root), "INBOX")
+	for _, m := range f.Messages() {
+		if _, err := f.CachedHeader(ctx, m.UID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.StoreFlags(ctx, []uint32{1, 2, 3}, FlagsAdd, []string{`\Deleted`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Expunge(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	records := func() int {
+		data, err := os.ReadFile(filepath.Join(root, cacheFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(data), "Subject: ")
+	}
+	if n := records(); n != 4 {
+		t.Fatalf("%d records before the next write, want 4", n)
+	}
+	// A session that only reads leaves the file alone; one that adds a
+	// record rewrites it without the three dead ones.
+	g := selectBox(t, openStore(t, root), "INBOX")
+	g.CachedHeader(ctx, 4)
+	g.Close()
+	if n := records(); n != 4 {
+		t.Fatalf("%d records after a reading session, want 4", n)
+	}
+	deliver(t, root, "Subject: s4\r\n\r\nbody\r\n")
+	h := selectBox(t, openStore(t, root), "INBOX")
+	for _, m := range h.Messages() {
+		if _, err := h.CachedHeader(ctx, m.UID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Close()
+	if n := records(); n != 2 {
+		t.Fatalf("%d records after a writing session, want 2", n)
 	}
 }

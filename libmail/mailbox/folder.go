@@ -29,8 +29,9 @@ type mdFolder struct {
 	// ents are the index's entries as of the last locked operation
 	// (ascending UID), for the files' current names; the slice is the
 	// index's own, which no later operation changes (each reads anew).
-	ents  []entry
-	watch *watcher
+	ents    []entry
+	entHint int // the index entry last found
+	watch   *watcher
 	// liveSet is built by isLive when the cache is rewritten.
 	liveSet map[string]bool
 	cache   *headerCache
@@ -76,11 +77,18 @@ func (st *state) message(e *entry) Message {
 }
 
 // entry returns the entry of uid as of the last locked operation.
+// Commands walk the folder in UID order, so the entry after the last
+// one found is tried before a binary search.
 func (f *mdFolder) entry(uid uint32) *entry {
+	if i := f.entHint + 1; i < len(f.ents) && f.ents[i].UID == uid {
+		f.entHint = i
+		return &f.ents[i]
+	}
 	i, ok := slices.BinarySearchFunc(f.ents, uid, func(e entry, u uint32) int { return cmp.Compare(e.UID, u) })
 	if !ok {
 		return nil
 	}
+	f.entHint = i
 	return &f.ents[i]
 }
 
@@ -364,26 +372,38 @@ func (f *mdFolder) Close() error {
 	return err
 }
 
-// loadCache reads a cache file once per selection and counts its
-// records of messages that are in the folder (live) and of those that
-// are not (dead), for flush to decide on a rewrite.
+// loadCache reads a cache file once per selection.
 func (f *mdFolder) loadCache(c *headerCache) {
-	if c.loaded {
+	if !c.loaded {
+		c.load(len(f.ents))
+	}
+}
+
+// countCache counts a loaded cache's records of messages that are in
+// the folder (live) and of those that are not (dead), for flush to
+// decide on a rewrite. It is left until the session has records to
+// write or the file was damaged: a session that only reads the cache
+// then never walks the folder for it, and the records of expunged
+// messages go at the next rewrite all the same.
+func (f *mdFolder) countCache(c *headerCache) {
+	if !c.loaded || c.counted || (len(c.pending) == 0 && c.dead == 0) {
 		return
 	}
-	c.load()
+	inData := 0
 	for i := range f.ents {
-		if _, ok := c.get(f.ents[i].Base); ok {
-			c.live++
+		if c.inData(f.ents[i].Base) {
+			inData++
 		}
 	}
-	c.dead += c.total - c.live
+	c.live, c.dead, c.counted = inData+len(c.added), c.dead+c.total-inData, true
 }
 
 // flushCaches writes what this session added to the caches.
 func (f *mdFolder) flushCaches() error {
+	f.countCache(f.cache)
 	err := f.cache.flush(f.isLive)
 	for _, c := range f.items {
+		f.countCache(c)
 		err = errors.Join(err, c.flush(f.isLive))
 	}
 	return err

@@ -7,14 +7,22 @@ import "slices"
 // their Sync reports changes the same way.
 type view struct {
 	msgs []Message // ascending UID
+	hint int       // the index seqOf last found
 }
 
-// seqOf returns the sequence number of uid, or 0.
+// seqOf returns the sequence number of uid, or 0. Commands walk the
+// snapshot in order, so the message after the last one found is tried
+// before a binary search.
 func (v *view) seqOf(uid uint32) uint32 {
+	if i := v.hint + 1; i < len(v.msgs) && v.msgs[i].UID == uid {
+		v.hint = i
+		return uint32(i + 1)
+	}
 	i, ok := slices.BinarySearchFunc(v.msgs, uid, func(m Message, u uint32) int { return int(int64(m.UID) - int64(u)) })
 	if !ok {
 		return 0
 	}
+	v.hint = i
 	return uint32(i + 1)
 }
 
