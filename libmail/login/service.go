@@ -8,7 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"postern.dev/postern/libmail/account"
@@ -40,7 +42,8 @@ type SessionService struct {
 	LogOptions  ChildLog // how the session processes log
 	Now         func() time.Time
 
-	wg sync.WaitGroup
+	wg        sync.WaitGroup
+	releasing atomic.Bool // a releaseMemory is running
 }
 
 // ChildLog is how a session process logs: like its service, on the
@@ -114,6 +117,19 @@ func (s *SessionService) handle(ctx context.Context, nc net.Conn) {
 	reply.Type = handoff.ReplyType
 	if err := conn.SendFlush(reply); err != nil {
 		s.Log.Warn("handoff: reply: %v", err)
+	}
+	s.releaseMemory()
+}
+
+// releaseMemory gives the memory of a password check back to the
+// system once the login is answered: an Argon2id check takes 19 MiB,
+// and Go's scavenger would keep a few logins' worth for minutes in a
+// process that is idle between logins. One release serves all the
+// logins that come while it runs.
+func (s *SessionService) releaseMemory() {
+	if s.releasing.CompareAndSwap(false, true) {
+		debug.FreeOSMemory()
+		s.releasing.Store(false)
 	}
 }
 
