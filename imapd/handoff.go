@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	"postern.dev/postern/libmail/login"
@@ -24,7 +25,7 @@ func Handoff(log *maillog.Logger) login.Handoff {
 			return err
 		}
 		defer store.Close()
-		cfg := Config{Compress: true, Logf: func(f string, a ...any) { log.Warn("user=<%s>: "+f, append([]any{id.User}, a...)...) }}
+		cfg := Config{Compress: true, SpoolDir: filepath.Join(mb.Root, "tmp"), Logf: func(f string, a ...any) { log.Warn("user=<%s>: "+f, append([]any{id.User}, a...)...) }}
 		st, err := Serve(ctx, conn, store, id.Tag, cfg)
 		if err != nil {
 			log.Warn("user=<%s>: %v", id.User, err)

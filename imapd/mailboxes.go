@@ -159,6 +159,9 @@ func (s *session) cmdAppend(c *imap.Command) error {
 		return s.reply(c.Tag, "BAD", "", "UTF8 literals need ENABLE UTF8=ACCEPT.")
 	}
 	var r io.Reader = bytes.NewReader(a.Message)
+	if sp, ok := a.Sink.(spool); ok {
+		r = sp.reader()
+	}
 	res, err := s.store.Append(s.ctx, name, a.Flags, a.Date, r)
 	if err != nil {
 		if errors.Is(err, mailbox.ErrNoFolder) {

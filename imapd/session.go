@@ -29,6 +29,11 @@ type Config struct {
 	// (isync's Z_PARTIAL_FLUSH stalled compress/flate). The command
 	// works either way.
 	Compress bool
+	// SpoolDir is where APPEND messages of 64 KiB and more are written
+	// as they arrive (unlinked files), instead of being held in memory;
+	// the session process sets the Maildir's tmp/. "" keeps them all in
+	// memory, up to Limits.Append.
+	SpoolDir string
 	// Logf logs a line; nil for none.
 	Logf func(format string, args ...any)
 	// noPrefilter sends every message through the Matcher (tests).
@@ -94,6 +99,15 @@ func Serve(ctx context.Context, conn io.ReadWriter, store mailbox.Store, tag str
 		s.w.Continue("Ready for literal data")
 		return s.flush()
 	})
+	s.r.SetAppendSink(func(size int64) (imap.AppendSink, error) {
+		sp, err := newSpool(cfg.SpoolDir, size)
+		if err != nil {
+			// The client learns that it failed, the log why.
+			s.cfg.Logf("error: append spool: %v", err)
+			return nil, errors.New("Internal error occurred. Refer to server log for more information.")
+		}
+		return sp, nil
+	})
 	defer func() {
 		if s.sel != nil {
 			s.sel.Close()
@@ -157,7 +171,11 @@ func (s *session) loop() error {
 		if s.nc != nil {
 			s.nc.SetReadDeadline(time.Time{})
 		}
-		if err := s.dispatch(cmd); err != nil {
+		err = s.dispatch(cmd)
+		if a, ok := cmd.Args.(*imap.Append); ok && a.Sink != nil {
+			a.Sink.Discard() // whether or not the command used it
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.w.Err(); err != nil {
