@@ -104,7 +104,7 @@ func Serve(ctx context.Context, conn io.ReadWriter, store mailbox.Store, tag str
 		if err != nil {
 			// The client learns that it failed, the log why.
 			s.cfg.Logf("error: append spool: %v", err)
-			return nil, errors.New("Internal error occurred. Refer to server log for more information.")
+			return nil, errSpool
 		}
 		return sp, nil
 	})

@@ -21,6 +21,15 @@ type spool interface {
 	reader() io.Reader
 }
 
+// errSpool refuses an APPEND whose spool could not be made; the Reader
+// sends its text as the NO's (Dovecot's words for a server fault), so it
+// is a sentence for the client, not an error string for a log.
+var errSpool error = clientText("Internal error occurred. Refer to server log for more information.")
+
+type clientText string
+
+func (t clientText) Error() string { return string(t) }
+
 // newSpool opens the spool for a message of size octets.
 func newSpool(dir string, size int64) (spool, error) {
 	if size < spoolMin || dir == "" {
