@@ -1,12 +1,8 @@
 package imapd
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"postern.dev/postern/libmail/mailbox"
 )
 
 // TestBodyFilterSameResults: BODY and TEXT searches give the same
@@ -36,29 +32,7 @@ func TestBodyFilterSameResults(t *testing.T) {
 		`SEARCH OR BODY zanzibarquux BODY nothing`, `SEARCH NOT BODY zanzibarquux`, `SEARCH BODY ""`,
 		`SEARCH CHARSET UTF-8 BODY zanzibarquux`, `SEARCH TEXT inner`,
 	}
-	answers := func(noPrefilter bool) []string {
-		store := mailbox.NewMemory(now, 0)
-		for _, m := range msgs {
-			if _, err := store.Append(context.Background(), "INBOX", nil, time.Time{}, strings.NewReader(m)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		c, _ := startSessionWith(t, store, Config{Now: now, noPrefilter: noPrefilter})
-		c.send("s SELECT INBOX\r\n")
-		c.until("s")
-		var out []string
-		for _, q := range searches {
-			c.send("q " + q + "\r\n")
-			out = append(out, q+" → "+c.until("q"))
-		}
-		return out
-	}
-	with, without := answers(false), answers(true)
-	for i := range with {
-		if with[i] != without[i] {
-			t.Errorf("with the body filter:\n%s\nwithout:\n%s", with[i], without[i])
-		}
-	}
+	with := sameWithoutFilters(t, msgs, searches, false)
 	t.Logf("%s\n%s", with[0], with[1])
 	if !strings.Contains(with[0], "* SEARCH 1 ") {
 		t.Errorf("the plain message is not found:\n%s", with[0])

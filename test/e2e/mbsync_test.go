@@ -18,64 +18,14 @@ import (
 // up, with no error; a second run changes no file on either side; and
 // flags set locally reach the server in the third run.
 func TestMbsync(t *testing.T) {
-	mbsync, err := exec.LookPath("mbsync")
-	if err != nil {
-		t.Skip("mbsync not installed (apt-get install isync)")
-	}
 	const n = 500
-	s := NewSystem(t, Options{})
-	const rcpt = "demo@example.test"
-	for i := range n {
-		smtpSend(t, s, rcpt, fmt.Sprintf("down-%03d", i), fmt.Sprintf("delivered on the server, number %d\r\n", i))
-	}
-	s.WaitMessages(rcpt, n, 60*time.Second)
-
-	home := t.TempDir()
-	local := filepath.Join(home, "mail")
-	inbox := filepath.Join(local, "INBOX")
-	for _, d := range []string{"cur", "new", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(inbox, d), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range n {
-		msg := fmt.Sprintf("From: me@example.test\nTo: demo@example.test\nSubject: up-%03d\nMessage-ID: <up-%03d@client.example>\nDate: Mon, 07 Dec 2026 06:00:00 +0000\n\nwritten by the client, number %d\n", i, i, i)
-		if err := os.WriteFile(filepath.Join(inbox, "new", fmt.Sprintf("1796600000.%d_%d.client", i, i)), []byte(msg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rc := filepath.Join(home, "mbsyncrc")
-	conf := fmt.Sprintf(`IMAPAccount postern
-Host 127.0.0.1
-Port %d
-User %s
-Pass demo
-SSLType IMAPS
-CertificateFile %s
-
-IMAPStore remote
-Account postern
-
-MaildirStore local
-Path %s/
-Inbox %s
-SubFolders Verbatim
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns *
-Create Both
-Expunge Both
-SyncState *
-Sync All
-`, s.Base+993, rcpt, filepath.Join(s.Dir, "tls", "cert.pem"), local, inbox)
-	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e := newMbsyncEnv(t, n, func(i int) string { return fmt.Sprintf("delivered on the server, number %d\r\n", i) },
+		func(i int) string { return fmt.Sprintf("written by the client, number %d\n", i) },
+		"SubFolders Verbatim\n", "*")
+	s, home, inbox, rc, rcpt := e.s, e.home, e.inbox, e.rc, e.rcpt
 	run := func(what string) string {
 		t.Helper()
-		cmd := exec.Command(mbsync, "-c", rc, "-V", "-a")
+		cmd := exec.Command(e.mbsync, "-c", rc, "-V", "-a")
 		cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin"}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -89,20 +39,11 @@ Sync All
 		}
 		return string(out)
 	}
-	count := func(dir string) int {
-		var k int
-		for _, d := range []string{"cur", "new"} {
-			m, _ := filepath.Glob(filepath.Join(dir, d, "*"))
-			k += len(m)
-		}
-		return k
-	}
-
 	first := run("first")
-	if got := count(inbox); got != 2*n {
+	if got := countMessages(inbox); got != 2*n {
 		t.Errorf("local INBOX holds %d messages after the first run, want %d:\n%s", got, 2*n, first)
 	}
-	if got := count(s.Maildir(rcpt)); got != 2*n {
+	if got := countMessages(s.Maildir(rcpt)); got != 2*n {
 		t.Errorf("the server's INBOX holds %d messages after the first run, want %d:\n%s", got, 2*n, first)
 	}
 
@@ -150,7 +91,7 @@ Sync All
 	if got := countSeen(s.Maildir(rcpt)); got != seenBefore+seen {
 		t.Errorf("the server has %d messages seen after the third run, want %d + %d", got, seenBefore, seen)
 	}
-	if got := count(s.Maildir(rcpt)); got != 2*n {
+	if got := countMessages(s.Maildir(rcpt)); got != 2*n {
 		t.Errorf("the server's INBOX holds %d messages after the third run, want %d", got, 2*n)
 	}
 }
@@ -178,3 +119,74 @@ func countSeen(dir string) int {
 	}
 	return k
 }
+
+// mbsyncEnv is a system with n messages delivered to demo, a local
+// Maildir INBOX with n messages of the client's, and an mbsyncrc that
+// syncs the two over IMAPS (the sandbox's certificate trusted).
+type mbsyncEnv struct {
+	s                       *System
+	mbsync, home, inbox, rc string
+	rcpt                    string
+}
+
+// newMbsyncEnv makes it: down and up give message i's body on the
+// server and on the client, storeExtra is added to the MaildirStore
+// section, patterns is the channel's Patterns. It skips the test
+// without mbsync.
+func newMbsyncEnv(t *testing.T, n int, down, up func(i int) string, storeExtra, patterns string) *mbsyncEnv {
+	t.Helper()
+	mbsync, err := exec.LookPath("mbsync")
+	if err != nil {
+		t.Skip("mbsync not installed (apt-get install isync)")
+	}
+	e := &mbsyncEnv{s: NewSystem(t, Options{}), mbsync: mbsync, home: t.TempDir(), rcpt: "demo@example.test"}
+	for i := range n {
+		smtpSend(t, e.s, e.rcpt, fmt.Sprintf("down-%03d", i), down(i))
+	}
+	e.s.WaitMessages(e.rcpt, n, 60*time.Second)
+	local := filepath.Join(e.home, "mail")
+	e.inbox = filepath.Join(local, "INBOX")
+	for _, d := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(e.inbox, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		msg := fmt.Sprintf("From: me@example.test\nTo: demo@example.test\nSubject: up-%03d\nMessage-ID: <up-%03d@client.example>\nDate: Mon, 07 Dec 2026 06:00:00 +0000\n\n%s", i, i, up(i))
+		if err := os.WriteFile(filepath.Join(e.inbox, "new", fmt.Sprintf("1796600000.%d_%d.client", i, i)), []byte(msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.rc = filepath.Join(e.home, "mbsyncrc")
+	conf := fmt.Sprintf(`IMAPAccount postern
+Host 127.0.0.1
+Port %d
+User %s
+Pass demo
+SSLType IMAPS
+CertificateFile %s
+
+IMAPStore remote
+Account postern
+
+MaildirStore local
+Path %s/
+Inbox %s
+%s
+Channel sync
+Far :remote:
+Near :local:
+Patterns %s
+Create Both
+Expunge Both
+SyncState *
+Sync All
+`, e.s.Base+993, e.rcpt, filepath.Join(e.s.Dir, "tls", "cert.pem"), local, e.inbox, storeExtra, patterns)
+	if err := os.WriteFile(e.rc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// countMessages counts the messages in a Maildir's cur/ and new/.
+func countMessages(dir string) int { return len(names(dir)) }
