@@ -20,14 +20,7 @@ import (
 func TestEnvelopeCache(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "Maildir")
-	open := func() mailbox.Store {
-		s, err := mailbox.Open(ctx, root, mailbox.Options{Hostname: "test", Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	open := func() mailbox.Store { return openMaildir(t, root) }
 	store := open()
 	for _, m := range []string{
 		"From: Ann <ann@example.test>\r\nSubject: plain\r\nMessage-ID: <1@example.test>\r\n\r\nbody\r\n",
@@ -72,4 +65,16 @@ func TestEnvelopeCache(t *testing.T) {
 	if utf := fetch(open(), true); !strings.Contains(utf, `"café"`) {
 		t.Errorf("with UTF8=ACCEPT the raw UTF-8 subject is not quoted:\n%s", utf)
 	}
+}
+
+// openMaildir opens the Maildir store at root for a test, closed at its
+// end.
+func openMaildir(t *testing.T, root string) *mailbox.Maildir {
+	t.Helper()
+	s, err := mailbox.Open(context.Background(), root, mailbox.Options{Hostname: "test", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"postern.dev/postern/libmail/mailbox"
 )
 
 // TestAppendSpool: an APPEND of 64 KiB or more goes through an unlinked
@@ -16,12 +14,7 @@ import (
 // after it nor after a client that hangs up in the middle of one.
 func TestAppendSpool(t *testing.T) {
 	ctx := context.Background()
-	root := filepath.Join(t.TempDir(), "Maildir")
-	store, err := mailbox.Open(ctx, root, mailbox.Options{Hostname: "test", Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openMaildir(t, filepath.Join(t.TempDir(), "Maildir"))
 	spoolDir := t.TempDir()
 	var body strings.Builder
 	body.WriteString("Subject: big\r\n\r\n")
