@@ -9,6 +9,7 @@ import (
 	"postern.dev/postern/libmail/agent"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc/delivery"
+	"postern.dev/postern/libmail/commit"
 	"postern.dev/postern/libmail/maildir"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/metrics"
@@ -48,7 +49,11 @@ func NewAgent(cfg Config, spool *queue.Spool, dir *recipient.Directory, vmail *d
 	if err != nil {
 		return nil, err
 	}
-	mw := maildir.NewWriter(cfg.Hostname, os.Getpid(), now)
+	policy, err := commit.ForMethod(cfg.SyncMethod)
+	if err != nil {
+		return nil, err
+	}
+	mw := maildir.NewWriterPolicy(cfg.Hostname, os.Getpid(), now, policy)
 	return &Agent{cfg: cfg, spool: spool, dir: dir, mw: mw, wake: wake,
 		log: log, now: now, vmail: vmail, self: self, sem: make(chan struct{}, cfg.Concurrency)}, nil
 }

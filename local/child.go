@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"postern.dev/postern/libmail/address"
+	"postern.dev/postern/libmail/commit"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/mailbox"
 	"postern.dev/postern/libmail/maildir"
@@ -39,6 +40,7 @@ type job struct {
 	Header   string `json:"header"`
 	Sender   string `json:"sender"`
 	Hostname string `json:"hostname"`
+	Sync     string `json:"sync,omitempty"`  // sync_method
 	Quota    int64  `json:"quota,omitempty"` // the Maildir's storage limit in bytes
 }
 
@@ -64,7 +66,7 @@ func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t targ
 	if t.kind == toCommand {
 		return a.runCommand(ctx, e, f, t)
 	}
-	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname, Quota: t.quota}
+	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname, Sync: a.cfg.SyncMethod, Quota: t.quota}
 	note := "delivered to maildir"
 	if e.Quarantine != "" && t.kind == toUser {
 		j.Folder = maildir.JunkFolder
@@ -227,7 +229,11 @@ func child() error {
 	}
 	switch j.Kind {
 	case "maildir":
-		w := maildir.NewWriter(j.Hostname, os.Getpid(), time.Now)
+		policy, err := commit.ForMethod(j.Sync)
+		if err != nil {
+			return temporary("4.3.0", "%v", err)
+		}
+		w := maildir.NewWriterPolicy(j.Hostname, os.Getpid(), time.Now, policy)
 		defer w.Close()
 		d := mailbox.Delivery{Root: j.Path, Folder: j.Folder, QuotaLimit: j.Quota, Header: []byte(j.Header), Body: in, Now: time.Now()}
 		if _, err := mailbox.Deliver(context.Background(), w, d); err != nil {

@@ -11,6 +11,7 @@ import (
 // for local's reading; each says the parameter it holds.
 type Config struct {
 	Hostname      string          // myhostname
+	SyncMethod    string          // sync_method, for the Maildir writer
 	Delimiter     string          // recipient_delimiter
 	HomeMailbox   string          // home_mailbox
 	ForwardPath   []string        // forward_path
@@ -37,6 +38,6 @@ func NewConfig(p *config.Params) Config {
 		Hostname: p.MyHostname, Delimiter: p.RecipientDelimiter, HomeMailbox: p.HomeMailbox, ForwardPath: p.ForwardPath,
 		AllowCommands: set(p.AllowMailToCommands), AllowFiles: set(p.AllowMailToFiles), CommandLimit: p.CommandTimeLimit.D(),
 		Shell: p.LocalCommandShell, DefaultPrivs: p.DefaultPrivs, VirtualBase: p.VirtualMailboxBase, Concurrency: p.LocalDeliveryConcurrency,
-		Quota: p.MailboxQuota,
+		Quota: p.MailboxQuota, SyncMethod: p.SyncMethod,
 	}
 }

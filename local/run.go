@@ -22,7 +22,10 @@ func Run(ctx context.Context, env *daemon.Env) error {
 			return err
 		}
 	}
-	spool := queue.Open(p.QueueDirectory, env.Now)
+	spool, err := queue.OpenSync(p.QueueDirectory, env.Now, p.SyncMethod)
+	if err != nil {
+		return err
+	}
 	defer spool.Close()
 	waker := wake.NewClient(wake.Path(p.QueueDirectory), env.Log)
 	// The wake-ups for the last bounces and forwards go out before the

@@ -19,7 +19,10 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	if err != nil {
 		return err
 	}
-	spool := queue.Open(env.Params.QueueDirectory, env.Now)
+	spool, err := queue.OpenSync(env.Params.QueueDirectory, env.Now, env.Params.SyncMethod)
+	if err != nil {
+		return err
+	}
 	defer spool.Close()
 	waker := wake.NewClient(wake.Path(env.Params.QueueDirectory), env.Log)
 	defer waker.Start()()

@@ -25,7 +25,10 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		return err
 	}
 	cfg.Service = env.Service.Name
-	spool := queue.Open(env.Params.QueueDirectory, env.Now)
+	spool, err := queue.OpenSync(env.Params.QueueDirectory, env.Now, env.Params.SyncMethod)
+	if err != nil {
+		return err
+	}
 	defer spool.Close()
 	waker := wake.NewClient(wake.Path(env.Params.QueueDirectory), env.Log)
 	// The wake-ups of the last messages go out before the process exits.

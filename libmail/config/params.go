@@ -51,6 +51,7 @@ type General struct {
 
 // Queue is about the spool and the queue manager.
 type Queue struct {
+	SyncMethod                                     string   `toml:"sync_method" default:"fsync" doc:"How new queue files and delivered Maildir files are made durable before 250 or delivered: fsync (each file's data, then its directory, directory flushes shared), syncfs (one flush of the filesystem per batch, shared by every session committing at once), none (nothing; benchmarks only, a crash loses mail)."`
 	QueueDirectory                                 string   `toml:"queue_directory" default:"/var/spool/postern" doc:"The spool: queue directories and the sockets between the daemons."`
 	DaemonDirectory                                string   `toml:"daemon_directory" default:"/usr/lib/postern" doc:"Where the master and the daemon programs are installed."`
 	QueueRunDelay                                  Duration `toml:"queue_run_delay" default:"300s" doc:"How often the queue manager scans the deferred queue."`

@@ -34,6 +34,11 @@ func (p *Params) validate() error {
 	default:
 		return &paramError{"smtpd_tls_security_level", fmt.Errorf("%q: want may, encrypt or none", p.SMTPDTLSSecurityLevel)}
 	}
+	switch p.SyncMethod {
+	case "fsync", "syncfs", "none":
+	default:
+		return &paramError{"sync_method", fmt.Errorf("%q: want fsync, syncfs or none", p.SyncMethod)}
+	}
 	if !oneOf(p.SMTPTLSSecurityLevel, TLSLevels) {
 		return &paramError{"smtp_tls_security_level", fmt.Errorf("%q: want one of %s", p.SMTPTLSSecurityLevel, strings.Join(TLSLevels, ", "))}
 	}

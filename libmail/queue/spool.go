@@ -84,6 +84,18 @@ func Open(root string, now func() time.Time) *Spool {
 	return s
 }
 
+// OpenSync is Open with new entries made durable as the sync_method
+// parameter says (commit.ForMethod).
+func OpenSync(root string, now func() time.Time, method string) (*Spool, error) {
+	p, err := commit.ForMethod(method)
+	if err != nil {
+		return nil, err
+	}
+	s := Open(root, now)
+	s.policy = p
+	return s, nil
+}
+
 // step reports a commit step to the test hook, if there is one.
 func (s *Spool) step(name string) {
 	if s.hook != nil {

@@ -66,6 +66,9 @@
 #                            (so "BENCH_COUNT=2000 make bench" works)
 #   BENCH_START_TIMEOUT      seconds postern may take to listen (30)
 #   BENCH_KEEP=1             keep instance directories and logs
+#   BENCH_POSTERN_SET        settings for postern's configuration, as
+#                            "name=value name=value" (postern config set),
+#                            e.g. "sync_method=syncfs"
 #   BENCH_RESULTS=FILE       also append tab-separated results to FILE
 #   BENCH_NOISY_PCT          flag a run as NOISY if the machine was at least
 #                            this % busy in the second before it (20)
@@ -360,6 +363,11 @@ start_mta() {
             "$BIN/postern" -c "$dir/postern.toml" config set \
                 "dkim_signing_keys=[\"$DKIM_DOMAIN rsa2026 $WORK/dkim/$DKIM_DOMAIN.rsa2026.key\", \"$DKIM_DOMAIN ed2026 $WORK/dkim/$DKIM_DOMAIN.ed2026.key\"]" >>"$log" 2>&1 ||
                 { tail -5 "$log" >&2; say "cannot set dkim_signing_keys"; return 1; }
+        fi
+        if [ -n "${BENCH_POSTERN_SET:-}" ]; then
+            # shellcheck disable=SC2086 # one word per setting
+            "$BIN/postern" -c "$dir/postern.toml" config set $BENCH_POSTERN_SET >>"$log" 2>&1 ||
+                { tail -5 "$log" >&2; say "cannot apply BENCH_POSTERN_SET"; return 1; }
         fi
         # Own session/process group (setsid does not fork here: a background
         # job of a non-interactive shell is not a group leader), so $! is the

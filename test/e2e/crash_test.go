@@ -19,13 +19,20 @@ import (
 // connections, smtpd, qmgr and local are killed with SIGKILL at random
 // moments, and once the master too (then started again). Every message
 // that got a 250 must be delivered afterwards; duplicates are counted and
-// reported, never lost messages.
+// reported, never lost messages. It runs once for each durable
+// sync_method: per-file fsync and per-batch syncfs.
 func TestCrashNoLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long")
 	}
+	for _, method := range []string{"fsync", "syncfs"} {
+		t.Run(method, func(t *testing.T) { crashNoLoss(t, method) })
+	}
+}
+
+func crashNoLoss(t *testing.T, method string) {
 	s := NewSystem(t, Options{Set: []string{
-		"qmgr_scan_interval=1s", "service_throttle_time=1s", "master_stop_timeout=10s",
+		"sync_method=" + method, "qmgr_scan_interval=1s", "service_throttle_time=1s", "master_stop_timeout=10s",
 		"minimal_backoff_time=1s", "maximal_backoff_time=2s", "queue_run_delay=1s",
 	}})
 	const total, conns = 2000, 10
