@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/agent"
+	"postern.dev/postern/libmail/commit"
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc/delivery"
-	"postern.dev/postern/libmail/commit"
 	"postern.dev/postern/libmail/maildir"
 	"postern.dev/postern/libmail/maillog"
 	"postern.dev/postern/libmail/metrics"
