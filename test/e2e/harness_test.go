@@ -72,6 +72,10 @@ type Options struct {
 	Append string
 	// NoStart writes the sandbox without starting it.
 	NoStart bool
+	// Dir, if set, is where the sandbox goes (an empty directory, such
+	// as a filesystem the test mounted) instead of a new one under
+	// workDir.
+	Dir string
 }
 
 // NewSystem writes a sandbox on a free port base and starts its master.
@@ -83,7 +87,10 @@ func NewSystem(t *testing.T, o Options) *System {
 	if len(name) > 32 {
 		name = name[:32]
 	}
-	dir, err := os.MkdirTemp(workDir, name+"-")
+	dir, err := o.Dir, error(nil)
+	if dir == "" {
+		dir, err = os.MkdirTemp(workDir, name+"-")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
