@@ -117,11 +117,7 @@ func configSet(a *app, args []string) error {
 	if st, err := os.Stat(a.cfgPath); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp := a.cfgPath + ".new"
-	if err := os.WriteFile(tmp, []byte(s), mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, a.cfgPath); err != nil {
+	if err := writeFile(a.cfgPath, []byte(s), mode); err != nil {
 		return err
 	}
 	// As postconf -e: the file changed, the running system did not.

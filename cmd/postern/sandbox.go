@@ -95,7 +95,7 @@ func cmdSandbox(a *app, args []string) error {
 		{"postern.toml", sandboxConfig(dir, bin, *base), false},
 	}
 	for _, f := range files {
-		write := os.WriteFile
+		write := writeFile
 		if f.secret {
 			write = writeSecret
 		}
@@ -219,7 +219,7 @@ func writeCert(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := writeFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return err
 	}
 	return writeSecret(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0)

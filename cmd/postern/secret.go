@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 
 	"postern.dev/postern/libmail/daemon"
@@ -95,17 +96,45 @@ func writeSecretWith(path string, data []byte, open func(string) (*os.File, erro
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeFile replaces path with data as writeSecret does (a temporary
+// file, fsynced, renamed into place, the directory fsynced), with mode
+// and the umask's say on it: a configuration or certificate written by
+// an admin command is on disk when the command returns, and a crash
+// leaves the old file or the new one, never an empty one (which
+// TestRootPowerCut met after a cut: the sandbox's certificate).
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	return writeSecretWith(path, data, func(p string) (*os.File, error) {
+		return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	})
+}
+
+// syncDir fsyncs a directory, making the renames in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // createSecret creates an empty secret file at path; it fails with an
