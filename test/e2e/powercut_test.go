@@ -9,11 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	gosmtp "github.com/emersion/go-smtp"
 )
 
 // TestRootPowerCut simulates a power cut under load and checks that
@@ -74,54 +73,19 @@ func powerCut(t *testing.T, method string) {
 	// must survive the cut too; postern sandbox fsyncs them.
 	const rcpt = "demo@example.test"
 	var (
-		mu    sync.Mutex
-		acked = map[string]bool{}
-		next  int
-		stop  = make(chan struct{})
+		mu   sync.Mutex
+		next int
+		stop atomic.Bool
 	)
-	var senders sync.WaitGroup
-	for range 10 {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			var c *gosmtp.Client
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				mu.Lock()
-				id := fmt.Sprintf("cut-%d", next)
-				next++
-				mu.Unlock()
-				if c == nil {
-					var err error
-					if c, err = dial(s.Addr(25)); err != nil {
-						c = nil
-						time.Sleep(20 * time.Millisecond)
-						continue
-					}
-				}
-				if err := sendOne(c, id); err != nil {
-					c.Close()
-					c = nil
-					continue
-				}
-				mu.Lock()
-				acked[id] = true
-				mu.Unlock()
-			}
-		}()
-	}
+	in := inject(s, 10, func() (string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		next++
+		return fmt.Sprintf("cut-%d", next), !stop.Load()
+	}, stop.Load)
 	// Let mail flow, partly delivered already, then cut.
 	time.Sleep(1500 * time.Millisecond)
-	mu.Lock()
-	before := make(map[string]bool, len(acked))
-	for id := range acked {
-		before[id] = true
-	}
-	mu.Unlock()
+	before := in.snapshot()
 	run(t, "cp", "--reflink=always", image, snapshot)
 	// The power is gone: every process of the system stops at once
 	// (each daemon has a process group of its own, so the tree is
@@ -135,8 +99,8 @@ func powerCut(t *testing.T, method string) {
 	}
 	<-s.done
 	s.master = nil
-	close(stop)
-	senders.Wait()
+	stop.Store(true)
+	in.wait()
 	for i := 0; ; i++ {
 		if exec.Command("umount", inner).Run() == nil {
 			break
