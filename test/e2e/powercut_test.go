@@ -57,12 +57,12 @@ func powerCut(t *testing.T, method string) {
 	run(t, "truncate", "-s", "2G", filepath.Join(base, "outer.img"))
 	run(t, "mkfs.xfs", "-q", "-f", "-m", "reflink=1", filepath.Join(base, "outer.img"))
 	run(t, "mount", "-o", "loop", filepath.Join(base, "outer.img"), outer)
-	t.Cleanup(func() { exec.Command("umount", outer).Run() })
+	t.Cleanup(func() { unmount(outer) })
 	image, snapshot := filepath.Join(outer, "disk.img"), filepath.Join(outer, "cut.img")
 	run(t, "truncate", "-s", "1G", image)
 	run(t, "mkfs.ext4", "-q", "-F", image)
 	run(t, "mount", "-o", "loop", image, inner)
-	t.Cleanup(func() { exec.Command("umount", inner).Run() })
+	t.Cleanup(func() { unmount(inner) })
 	os.Chmod(inner, 0o755)
 	dir := filepath.Join(inner, "sys")
 	run(t, "mkdir", dir)
@@ -180,6 +180,15 @@ func processTree(root int) []int {
 		}
 	}
 	return out
+}
+
+// unmount unmounts a test's filesystem, lazily if it is still busy (a
+// test that failed half way may leave a process in it), so that no
+// mount outlives the test.
+func unmount(path string) {
+	if exec.Command("umount", path).Run() != nil {
+		exec.Command("umount", "-l", path).Run()
+	}
 }
 
 // run runs a command, failing the test on error.
