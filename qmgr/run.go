@@ -25,7 +25,12 @@ type (
 // Run is qmgr's life.
 func Run(ctx context.Context, env *daemon.Env) error {
 	cfg := NewConfig(env.Config, env.Params)
-	spool := queue.Open(cfg.Spool, env.Now)
+	// Bounces and delay notices are new entries: made durable as
+	// sync_method says, like smtpd's.
+	spool, err := queue.OpenSync(cfg.Spool, env.Now, env.Params.SyncMethod)
+	if err != nil {
+		return err
+	}
 	defer spool.Close()
 	b := NewBouncer(env.Params, spool, env.Now)
 	m := New(cfg, spool, b, env.Log, env.Now)
