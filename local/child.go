@@ -42,6 +42,11 @@ type job struct {
 	Hostname string `json:"hostname"`
 	Sync     string `json:"sync,omitempty"`  // sync_method
 	Quota    int64  `json:"quota,omitempty"` // the Maildir's storage limit in bytes
+	// Key, KeyTime (Unix nanoseconds) and Recheck are the delivery's
+	// maildir.Once.
+	Key     string `json:"key,omitempty"`
+	KeyTime int64  `json:"key_time,omitempty"`
+	Recheck bool   `json:"recheck,omitempty"`
 }
 
 // childResult is the child's answer on its standard output.
@@ -50,12 +55,13 @@ type childResult struct {
 	Temp bool   `json:"temp"`
 	DSN  string `json:"dsn"`
 	Text string `json:"text"`
+	Dup  bool   `json:"dup,omitempty"` // the Maildir had it from an earlier attempt
 }
 
 // runChild delivers a system user's target in a process running as the
 // target's user, so the files it creates and the access checks it meets
 // are that user's, not the mail system's.
-func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t target) (string, error) {
+func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t target, once maildir.Once) (string, error) {
 	u := t.user
 	if u == nil {
 		return "", permanent("5.3.0", "internal error: no user for %s", t.value)
@@ -66,7 +72,8 @@ func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t targ
 	if t.kind == toCommand {
 		return a.runCommand(ctx, e, f, t)
 	}
-	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname, Sync: a.cfg.SyncMethod, Quota: t.quota}
+	j := job{Kind: "maildir", Path: t.value, Header: string(header(e, t.addr)), Sender: e.Sender, Hostname: a.cfg.Hostname, Sync: a.cfg.SyncMethod, Quota: t.quota,
+		Key: once.Key, KeyTime: once.Time.UnixNano(), Recheck: once.Recheck}
 	note := "delivered to maildir"
 	if e.Quarantine != "" && t.kind == toUser {
 		j.Folder = maildir.JunkFolder
@@ -95,6 +102,9 @@ func (a *Agent) runChild(ctx context.Context, e *queue.Entry, f *os.File, t targ
 	}
 	if !r.OK {
 		return "", &deliveryError{temp: r.Temp, dsn: r.DSN, text: r.Text}
+	}
+	if r.Dup {
+		note += dupNote
 	}
 	return note, nil
 }
@@ -203,7 +213,9 @@ func (l *limited) Write(p []byte) (int, error) {
 // reports on standard output.
 func ChildMain() {
 	r := childResult{OK: true}
-	if err := child(); err != nil {
+	dup, err := child()
+	r.Dup = dup
+	if err != nil {
 		var de *deliveryError
 		if !errors.As(err, &de) {
 			de = mailboxError("", err).(*deliveryError)
@@ -214,36 +226,41 @@ func ChildMain() {
 	json.NewEncoder(os.Stdout).Encode(r)
 }
 
-func child() error {
+// child does the job; dup reports a Maildir delivery found already made.
+func child() (dup bool, err error) {
 	in := bufio.NewReaderSize(os.Stdin, 64<<10)
 	line, err := in.ReadBytes('\n')
 	if err != nil {
-		return temporary("4.3.0", "read job: %v", err)
+		return false, temporary("4.3.0", "read job: %v", err)
 	}
 	var j job
 	if err := json.Unmarshal(line, &j); err != nil {
-		return temporary("4.3.0", "read job: %v", err)
+		return false, temporary("4.3.0", "read job: %v", err)
 	}
 	if os.Geteuid() == 0 {
-		return temporary("4.3.0", "refusing to deliver as root")
+		return false, temporary("4.3.0", "refusing to deliver as root")
 	}
 	switch j.Kind {
 	case "maildir":
 		policy, err := commit.ForMethod(j.Sync)
 		if err != nil {
-			return temporary("4.3.0", "%v", err)
+			return false, temporary("4.3.0", "%v", err)
 		}
 		w := maildir.NewWriterPolicy(j.Hostname, os.Getpid(), time.Now, policy)
 		defer w.Close()
 		d := mailbox.Delivery{Root: j.Path, Folder: j.Folder, QuotaLimit: j.Quota, Header: []byte(j.Header), Body: in, Now: time.Now()}
-		if _, err := mailbox.Deliver(context.Background(), w, d); err != nil {
-			return mailboxError(j.Path, err)
+		if j.Key != "" {
+			d.Once = maildir.Once{Key: j.Key, Time: time.Unix(0, j.KeyTime), Recheck: j.Recheck}
 		}
-		return nil
+		_, dup, err := mailbox.Deliver(context.Background(), w, d)
+		if err != nil {
+			return false, mailboxError(j.Path, err)
+		}
+		return dup, nil
 	case "file":
-		return appendFile(j, in)
+		return false, appendFile(j, in)
 	}
-	return permanent("5.3.0", "unknown job %q", j.Kind)
+	return false, permanent("5.3.0", "unknown job %q", j.Kind)
 }
 
 // appendFile appends the message to a file in mbox format: a From_ line,

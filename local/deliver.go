@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -46,12 +47,12 @@ func (a *Agent) deliver(ctx context.Context, e *queue.Entry, f *os.File, i int) 
 	var remote []string
 	var notes []string
 	final := rcpt
-	for _, t := range x.targets {
+	for j, t := range x.targets {
 		if t.kind == toRemote {
 			remote = append(remote, t.addr)
 			continue
 		}
-		note, err := a.deliverTarget(ctx, e, f, rcpt, t)
+		note, err := a.deliverTarget(ctx, e, f, t, deliveryOnce(e, i, j))
 		if err != nil {
 			return fail(err)
 		}
@@ -107,26 +108,45 @@ func header(e *queue.Entry, rcpt string) []byte {
 	return []byte("Return-Path: <" + address.Quote(e.Sender) + ">\nDelivered-To: " + rcpt + "\n")
 }
 
+// deliveryOnce names the delivery of entry e's recipient i to its j-th
+// target, the same at every attempt, so that the Maildir recognises a
+// delivery an interrupted attempt already made (see maildir.Once). The
+// queue ID is unique for the life of the spool, so the key is too.
+func deliveryOnce(e *queue.Entry, i, j int) maildir.Once {
+	return maildir.Once{
+		Key:     string(e.ID) + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(j),
+		Time:    e.ID.Time(),
+		Recheck: e.Interrupted,
+	}
+}
+
+// dupNote is added to the log note of a delivery found already made.
+const dupNote = " (already there from an interrupted attempt)"
+
 // deliverTarget performs one delivery and returns a note for the log.
-func (a *Agent) deliverTarget(ctx context.Context, e *queue.Entry, f *os.File, rcpt string, t target) (string, error) {
+func (a *Agent) deliverTarget(ctx context.Context, e *queue.Entry, f *os.File, t target, once maildir.Once) (string, error) {
 	switch t.kind {
 	case toVirtual:
 		note := "delivered to maildir"
-		d := mailbox.Delivery{Root: t.value, QuotaLimit: t.quota, Size: e.Size, Header: header(e, t.addr), Body: e.Message(f), Now: a.now()}
+		d := mailbox.Delivery{Root: t.value, QuotaLimit: t.quota, Size: e.Size, Header: header(e, t.addr), Body: e.Message(f), Now: a.now(), Once: once}
 		if e.Quarantine != "" {
 			d.Folder = maildir.JunkFolder
 			note = "delivered to maildir folder " + maildir.JunkFolder + " (" + e.Quarantine + ")"
 		}
-		err := daemon.AsUser(a.vmail.UID, a.vmail.GID, func() error {
-			_, err := mailbox.Deliver(ctx, a.mw, d)
+		var dup bool
+		err := daemon.AsUser(a.vmail.UID, a.vmail.GID, func() (err error) {
+			_, dup, err = mailbox.Deliver(ctx, a.mw, d)
 			return err
 		})
 		if err != nil {
 			return "", mailboxError(t.value, err)
 		}
+		if dup {
+			note += dupNote
+		}
 		return note, nil
 	case toUser, toCommand, toFile:
-		return a.runChild(ctx, e, f, t)
+		return a.runChild(ctx, e, f, t, once)
 	}
 	return "", permanent("5.3.0", "internal error: unknown target")
 }

@@ -29,7 +29,7 @@ func TestPoplib(t *testing.T) {
 		"Subject: three\r\n\r\n" + strings.Repeat("long line\r\n", 2000),
 	}
 	for _, b := range bodies {
-		if _, err := mailbox.Deliver(context.Background(), w, mailbox.Delivery{Root: root, Header: []byte("Return-Path: <a@example.org>\n"), Body: strings.NewReader(b), Now: time.Now()}); err != nil {
+		if _, _, err := mailbox.Deliver(context.Background(), w, mailbox.Delivery{Root: root, Header: []byte("Return-Path: <a@example.org>\n"), Body: strings.NewReader(b), Now: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

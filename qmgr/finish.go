@@ -44,6 +44,14 @@ func (m *Manager) finish(ms *msg) {
 	now := m.now()
 	if len(ms.lost) > 0 {
 		m.logLost(ms, e, now)
+		// The agent may have delivered some of the lost recipients and
+		// died before recording it: the next attempt checks first.
+		if !e.Interrupted {
+			if err := queue.Append(f, queue.InterruptedRecord{}); err != nil {
+				m.log.Warn("%s: %v", ms.id, err)
+			}
+			e.Interrupted = true
+		}
 	}
 	lifetime := m.cfg.MaxLifetime
 	if e.Sender == "" {

@@ -787,6 +787,18 @@ func TestRecover(t *testing.T) {
 	for _, id := range ids {
 		if w := h.where(id); len(w) != 1 || w[0] != queue.Incoming {
 			t.Errorf("%s in %v after recover, want incoming", id, w)
+			continue
+		}
+		// The attempt was cut short: local is told to look for its own
+		// earlier delivery.
+		f, err := os.Open(h.spool.Path(queue.Incoming, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := queue.Read(f, id)
+		f.Close()
+		if err != nil || !e.Interrupted {
+			t.Errorf("%s after recover: interrupted %v, %v", id, e != nil && e.Interrupted, err)
 		}
 	}
 	if !strings.Contains(h.log.String(), "moved 3 entries from active back to incoming") {

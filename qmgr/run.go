@@ -123,11 +123,17 @@ func (m *Manager) catchUp(ctx context.Context) {
 }
 
 // recover moves entries a previous qmgr had in hand back to incoming/.
+// Their last attempt was cut short, and an agent may have delivered
+// without recording it; the mark it leaves first tells local to look for
+// its own earlier delivery (queue.InterruptedRecord).
 func (m *Manager) recover() {
 	ids, err := m.spool.List(queue.Active)
 	if err != nil {
 		m.log.Warn("%v", err)
 		return
+	}
+	if err := m.spool.MarkInterrupted(queue.Active, ids); err != nil {
+		m.log.Warn("%v", err)
 	}
 	for _, id := range ids {
 		if err := m.spool.Move(id, queue.Active, queue.Incoming); err != nil {

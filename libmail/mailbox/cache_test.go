@@ -83,7 +83,7 @@ func BenchmarkFetchEnvelope(b *testing.B) {
 	defer w.Close()
 	for i := range 10000 {
 		body := fmt.Sprintf("From: a%d@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\nDate: Mon, 7 Dec 2026 06:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\nReceived: from somewhere\r\n\r\n%s", i, i, i, strings.Repeat("body line\r\n", 50))
-		if _, err := Deliver(ctx, w, Delivery{Root: root, Body: strings.NewReader(body), Now: time.Now()}); err != nil {
+		if _, _, err := Deliver(ctx, w, Delivery{Root: root, Body: strings.NewReader(body), Now: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -166,7 +166,7 @@ func BenchmarkIdleSync(b *testing.B) {
 	w := maildir.NewWriter("h", 1, time.Now)
 	defer w.Close()
 	for range 10000 {
-		if _, err := Deliver(ctx, w, Delivery{Root: root, Body: strings.NewReader("Subject: x\r\n\r\nbody\r\n"), Now: time.Now()}); err != nil {
+		if _, _, err := Deliver(ctx, w, Delivery{Root: root, Body: strings.NewReader("Subject: x\r\n\r\nbody\r\n"), Now: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}

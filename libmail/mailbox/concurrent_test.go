@@ -58,7 +58,7 @@ func TestConcurrentSessions(t *testing.T) {
 		defer w.Close()
 		for i := range total {
 			body := fmt.Sprintf("Message-ID: <%d@example.org>\r\n\r\nbody\r\n", i)
-			if _, err := Deliver(ctx, w, Delivery{Root: root, Body: strings.NewReader(body), Now: time.Now()}); err != nil {
+			if _, _, err := Deliver(ctx, w, Delivery{Root: root, Body: strings.NewReader(body), Now: time.Now()}); err != nil {
 				errs <- err
 				return
 			}

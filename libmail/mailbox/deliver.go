@@ -29,38 +29,41 @@ type Delivery struct {
 	Header []byte    // Unix line ends, prepended to Body
 	Body   io.Reader // SMTP wire form (CRLF)
 	Now    time.Time
+	// Once names the delivery so that a repeat of it is recognised (see
+	// maildir.Once); zero for a delivery that cannot repeat.
+	Once maildir.Once
 }
 
 // Deliver is the store's delivery step, what local runs for a Maildir
 // target: make the Maildir (and folder) if needed, check the quota, write
 // through w into new/ (where a session's next Sync picks it up and gives
 // it a UID), and count it in maildirsize. Over quota it returns
-// ErrOverQuota and writes nothing; the caller defers (4.2.2).
-func Deliver(ctx context.Context, w *maildir.Writer, d Delivery) (string, error) {
+// ErrOverQuota and writes nothing; the caller defers (4.2.2). dup reports
+// that d.Once found the message already delivered, and nothing was written.
+func Deliver(ctx context.Context, w *maildir.Writer, d Delivery) (name string, dup bool, err error) {
 	box := d.Root
 	if d.Folder != "" {
-		var err error
 		if box, err = maildir.CreateFolder(d.Root, d.Folder, 0o700); err != nil {
-			return "", err
+			return "", false, err
 		}
 	} else if err := maildir.Create(box, 0o700); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if d.QuotaLimit > 0 {
 		used, _, err := Usage(d.Root, d.QuotaLimit, d.Now)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if used >= d.QuotaLimit || used+d.Size > d.QuotaLimit {
-			return "", fmt.Errorf("%w: %d of %d bytes used", ErrOverQuota, used, d.QuotaLimit)
+			return "", false, fmt.Errorf("%w: %d of %d bytes used", ErrOverQuota, used, d.QuotaLimit)
 		}
 	}
-	name, err := w.Deliver(ctx, box, d.Header, d.Body)
-	if err != nil {
-		return name, err
+	name, dup, err = w.DeliverOnce(ctx, box, d.Once, d.Header, d.Body)
+	if err != nil || dup {
+		return name, dup, err
 	}
 	if n, perr := maildir.ParseName(name); perr == nil {
 		addQuota(d.Root, n.Size, 1)
 	}
-	return name, nil
+	return name, false, nil
 }

@@ -34,7 +34,7 @@ func deliver(t *testing.T, root, body string) string {
 	t.Helper()
 	w := maildir.NewWriter("mx.example.org", 4242, time.Now)
 	defer w.Close()
-	name, err := Deliver(context.Background(), w, Delivery{Root: root, Header: []byte("Return-Path: <a@b>\n"), Body: strings.NewReader(body), Now: time.Now()})
+	name, _, err := Deliver(context.Background(), w, Delivery{Root: root, Header: []byte("Return-Path: <a@b>\n"), Body: strings.NewReader(body), Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestQuota(t *testing.T) {
 	deliver(t, root, strings.Repeat("x", 1000)+"\r\n")
 	w := maildir.NewWriter("h", 1, time.Now)
 	defer w.Close()
-	_, err := Deliver(context.Background(), w, Delivery{Root: root, QuotaLimit: 500, Body: strings.NewReader("x\r\n"), Now: time.Now()})
+	_, _, err := Deliver(context.Background(), w, Delivery{Root: root, QuotaLimit: 500, Body: strings.NewReader("x\r\n"), Now: time.Now()})
 	if err == nil || !strings.Contains(err.Error(), ErrOverQuota.Error()) {
 		t.Fatalf("over quota: %v", err)
 	}
@@ -334,7 +334,7 @@ func TestQuota(t *testing.T) {
 	if err != nil || q.Used != 1020 || q.Messages != 1 || q.Limit != 4000 {
 		t.Fatalf("Quota = %+v, %v", q, err)
 	}
-	if _, err := Deliver(context.Background(), w, Delivery{Root: root, QuotaLimit: 4000, Body: strings.NewReader("y\r\n"), Now: time.Now()}); err != nil {
+	if _, _, err := Deliver(context.Background(), w, Delivery{Root: root, QuotaLimit: 4000, Body: strings.NewReader("y\r\n"), Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if q, _ := s.Quota(context.Background()); q.Used != 1022 || q.Messages != 2 {

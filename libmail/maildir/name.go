@@ -8,8 +8,10 @@ import (
 )
 
 // Name is the parsed form of a file name this package writes:
-// <Sec>.M<Usec>P<PID>Q<Seq>.<Host>[,S=<Size>][,W=<VSize>], optionally followed by the
-// ":2,<flags>" info that mail readers add when they move a message to cur/.
+// <Sec>.M<Usec>P<PID>Q<Seq>.<Host>[,S=<Size>][,W=<VSize>], or for a keyed
+// delivery (see Once) <Sec>.M<Usec>K<Key>.<Host>[,S=<Size>][,W=<VSize>],
+// optionally followed by the ":2,<flags>" info that mail readers add when
+// they move a message to cur/.
 type Name struct {
 	Sec  int64  // seconds since the Unix epoch at delivery
 	Usec int    // microseconds within Sec, 0 to 999999
@@ -20,6 +22,9 @@ type Name struct {
 	// VSize is the size with CRLF line ends (Dovecot's W=, the "virtual
 	// size" IMAP reports as RFC822.SIZE), or -1 if the name has no W=.
 	VSize int64
+	// Key is the delivery's key for a keyed name (PID and Seq are then 0),
+	// "" otherwise.
+	Key string
 }
 
 // String formats n as a Maildir file name, without info.
@@ -37,10 +42,15 @@ func (n Name) appendTo(b []byte) []byte {
 	b = strconv.AppendInt(b, n.Sec, 10)
 	b = append(b, ".M"...)
 	b = strconv.AppendInt(b, int64(n.Usec), 10)
-	b = append(b, 'P')
-	b = strconv.AppendInt(b, int64(n.PID), 10)
-	b = append(b, 'Q')
-	b = strconv.AppendUint(b, n.Seq, 10)
+	if n.Key != "" {
+		b = append(b, 'K')
+		b = append(b, n.Key...)
+	} else {
+		b = append(b, 'P')
+		b = strconv.AppendInt(b, int64(n.PID), 10)
+		b = append(b, 'Q')
+		b = strconv.AppendUint(b, n.Seq, 10)
+	}
 	b = append(b, '.')
 	b = append(b, n.Host...)
 	if n.Size >= 0 {
@@ -98,11 +108,25 @@ func ParseName(name string) (Name, error) {
 	if n.Sec, err = parseInt(sec, 63); err != nil {
 		return n, fmt.Errorf("parse maildir name %q: seconds: %w", name, err)
 	}
-	// mid is M<usec>P<pid>Q<seq>, in that order, as appendTo writes it.
+	// mid is M<usec>P<pid>Q<seq>, in that order, as appendTo writes it,
+	// or M<usec>K<key>.
 	usec, ok1 := strings.CutPrefix(mid, "M")
-	usec, pid, ok2 := strings.Cut(usec, "P")
-	pid, seq, ok3 := strings.Cut(pid, "Q")
-	if !ok1 || !ok2 || !ok3 {
+	if u, key, ok := strings.Cut(usec, "K"); ok1 && ok {
+		if !validKey(key) {
+			return n, fmt.Errorf("parse maildir name %q: key: %w", name, errBadName)
+		}
+		usec, n.Key = u, key
+	}
+	var pid, seq string
+	if n.Key == "" {
+		var ok2, ok3 bool
+		usec, pid, ok2 = strings.Cut(usec, "P")
+		pid, seq, ok3 = strings.Cut(pid, "Q")
+		if !ok2 || !ok3 {
+			ok1 = false
+		}
+	}
+	if !ok1 {
 		return n, fmt.Errorf("parse maildir name %q: %w", name, errBadName)
 	}
 	u, err := parseInt(usec, 63)
@@ -110,13 +134,15 @@ func ParseName(name string) (Name, error) {
 		return n, fmt.Errorf("parse maildir name %q: microseconds: %w", name, errBadName)
 	}
 	n.Usec = int(u)
-	p, err := parseInt(pid, strconv.IntSize-1)
-	if err != nil {
-		return n, fmt.Errorf("parse maildir name %q: pid: %w", name, err)
-	}
-	n.PID = int(p)
-	if n.Seq, err = strconv.ParseUint(seq, 10, 64); err != nil {
-		return n, fmt.Errorf("parse maildir name %q: counter: %w", name, err)
+	if n.Key == "" {
+		p, err := parseInt(pid, strconv.IntSize-1)
+		if err != nil {
+			return n, fmt.Errorf("parse maildir name %q: pid: %w", name, err)
+		}
+		n.PID = int(p)
+		if n.Seq, err = strconv.ParseUint(seq, 10, 64); err != nil {
+			return n, fmt.Errorf("parse maildir name %q: counter: %w", name, err)
+		}
 	}
 	n.Size, n.VSize = -1, -1
 	for fields != "" {
@@ -134,6 +160,22 @@ func ParseName(name string) (Name, error) {
 		}
 	}
 	return n, nil
+}
+
+// validKey reports whether key can stand in a keyed name: letters,
+// digits and '-' only, so that it holds none of the separators of a name
+// ('.', ',', ':', '/') and cannot be mistaken for the P and Q fields.
+func validKey(key string) bool {
+	if key == "" || len(key) > 64 {
+		return false
+	}
+	for i := range len(key) {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseInt accepts only plain decimal digits: strconv.ParseInt would also

@@ -27,14 +27,19 @@ func TestParseName(t *testing.T) {
 		wantErr bool
 	}{
 		{in: "1795000000.M123456P4242Q7.mx.example.org,S=5120",
-			want: Name{1795000000, 123456, 4242, 7, "mx.example.org", 5120, -1}},
+			want: Name{1795000000, 123456, 4242, 7, "mx.example.org", 5120, -1, ""}},
 		{in: "1795000000.M0P1Q1.host",
-			want: Name{1795000000, 0, 1, 1, "host", -1, -1}},
+			want: Name{1795000000, 0, 1, 1, "host", -1, -1, ""}},
 		{in: "1795000000.M5P1Q18446744073709551615.h,S=0,W=12:2,RS",
-			want: Name{1795000000, 5, 1, 1<<64 - 1, "h", 0, 12}},
+			want: Name{1795000000, 5, 1, 1<<64 - 1, "h", 0, 12, ""}},
 		{in: `1.M1P1Q1.a\057b\072c,W=9,S=3`,
-			want: Name{1, 1, 1, 1, `a\057b\072c`, 3, 9}},
-		{in: "1.M1P1Q1.", want: Name{1, 1, 1, 1, "", -1, -1}},
+			want: Name{1, 1, 1, 1, `a\057b\072c`, 3, 9, ""}},
+		{in: "1.M1P1Q1.", want: Name{1, 1, 1, 1, "", -1, -1, ""}},
+		{in: "1795000000.M7K0123ABCD-0-1.h,S=9:2,S",
+			want: Name{1795000000, 7, 0, 0, "h", 9, -1, "0123ABCD-0-1"}},
+		{in: "1795000000.M7K.h", wantErr: true},
+		{in: "1795000000.M7Ka_b.h", wantErr: true},
+		{in: "1795000000.MK1.h", wantErr: true},
 		{in: "", wantErr: true},
 		{in: "1795000000.host", wantErr: true},
 		{in: "1795000000.M1P2.host", wantErr: true},
@@ -60,7 +65,7 @@ func TestParseName(t *testing.T) {
 }
 
 func TestNameString(t *testing.T) {
-	n := Name{1795000000, 42, 7, 3, `h\072x`, -1, -1}
+	n := Name{1795000000, 42, 7, 3, `h\072x`, -1, -1, ""}
 	if got, want := n.String(), `1795000000.M42P7Q3.h\072x`; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}

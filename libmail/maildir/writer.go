@@ -71,13 +71,34 @@ func NewWriterPolicy(hostname string, pid int, now func() time.Time, p commit.Po
 // the message is in new/ but may not survive a crash, and retrying the
 // delivery may produce a duplicate, which is the right side to err on.
 func (w *Writer) Deliver(ctx context.Context, root string, header []byte, body io.Reader) (string, error) {
+	name, _, err := w.DeliverOnce(ctx, root, Once{}, header, body)
+	return name, err
+}
+
+// DeliverOnce is Deliver for a delivery that may have been made before:
+// with a key in once, the file is named after it (see Once), and when a
+// message of that key is already in the Maildir, DeliverOnce leaves it be
+// and reports its name with dup set. Without a key it is Deliver.
+func (w *Writer) DeliverOnce(ctx context.Context, root string, once Once, header []byte, body io.Reader) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return "", fmt.Errorf("deliver: %w", err)
+		return "", false, fmt.Errorf("deliver: %w", err)
+	}
+	if once.Key != "" && !validKey(once.Key) {
+		return "", false, fmt.Errorf("deliver: bad delivery key %q", once.Key)
+	}
+	if once.Key != "" && once.Recheck {
+		dir, name, err := findKeyed(root, once.name(w.host))
+		if err != nil {
+			return "", false, fmt.Errorf("deliver: %w", err)
+		}
+		if name != "" {
+			return w.settleDup(root, dir, name)
+		}
 	}
 	tmpDir := root + "/tmp/"
 	f, n, err := w.create(tmpDir)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	tmpPath := f.Name()
 	n.Size, n.VSize, err = w.write(f, header, body)
@@ -85,19 +106,31 @@ func (w *Writer) Deliver(ctx context.Context, root string, header []byte, body i
 		err = ctx.Err()
 	}
 	var name string
+	dup := false
 	if err == nil {
-		name, err = w.publish(tmpPath, root+"/new/", n)
+		if once.Key != "" {
+			k := once.name(w.host)
+			k.Size, k.VSize = n.Size, n.VSize
+			name, dup, err = publishKeyed(tmpPath, root+"/new/", k)
+		} else {
+			name, err = w.publish(tmpPath, root+"/new/", n)
+		}
 	}
-	if err != nil {
+	if err != nil || dup {
 		if rerr := os.Remove(tmpPath); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
-		return "", fmt.Errorf("deliver: %w", err)
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("deliver: %w", err)
+	}
+	if dup {
+		return w.settleDup(root, "new", name)
 	}
 	if err := w.sync.Dir(root + "/new"); err != nil {
-		return name, fmt.Errorf("deliver %s: %w", name, err)
+		return name, false, fmt.Errorf("deliver %s: %w", name, err)
 	}
-	return name, nil
+	return name, false, nil
 }
 
 // next returns a fresh unique name. The seconds and microseconds come from

@@ -182,7 +182,7 @@ func TestDeliverFailure(t *testing.T) {
 // first and checks that it neither fails nor overwrites them.
 func TestDeliverCollision(t *testing.T) {
 	const size = int64(len("hello\n"))
-	q1 := Name{1795000000, 123456, 4242, 1, "mx.example.org", -1, -1}
+	q1 := Name{1795000000, 123456, 4242, 1, "mx.example.org", -1, -1, ""}
 	q1Final := q1
 	q1Final.Size = size
 	q1Final.VSize = size + 1

@@ -30,6 +30,7 @@ type Entry struct {
 	NextAttempt time.Time // when the next attempt is due (zero: now)
 	Warned      bool      // a delay warning was sent
 	Expired     bool      // the administrator asked for it to be returned (ExpireRecord)
+	Interrupted bool      // an attempt may have ended unrecorded (InterruptedRecord)
 	// Quarantine is why the message was accepted into quarantine (see
 	// QuarantineRecord); "" for the inbox.
 	Quarantine string

@@ -84,6 +84,9 @@ func serialize(e *Entry, msg []byte) []byte {
 	if e.Expired {
 		b = ExpireRecord{}.appendTo(b)
 	}
+	if e.Interrupted {
+		b = InterruptedRecord{}.appendTo(b)
+	}
 	return b
 }
 
@@ -227,6 +230,10 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 		if utf8 {
 			recs = append(recs, ExpireRecord{})
 		}
+		interrupted := len(helo)%2 == 1
+		if interrupted {
+			recs = append(recs, InterruptedRecord{})
+		}
 
 		// A prepended header: any bytes, as far as the format goes.
 		prepend := []byte(reply)
@@ -267,6 +274,9 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 		want := []RcptState{{Notified: true}, {Result: res}, {Notified: true}}
 		if !reflect.DeepEqual(e.State, want) {
 			t.Fatalf("state\n%#v, want\n%#v", e.State, want)
+		}
+		if e.Interrupted != interrupted {
+			t.Fatalf("interrupted %v, wrote %v", e.Interrupted, interrupted)
 		}
 		if e.Attempts != len(msg) || !e.NextAttempt.Equal(next) || e.Warned != bounce || e.Expired != utf8 {
 			t.Fatalf("attempts %d next %v warned %v expired %v, wrote %d %v %v %v", e.Attempts, e.NextAttempt, e.Warned, e.Expired, len(msg), next, bounce, utf8)

@@ -105,6 +105,17 @@ type ExpireRecord struct{}
 
 func (ExpireRecord) appendTo(b []byte) []byte { return append(b, "expire\n"...) }
 
+// InterruptedRecord says a delivery attempt on the entry may have ended
+// without its result being recorded: qmgr found the entry in active/ at
+// startup (it, the agent or the machine stopped mid-attempt), or lost the
+// connection to an agent that had it. A recipient delivered in that
+// attempt may still look pending; local then checks the mailbox for its
+// own earlier delivery before delivering again (maildir.Once's Recheck),
+// which costs a directory scan that ordinary deliveries are spared.
+type InterruptedRecord struct{}
+
+func (InterruptedRecord) appendTo(b []byte) []byte { return append(b, "interrupted\n"...) }
+
 // escapeText escapes a free-text field, which keeps its spaces.
 func escapeText(s string) string {
 	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == '%' || r == 0x7f }) {
@@ -182,6 +193,11 @@ func (e *Entry) applyRecord(line string) bool {
 			return false
 		}
 		e.Expired = true
+	case "interrupted":
+		if rest != "" {
+			return false
+		}
+		e.Interrupted = true
 	case "quarantine":
 		reason, err := unescape(strings.ReplaceAll(rest, " ", "%20"))
 		if err != nil {

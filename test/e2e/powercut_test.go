@@ -145,6 +145,11 @@ func powerCut(t *testing.T, method string) {
 		t.Errorf("sync_method=none lost nothing: the simulated cut kept unflushed data")
 	case method != "none" && lost > 0:
 		t.Errorf("%d messages answered 250 before the power cut are lost\n%s\n%s", lost, s.QueueReport(), tail(s.Log(), 30))
+	case method != "none" && dups > 0:
+		t.Errorf("%d messages delivered twice after the power cut", dups)
+	}
+	if bad := brokenFiles(t, s.Maildir(rcpt)); len(bad) > 0 {
+		t.Errorf("%d files in the Maildir are not whole messages after the power cut: %v", len(bad), bad[:min(len(bad), 5)])
 	}
 	s.Stop()
 }
