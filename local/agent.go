@@ -99,7 +99,7 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 // successor, or qmgr told by Retry, schedules the rest again. What was
 // delivered is recorded, so that it is not delivered twice.
 func (a *Agent) abandon(id queue.ID, f *os.File, recs []queue.Record) *delivery.Reply {
-	if err := queue.Append(f, recs...); err != nil {
+	if err := a.spool.Append(f, recs...); err != nil {
 		a.log.Warn("%s: record results: %v", id, err)
 	}
 	return nil

@@ -47,7 +47,7 @@ func (m *Manager) finish(ms *msg) {
 		// The agent may have delivered some of the lost recipients and
 		// died before recording it: the next attempt checks first.
 		if !e.Interrupted {
-			if err := queue.Append(f, queue.InterruptedRecord{}); err != nil {
+			if err := m.spool.Append(f, queue.InterruptedRecord{}); err != nil {
 				m.log.Warn("%s: %v", ms.id, err)
 			}
 			e.Interrupted = true
@@ -167,7 +167,7 @@ func (m *Manager) expire(e *queue.Entry, f *os.File, rcpts []int, now time.Time)
 		m.log.Info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=expired, returned to sender (%s)",
 			e.ID, e.Recipients[i].Addr, res.Relay, maillog.Seconds(now.Sub(e.Arrival)), res.DSN, reason)
 	}
-	if err := queue.Append(f, recs...); err != nil {
+	if err := m.spool.Append(f, recs...); err != nil {
 		m.log.Warn("%s: %v", e.ID, err)
 	}
 }
@@ -189,7 +189,7 @@ func (m *Manager) notify(kind dsn.Kind, e *queue.Entry, f *os.File, rcpts []int,
 	if err != nil {
 		return err
 	}
-	if err := queue.Append(f, queue.NotifiedRecord{Rcpts: rcpts}); err != nil {
+	if err := m.spool.Append(f, queue.NotifiedRecord{Rcpts: rcpts}); err != nil {
 		return err
 	}
 	for _, i := range rcpts {

@@ -151,7 +151,7 @@ func (a *Agent) handle(ctx context.Context, req *delivery.Request) *delivery.Rep
 		recs = append(recs, queue.ResultRecord{Result: o.Result})
 	}
 	if ctx.Err() != nil {
-		if err := queue.Append(f, recs...); err != nil {
+		if err := a.spool.Append(f, recs...); err != nil {
 			a.log.Warn("%s: record results: %v", id, err)
 		}
 		return nil

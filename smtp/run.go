@@ -49,7 +49,12 @@ func Run(ctx context.Context, env *daemon.Env) error {
 	var seed [16]byte
 	crand.Read(seed[:])
 	rnd := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
-	o := Options{Spool: queue.Open(p.QueueDirectory, env.Now), Resolver: res, Log: env.Log, Now: env.Now,
+	// The spool's sync policy is for the result records smtp appends.
+	spool, err := queue.OpenSync(p.QueueDirectory, env.Now, p.SyncMethod)
+	if err != nil {
+		return err
+	}
+	o := Options{Spool: spool, Resolver: res, Log: env.Log, Now: env.Now,
 		Rand: rnd, Self: self, Roots: roots}
 	defer o.Spool.Close()
 	if cfg.MTASTS {

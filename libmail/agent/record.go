@@ -60,7 +60,7 @@ func Record(spool *queue.Spool, f *os.File, req *delivery.Request, rep *delivery
 			log.Warn("%s: remove: %v", id, err)
 		}
 	}
-	if err := queue.Append(f, recs...); err != nil {
+	if err := spool.Append(f, recs...); err != nil {
 		log.Warn("%s: record results: %v", id, err)
 		return DeferAll(req, "4.3.0", relay, "cannot record delivery results")
 	}

@@ -3,6 +3,7 @@ package commit
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -35,11 +36,26 @@ func (b *Batch) Dir(dir string) error {
 	if err := unix.Stat(dir, &st); err != nil {
 		return fmt.Errorf("syncfs %s: %w", dir, err)
 	}
+	return b.sync(st.Dev, dir)
+}
+
+// Appended implements Policy: it waits for a syncfs of f's filesystem, as
+// Dir does, so that the records of many deliveries share one flush too.
+func (b *Batch) Appended(f *os.File) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("syncfs %s: %w", f.Name(), err)
+	}
+	return b.sync(st.Dev, filepath.Dir(f.Name()))
+}
+
+// sync group-commits the filesystem dev, which dir is on.
+func (b *Batch) sync(dev uint64, dir string) error {
 	b.mu.Lock()
 	if b.fss == nil {
 		b.fss = map[uint64]*Dir{}
 	}
-	d, ok := b.fss[st.Dev]
+	d, ok := b.fss[dev]
 	if !ok {
 		var err error
 		if d, err = OpenDir(dir); err != nil {
@@ -48,7 +64,7 @@ func (b *Batch) Dir(dir string) error {
 		}
 		fd := int(d.f.Fd())
 		d.fsync = func() error { return unix.Syncfs(fd) }
-		b.fss[st.Dev] = d
+		b.fss[dev] = d
 	}
 	b.mu.Unlock()
 	return d.Sync()
@@ -78,6 +94,9 @@ func (None) File(*os.File) error { return nil }
 
 // Dir implements Policy.
 func (None) Dir(string) error { return nil }
+
+// Appended implements Policy.
+func (None) Appended(*os.File) error { return nil }
 
 // Methods are the values of the sync_method parameter.
 const (

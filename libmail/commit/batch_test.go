@@ -67,3 +67,38 @@ func TestForMethod(t *testing.T) {
 }
 
 func fmtType(v any) string { return fmt.Sprintf("%T", v) }
+
+// TestBatchAppended: an append to a named file waits for a syncfs of its
+// filesystem, shared with the commits of new files there.
+func TestBatchAppended(t *testing.T) {
+	root := t.TempDir()
+	f, err := os.Create(filepath.Join(root, "entry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var p Batch
+	defer p.Close()
+	if err := p.Dir(root); err != nil {
+		t.Fatal(err)
+	}
+	var d *Dir
+	for _, v := range p.fss {
+		d = v
+	}
+	before := d.completed
+	f.WriteString("record\n")
+	if err := p.Appended(f); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.fss) != 1 {
+		t.Errorf("%d committers for one filesystem, want 1", len(p.fss))
+	}
+	if d.completed <= before {
+		t.Errorf("Appended returned without a syncfs: %d completed before, %d after", before, d.completed)
+	}
+	f.Close()
+	if err := p.Appended(f); err == nil {
+		t.Error("Appended of a closed file succeeded")
+	}
+}

@@ -51,7 +51,7 @@ type General struct {
 
 // Queue is about the spool and the queue manager.
 type Queue struct {
-	SyncMethod                                     string   `toml:"sync_method" default:"fsync" doc:"How new queue files and delivered Maildir files are made durable before 250 or delivered: fsync (each file's data, then its directory, directory flushes shared), syncfs (one flush of the filesystem per batch, shared by every session committing at once), none (nothing; benchmarks only, a crash loses mail)."`
+	SyncMethod                                     string   `toml:"sync_method" default:"syncfs" doc:"How new queue files, delivery records and delivered Maildir files are made durable before 250 or delivered: syncfs (one syncfs(2) of the filesystem per batch, shared by every session and delivery committing at once; it also writes what other programs left dirty on that filesystem, so it suits a spool and mail store that do not share a filesystem with heavy writers), fsync (each file's data, then its directory, directory flushes shared; Postfix's way), none (nothing; benchmarks only, a crash loses mail)."`
 	QueueDirectory                                 string   `toml:"queue_directory" default:"/var/spool/postern" doc:"The spool: queue directories and the sockets between the daemons."`
 	DaemonDirectory                                string   `toml:"daemon_directory" default:"/usr/lib/postern" doc:"Where the master and the daemon programs are installed."`
 	QueueRunDelay                                  Duration `toml:"queue_run_delay" default:"300s" doc:"How often the queue manager scans the deferred queue."`

@@ -218,13 +218,20 @@ func (e *Entry) applyRecord(line string) bool {
 // call is one write(2) on an O_APPEND descriptor, which the kernel keeps
 // whole with respect to other appenders. If a crash left a torn record at
 // the end, a newline is put first so the new records stay parseable.
-func Append(f *os.File, recs ...Record) error { return appendRecords(f, true, recs) }
+func Append(f *os.File, recs ...Record) error { return appendRecords(f, commit.File, recs) }
 
 // AppendNoSync is Append without the fsync, for records whose loss in a
 // crash costs only an earlier retry (attempt counts, warnings).
-func AppendNoSync(f *os.File, recs ...Record) error { return appendRecords(f, false, recs) }
+func AppendNoSync(f *os.File, recs ...Record) error { return appendRecords(f, nil, recs) }
 
-func appendRecords(f *os.File, sync bool, recs []Record) error {
+// Append is Append with the spool's sync policy: with sync_method =
+// syncfs the records of concurrent deliveries share one flush, where
+// the package's Append costs an fdatasync each.
+func (s *Spool) Append(f *os.File, recs ...Record) error {
+	return appendRecords(f, s.syncPolicy().Appended, recs)
+}
+
+func appendRecords(f *os.File, sync func(*os.File) error, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -245,8 +252,10 @@ func appendRecords(f *os.File, sync bool, recs []Record) error {
 	if _, err := f.Write(b); err != nil {
 		return fmt.Errorf("append to queue entry: %w", err)
 	}
-	if sync {
-		return commit.File(f)
+	if sync != nil {
+		if err := sync(f); err != nil {
+			return fmt.Errorf("append to queue entry: %w", err)
+		}
 	}
 	return nil
 }
