@@ -16,7 +16,8 @@
 #   BENCH:
 #     all          (default) the relay and local matrix, dkim, inbound,
 #                  mailbox and the idle, bigmsg and deferred programs; then
-#                  the table. About 30-40 minutes on 2 CPUs.
+#                  the table. 30-40 minutes on 2 CPUs (estimated from
+#                  the runs' lengths).
 #     quick        the 10-session 5 KB rows of relay and local only, 3
 #                  rounds of fewer messages (1500 relay, 1000 local):
 #                  under 3 minutes, for a before/after check
@@ -52,8 +53,8 @@
 # for several seconds on a 2-CPU machine while the whole "make bench"
 # stays within ~30-40 minutes:
 #                 1 session   10 sessions   50 sessions
-#     5 KB          1000        3000          3000
-#     100 KB         500        1500          1500
+#     5 KB          1500        4000          4000
+#     100 KB         600        1500          1500
 #   local is the same; dkim 3000; inbound 5000; quick: 1500 relay, 1000
 #   local. BENCH_SCALE=PCT scales all of them (a smoke test: BENCH_SCALE=2).
 #
@@ -215,9 +216,9 @@ count_for() {   # count_for BENCH SESSIONS SIZE (table in the header)
         if [ "$QUICK" = 1 ]; then
             if [ "$1" = relay ]; then n=1500; else n=1000; fi
         elif [ "$3" -ge 65536 ]; then
-            if [ "$2" -le 1 ]; then n=500; else n=1500; fi
+            if [ "$2" -le 1 ]; then n=600; else n=1500; fi
         else
-            if [ "$2" -le 1 ]; then n=1000; else n=3000; fi
+            if [ "$2" -le 1 ]; then n=1500; else n=4000; fi
         fi ;;
     esac
     n=$((n * SCALE / 100))
@@ -720,9 +721,9 @@ if [ -z "${SKIP[postern]:-}" ]; then
 else
     PVER=n/a
 fi
-HOST="$(nproc) CPUs, $(uname -r), work dir $WORK on $(df -PT "$WORK" | awk 'NR == 2 { print $2 " " $1 }')"
+FSTYPE=$(df -PT "$WORK" | awk 'NR == 2 { print $2 }')
 VERSIONS="$PVER, Postfix $(postconf -dh mail_version 2>/dev/null || echo n/a)"
-echo "host: $HOST"
+echo "host: $(nproc) CPUs, $(uname -r), work dir $WORK on $(df -PT "$WORK" | awk 'NR == 2 { print $2 " " $1 }')"
 echo "versions: $VERSIONS"
 STARTED=$(date -u '+%F %H:%M UTC')
 T_START=$SECONDS
@@ -789,7 +790,7 @@ for cell in "${CELLS[@]}"; do
     ROWS+=("$bench|$SESSIONS|$(size_name "$SIZE")|$e0|$e1|$(ratio "${e0%\*}" "${e1%\*}")|$(med %.2f "$cell postern" CPU)|$(med %.2f "$cell postfix" CPU)|$(med %.0f "$cell postern" PSS)|$(med %.0f "$cell postfix" PSS)|$en|$(pct "$e0" "$en")")
 done
 if [ ${#ROWS[@]} -gt 0 ]; then
-    echo "postern vs Postfix, $STARTED, $(((SECONDS - T_START + 30) / 60)) min; $HOST; $VERSIONS"
+    echo "postern vs Postfix, $STARTED, $(((SECONDS - T_START + 30) / 60)) min, $(nproc) CPUs, $FSTYPE; $VERSIONS"
     echo "msg/s end to end (accepted and relayed or delivered), fsync on both; medians of $ROUNDS rounds (* fewer: runs failed);"
     echo "CPU and peak PSS of the MTA's processes; nosync = postern with sync_method=none, the limit line."
     echo
