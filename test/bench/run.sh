@@ -715,7 +715,8 @@ size_name() { if [ $(($1 % 1024)) = 0 ]; then echo "$(($1 / 1024)) KB"; else ech
 cell_name() { printf '%2d sess %6s' "$SESSIONS" "$(size_name "$SIZE")"; }
 
 # --- main -----------------------------------------------------------------
-echo "postern vs Postfix: ${BENCHES[*]}; $ROUNDS rounds per cell; sides: ${MTAS[*]}$([ "$NOSYNC" = 1 ] && [ -z "${SKIP[postern]:-}" ] && echo ", postern-nosync (sync_method=none)")"
+RS="$ROUNDS round$([ "$ROUNDS" = 1 ] || echo s)"
+echo "postern vs Postfix: ${BENCHES[*]}; $RS per cell; sides: ${MTAS[*]}$([ "$NOSYNC" = 1 ] && [ -z "${SKIP[postern]:-}" ] && echo ", postern-nosync (sync_method=none)")"
 if [ -z "${SKIP[postern]:-}" ]; then
     PVER="$("$BIN/postern" version 2>/dev/null | head -1) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo "no commit"))"
 else
@@ -791,7 +792,7 @@ for cell in "${CELLS[@]}"; do
 done
 if [ ${#ROWS[@]} -gt 0 ]; then
     echo "postern vs Postfix, $STARTED, $(((SECONDS - T_START + 30) / 60)) min, $(nproc) CPUs, $FSTYPE; $VERSIONS"
-    echo "msg/s end to end (accepted and relayed or delivered), fsync on both; medians of $ROUNDS rounds (* fewer: runs failed);"
+    echo "msg/s end to end (accepted and relayed or delivered), fsync on both; medians of $RS (* fewer: runs failed);"
     echo "CPU and peak PSS of the MTA's processes; nosync = postern with sync_method=none, the limit line."
     echo
     {
