@@ -93,10 +93,15 @@
 # verify with dkimpy (dkim-verify.py) where python3-dkim is installed.
 #
 # Environment (all optional):
-#   BENCH_POSTERN_PORT_BASE  postern sandbox port base; SMTP = base+25 (31000)
-#   BENCH_POSTFIX_PORT       Postfix smtpd port (32025)
-#   BENCH_SINK_PORT          smtp-sink port for relay and dkim (32026)
-#   BENCH_OPENDKIM_PORT      first of the two OpenDKIM milter ports (32027)
+#   BENCH_POSTERN_PORT_BASE  postern sandbox port base; SMTP = base+25 (14000)
+#   BENCH_POSTFIX_PORT       Postfix smtpd port (15025)
+#   BENCH_SINK_PORT          smtp-sink port for relay and dkim (15026)
+#   BENCH_OPENDKIM_PORT      first of the two OpenDKIM milter ports (15027)
+#   BENCH_DOVECOT_PORT       Dovecot's IMAP port for mailbox (15143)
+#                            (all below 20000: the e2e tests, which may run
+#                            at the same time, pick random port bases from
+#                            20000 up; a port busy between runs is waited
+#                            for up to 30 s, then that run fails)
 #   BENCH_BIN                directory with postern binaries (REPO/bin)
 #   BENCH_TMPDIR             where instances live (${TMPDIR:-/tmp}); put it
 #                            on the disk you want to measure (not tmpfs)
@@ -150,7 +155,17 @@ run_program() {
     (cd "$ROOT" && BENCH_BIN=$BIN go run "./test/bench/$dir" "$@") || { say "test/bench/$dir FAILED (rc=$?)"; FAILED=1; }
 }
 
+# mailbox-bench.sh on run.sh's postern port base and Dovecot port.
+run_mailbox() {
+    BENCH_POSTERN_PORT_BASE=$PORT_BASE BENCH_DOVECOT_PORT=${BENCH_DOVECOT_PORT:-15143} \
+        "$HERE/mailbox-bench.sh" -r "$ROUNDS" || FAILED=1
+}
+
 # Defaults may come from the environment too, for "BENCH_COUNT=2000 make bench".
+PORT_BASE=${BENCH_POSTERN_PORT_BASE:-14000}
+POSTFIX_PORT=${BENCH_POSTFIX_PORT:-15025}
+SINK_PORT=${BENCH_SINK_PORT:-15026}
+ODK_PORT=${BENCH_OPENDKIM_PORT:-15027}
 COUNT_OPT=${BENCH_COUNT:-}
 ROUNDS=${BENCH_ROUNDS:-}
 SESSIONS_OPT=${BENCH_SESSIONS:-}
@@ -173,7 +188,7 @@ QUICK=0 PROGRAMS=()
 case $WHICH in
 local | relay | dkim | inbound) BENCHES=("$WHICH") ;;
 quick) BENCHES=(relay local) QUICK=1 SESSIONS_OPT=${SESSIONS_OPT:-10} SIZE_OPT=${SIZE_OPT:-5120} ;;
-mailbox) exec "$HERE/mailbox-bench.sh" -r "$ROUNDS" ;;
+mailbox) run_mailbox; exit $FAILED ;;
 idle) run_program idleconns; exit $FAILED ;;
 bigmsg) run_program bigmsg; exit $FAILED ;;
 deferred) run_program deferred; exit $FAILED ;;
@@ -181,10 +196,6 @@ all) BENCHES=(relay local dkim inbound) WITH_MAILBOX=1 PROGRAMS=(idleconns bigms
 *) usage >&2; exit 1 ;;
 esac
 
-PORT_BASE=${BENCH_POSTERN_PORT_BASE:-31000}
-POSTFIX_PORT=${BENCH_POSTFIX_PORT:-32025}
-SINK_PORT=${BENCH_SINK_PORT:-32026}
-ODK_PORT=${BENCH_OPENDKIM_PORT:-32027}
 TMPBASE=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 TIMEOUT_OPT=${BENCH_TIMEOUT:-}
 START_TIMEOUT=${BENCH_START_TIMEOUT:-30}
@@ -275,6 +286,21 @@ esac
 
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 port_free() { ! listening "$1" || die "port $1 ($2) is already in use; stop whatever listens there or set $3"; }
+# wait_port PORT NAME VAR: before a run; something else on the host may
+# hold the port for a moment. Waits up to 30 s rather than end the whole
+# benchmark; then only this run fails.
+wait_port() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        if ! listening "$1"; then
+            [ "$i" = 0 ] || say "port $1 ($2) was in use; waited $((i / 10)) s for it"
+            return 0
+        fi
+        sleep 0.1
+    done
+    say "port $1 ($2) has been in use for 30 s; this run fails (set $3 to move it)"
+    return 1
+}
 [ -n "${SKIP[postern]:-}" ] || port_free "$POSTERN_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE
 [ -n "${SKIP[postfix]:-}" ] || port_free "$POSTFIX_PORT" "Postfix SMTP" BENCH_POSTFIX_PORT
 case " ${BENCHES[*]} " in *" relay "* | *" dkim "*) port_free "$SINK_PORT" "smtp-sink" BENCH_SINK_PORT ;; esac
@@ -433,7 +459,7 @@ start_mta() {
     case $mta in
     postern | postern-checked | postern-nosync)
         MTA_PORT=$POSTERN_PORT
-        port_free "$MTA_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE
+        wait_port "$MTA_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE || return 1
         "$BIN/postern" sandbox "$dir" -port-base "$PORT_BASE" >>"$log" 2>&1 ||
             { tail -20 "$log" >&2; say "postern sandbox failed (log: $log)"; return 1; }
         [ -f "$dir/postern.toml" ] || { say "postern sandbox did not write $dir/postern.toml"; return 1; }
@@ -485,7 +511,7 @@ start_mta() {
         ;;
     postfix)
         MTA_PORT=$POSTFIX_PORT
-        port_free "$MTA_PORT" "Postfix SMTP" BENCH_POSTFIX_PORT
+        wait_port "$MTA_PORT" "Postfix SMTP" BENCH_POSTFIX_PORT || return 1
         if [ "$bench" = local ]; then args=(maildir "$MTA_PORT"); else args=(relay "$MTA_PORT" "$SINK_PORT"); fi
         CUR_MTA=postfix   # set first: a half-started instance must be stopped too
         local milter=
@@ -765,7 +791,7 @@ done
 
 if [ "${WITH_MAILBOX:-0}" = 1 ]; then
     echo
-    "$HERE/mailbox-bench.sh" -r "$ROUNDS" || FAILED=1
+    run_mailbox
 fi
 for p in "${PROGRAMS[@]}"; do
     echo
