@@ -30,7 +30,8 @@
 #                  by a loopback server (benchdns); no Postfix side
 #     mailbox      postern's imapd against Debian's Dovecot on copies of
 #                  one 10,000-message Maildir (mailbox-bench.sh; -r only)
-#     idle         10,000 idle connections  (Go program test/bench/idleconns)
+#     idle         10,000 idle connections  (Go program test/bench/idleconns;
+#                  "idleconns" works too)
 #     bigmsg       one 50 MB message        (Go program test/bench/bigmsg)
 #     deferred     100,000 deferred messages (Go program test/bench/deferred)
 #                  The three programs run with "go run ./test/bench/DIR"
@@ -48,10 +49,10 @@
 # "250" and before every delivery is reported done. dkim has the postern
 # and Postfix sides; inbound postern unchecked and checked.
 #
-# Messages per run (without -n), chosen so that the slowest side (Postfix,
-# and at 1 session every MTA, since one client waits for each fsync) runs
-# for several seconds on a 2-CPU machine while the whole "make bench"
-# stays within ~30-40 minutes:
+# Messages per run (without -n), chosen so that the slowest side of a
+# cell (mostly Postfix) runs for several seconds on a 2-CPU machine, the
+# fastest for a second or two, while the whole "make bench" stays
+# within ~30-40 minutes:
 #                 1 session   10 sessions   50 sessions
 #     5 KB          1500        4000          4000
 #     100 KB         600        1500          1500
@@ -189,7 +190,7 @@ case $WHICH in
 local | relay | dkim | inbound) BENCHES=("$WHICH") ;;
 quick) BENCHES=(relay local) QUICK=1 SESSIONS_OPT=${SESSIONS_OPT:-10} SIZE_OPT=${SIZE_OPT:-5120} ;;
 mailbox) run_mailbox; exit $FAILED ;;
-idle) run_program idleconns; exit $FAILED ;;
+idle | idleconns) run_program idleconns; exit $FAILED ;;
 bigmsg) run_program bigmsg; exit $FAILED ;;
 deferred) run_program deferred; exit $FAILED ;;
 all) BENCHES=(relay local dkim inbound) WITH_MAILBOX=1 PROGRAMS=(idleconns bigmsg deferred) ;;
