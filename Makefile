@@ -14,6 +14,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOIMPORTS   := golang.org/x/tools/cmd/goimports@v0.52.0
+# make bench BENCH=...: all (the matrix and the rest, ~30-40 min), quick
+# (10 sessions, 5 KB, relay and local, < 3 min), relay, local, dkim,
+# inbound, mailbox, idle, bigmsg, deferred; see test/bench/run.sh -h.
+BENCH     ?= all
 
 .PHONY: help build run test bench lint install install-files deb rpm generate check clean fuzz
 
@@ -30,8 +34,8 @@ run: build ## sandbox in ./var (kept if it exists) and the master in the foregro
 test: build ## unit, fuzz-corpus, golden and end-to-end tests
 	$(GO) test -count=1 ./...
 
-bench: build ## postern against Debian's Postfix, side by side (needs root for Postfix)
-	test/bench/run.sh
+bench: build ## postern against Debian's Postfix, one table (BENCH=all|quick|relay|local|...; root for Postfix)
+	test/bench/run.sh $(BENCH)
 
 lint: ## gofmt, goimports grouping, go vet, staticcheck, mandoc -Tlint on the man pages
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi

@@ -3,13 +3,26 @@
 # =====================================================================
 #
 # Usage:
-#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|inbound|mailbox|all]
-#     -n COUNT     messages per run (default 10000)
-#     -r ROUNDS    runs per MTA and benchmark (default 3)
-#     -s SESSIONS  parallel SMTP sessions of smtp-source (default 10)
-#     -l SIZE      message body size in bytes (default 5120)
-#     local        accept + deliver to a Maildir   (maildir-bench.sh)
+#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [BENCH]
+#   make bench [BENCH=all|quick|relay|local|...]
+#     -n COUNT     messages per run, for every cell (default: per cell, below)
+#     -r ROUNDS    runs per side and cell (default 3)
+#     -s SESSIONS  parallel SMTP sessions of smtp-source, one number or a
+#                  list ("1,10"); restricts the matrix (default: 1,10,50 for
+#                  relay and local, 10 for dkim and inbound)
+#     -l SIZE      message body size in bytes, one or a list ("5120,102400");
+#                  restricts the matrix (default: 5120,102400 for relay and
+#                  local, 5120 for dkim and inbound)
+#   BENCH:
+#     all          (default) the relay and local matrix, dkim, inbound,
+#                  mailbox and the idle, bigmsg and deferred programs; then
+#                  the table. 30-40 minutes on 2 CPUs (estimated from
+#                  the runs' lengths).
+#     quick        the 10-session 5 KB rows of relay and local only, 3
+#                  rounds of fewer messages (1500 relay, 1000 local):
+#                  under 3 minutes, for a before/after check
 #     relay        accept + relay to smtp-sink     (relay-bench.sh)
+#     local        accept + deliver to a Maildir   (maildir-bench.sh)
 #     dkim         relay, each message DKIM-signed twice on the way,
 #                  rsa-sha256 (2048) and ed25519-sha256 (relay-bench.sh)
 #     inbound      local, postern against itself: without and with the
@@ -17,20 +30,49 @@
 #                  by a loopback server (benchdns); no Postfix side
 #     mailbox      postern's imapd against Debian's Dovecot on copies of
 #                  one 10,000-message Maildir (mailbox-bench.sh; -r only)
-#     all          all five (default)
+#     idle         10,000 idle connections  (Go program test/bench/idleconns;
+#                  "idleconns" works too)
+#     bigmsg       one 50 MB message        (Go program test/bench/bigmsg)
+#     deferred     100,000 deferred messages (Go program test/bench/deferred)
+#                  The three programs run with "go run ./test/bench/DIR"
+#                  from the repository root, BENCH_BIN set to the postern
+#                  binaries, and print their own results; each is skipped
+#                  with a message while its directory does not exist.
 #
-# For each benchmark, round by round, it runs postern and then Postfix
-# (postern, postfix, postern, postfix, ...) so that both see the same
-# machine state over time, each time against a FRESH instance (new spool,
-# new Maildir) that is torn down afterwards. Measurement method: that of
-# relay-bench.sh (company yardstick): accept_mps = COUNT / time until
-# smtp-source exits, e2e_mps = COUNT / time until the last message arrived
-# (sink count, or files in the Maildir's new/).
+# The matrix: relay and local, each at 1, 10 and 50 sessions and at 5 KB
+# and 100 KB bodies (12 cells). In each cell, round by round, three sides
+# run in turn: postern, Postfix, and postern with sync_method=none
+# ("postern-nosync", fsync off: the limit line, what postern would do
+# if the disk were free), so that all see the same machine state over
+# time, each time against a FRESH instance (new spool, new Maildir) that
+# is torn down afterwards. postern and Postfix both fsync before every
+# "250" and before every delivery is reported done. dkim has the postern
+# and Postfix sides; inbound postern unchecked and checked.
 #
-# Output (stdout): one line per run, then one summary line per benchmark
-# with the MEDIAN accept and e2e msg/s of each MTA and the ratio
-# postern/postfix of the medians. The raw "detail:" lines of the bench
-# scripts (CPU, memory, counts) go to stderr, indented.
+# Messages per run (without -n), chosen so that the slowest side of a
+# cell (mostly Postfix) runs for several seconds on a 2-CPU machine, the
+# fastest for a second or two, while the whole "make bench" stays
+# within ~30-40 minutes:
+#                 1 session   10 sessions   50 sessions
+#     5 KB          1500        4000          4000
+#     100 KB         600        1500          1500
+#   local is the same; dkim 3000; inbound 5000; quick: 1500 relay, 1000
+#   local. BENCH_SCALE=PCT scales all of them (a smoke test: BENCH_SCALE=2).
+#
+# Measurement method: that of relay-bench.sh (company yardstick):
+# accept_mps = COUNT / time until smtp-source exits, e2e_mps = COUNT /
+# time until the last message arrived (sink count, or files in the
+# Maildir's new/); CPU and peak PSS of the MTA's whole process tree (for
+# Postfix with dkim, plus its OpenDKIM milters).
+#
+# Output (stdout): one line per run; then the output of mailbox and the
+# programs; then the inbound summary and ONE table, in markdown, with the
+# MEDIANS over rounds of each cell: end-to-end msg/s of postern and
+# Postfix, their ratio, MTA CPU ms per message, peak PSS in MB, and
+# postern-nosync's msg/s with postern's share of it (durable/nosync). A
+# value marked * is the median of fewer than ROUNDS runs (others failed).
+# The raw "detail:" lines of the bench scripts (CPU, memory, counts) go
+# to stderr, indented.
 # Exit status: 0 if every run that was attempted succeeded, 1 otherwise.
 #
 # Sides:
@@ -52,24 +94,34 @@
 # verify with dkimpy (dkim-verify.py) where python3-dkim is installed.
 #
 # Environment (all optional):
-#   BENCH_POSTERN_PORT_BASE  postern sandbox port base; SMTP = base+25 (31000)
-#   BENCH_POSTFIX_PORT       Postfix smtpd port (32025)
-#   BENCH_SINK_PORT          smtp-sink port for relay and dkim (32026)
-#   BENCH_OPENDKIM_PORT      first of the two OpenDKIM milter ports (32027)
+#   BENCH_POSTERN_PORT_BASE  postern sandbox port base; SMTP = base+25 (14000)
+#   BENCH_POSTFIX_PORT       Postfix smtpd port (15025)
+#   BENCH_SINK_PORT          smtp-sink port for relay and dkim (15026)
+#   BENCH_OPENDKIM_PORT      first of the two OpenDKIM milter ports (15027)
+#   BENCH_DOVECOT_PORT       Dovecot's IMAP port for mailbox (15143)
+#                            (all below 20000: the e2e tests, which may run
+#                            at the same time, pick random port bases from
+#                            20000 up; a port busy between runs is waited
+#                            for up to 30 s, then that run fails)
 #   BENCH_BIN                directory with postern binaries (REPO/bin)
 #   BENCH_TMPDIR             where instances live (${TMPDIR:-/tmp}); put it
 #                            on the disk you want to measure (not tmpfs)
 #   BENCH_TIMEOUT            seconds a run may wait for deliveries
 #                            (120 + COUNT/20)
 #   BENCH_COUNT, BENCH_ROUNDS, BENCH_SESSIONS, BENCH_SIZE, BENCH_WHICH
-#                            defaults for -n, -r, -s, -l and the benchmark
+#                            defaults for -n, -r, -s, -l and BENCH
 #                            (so "BENCH_COUNT=2000 make bench" works)
+#   BENCH_SCALE=PCT          scale the per-cell message counts (100)
+#   BENCH_NOSYNC=0           leave out the postern-nosync side
 #   BENCH_START_TIMEOUT      seconds postern may take to listen (30)
 #   BENCH_KEEP=1             keep instance directories and logs
 #   BENCH_POSTERN_SET        settings for postern's configuration, as
 #                            "name=value name=value" (postern config set),
-#                            e.g. "sync_method=syncfs"
-#   BENCH_RESULTS=FILE       also append tab-separated results to FILE
+#                            e.g. "sync_method=syncfs"; postern-nosync
+#                            gets them too, then sync_method=none
+#   BENCH_RESULTS=FILE       also append tab-separated results to FILE, one
+#                            line per run: time bench mta round count
+#                            sessions size accept_mps e2e_mps detail
 #   BENCH_NOISY_PCT          flag a run as NOISY if the machine was at least
 #                            this % busy in the second before it (20)
 #
@@ -88,53 +140,107 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # smtp-source, smtp-sink and postfix live in /usr/sbin, which is not in a
 # normal user's PATH on Debian.
 PATH=$PATH:/usr/sbin:/sbin
+BIN=${BENCH_BIN:-$ROOT/bin}
+FAILED=0
+
+# run_program DIR [ARGS...]: a benchmark that is a Go program of its own,
+# test/bench/DIR, run from the repository root; it prints its results.
+# Skipped with a message while DIR does not exist (yet).
+run_program() {
+    local dir=$1; shift
+    if [ ! -d "$HERE/$dir" ]; then
+        echo "$dir: skipped: test/bench/$dir does not exist"
+        return 0
+    fi
+    echo "== test/bench/$dir"
+    (cd "$ROOT" && BENCH_BIN=$BIN go run "./test/bench/$dir" "$@") || { say "test/bench/$dir FAILED (rc=$?)"; FAILED=1; }
+}
+
+# mailbox-bench.sh on run.sh's postern port base and Dovecot port.
+run_mailbox() {
+    BENCH_POSTERN_PORT_BASE=$PORT_BASE BENCH_DOVECOT_PORT=${BENCH_DOVECOT_PORT:-15143} \
+        "$HERE/mailbox-bench.sh" -r "$ROUNDS" || FAILED=1
+}
 
 # Defaults may come from the environment too, for "BENCH_COUNT=2000 make bench".
-COUNT=${BENCH_COUNT:-10000}
-ROUNDS=${BENCH_ROUNDS:-3}
-SESSIONS=${BENCH_SESSIONS:-10}
-SIZE=${BENCH_SIZE:-5120}
+PORT_BASE=${BENCH_POSTERN_PORT_BASE:-14000}
+POSTFIX_PORT=${BENCH_POSTFIX_PORT:-15025}
+SINK_PORT=${BENCH_SINK_PORT:-15026}
+ODK_PORT=${BENCH_OPENDKIM_PORT:-15027}
+COUNT_OPT=${BENCH_COUNT:-}
+ROUNDS=${BENCH_ROUNDS:-}
+SESSIONS_OPT=${BENCH_SESSIONS:-}
+SIZE_OPT=${BENCH_SIZE:-}
 while getopts "n:r:s:l:h" opt; do
     case $opt in
-    n) COUNT=$OPTARG ;;
+    n) COUNT_OPT=$OPTARG ;;
     r) ROUNDS=$OPTARG ;;
-    s) SESSIONS=$OPTARG ;;
-    l) SIZE=$OPTARG ;;
+    s) SESSIONS_OPT=$OPTARG ;;
+    l) SIZE_OPT=$OPTARG ;;
     h) usage; exit 0 ;;
     *) usage >&2; exit 1 ;;
     esac
 done
 shift $((OPTIND - 1))
 [ $# -le 1 ] || { usage >&2; exit 1; }
-case ${1:-${BENCH_WHICH:-all}} in
-local) BENCHES=(local) ;;
-relay) BENCHES=(relay) ;;
-dkim) BENCHES=(dkim) ;;
-inbound) BENCHES=(inbound) ;;
-mailbox) exec "$HERE/mailbox-bench.sh" -r "$ROUNDS" ;;
-all) BENCHES=(local relay dkim inbound) WITH_MAILBOX=1 ;;
+WHICH=${1:-${BENCH_WHICH:-all}}
+ROUNDS=${ROUNDS:-3}
+QUICK=0 PROGRAMS=()
+case $WHICH in
+local | relay | dkim | inbound) BENCHES=("$WHICH") ;;
+quick) BENCHES=(relay local) QUICK=1 SESSIONS_OPT=${SESSIONS_OPT:-10} SIZE_OPT=${SIZE_OPT:-5120} ;;
+mailbox) run_mailbox; exit $FAILED ;;
+idle | idleconns) run_program idleconns; exit $FAILED ;;
+bigmsg) run_program bigmsg; exit $FAILED ;;
+deferred) run_program deferred; exit $FAILED ;;
+all) BENCHES=(relay local dkim inbound) WITH_MAILBOX=1 PROGRAMS=(idleconns bigmsg deferred) ;;
 *) usage >&2; exit 1 ;;
 esac
 
-PORT_BASE=${BENCH_POSTERN_PORT_BASE:-31000}
-POSTFIX_PORT=${BENCH_POSTFIX_PORT:-32025}
-SINK_PORT=${BENCH_SINK_PORT:-32026}
-ODK_PORT=${BENCH_OPENDKIM_PORT:-32027}
-BIN=${BENCH_BIN:-$ROOT/bin}
 TMPBASE=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
-TIMEOUT=${BENCH_TIMEOUT:-}
+TIMEOUT_OPT=${BENCH_TIMEOUT:-}
 START_TIMEOUT=${BENCH_START_TIMEOUT:-30}
 KEEP=${BENCH_KEEP:-0}
 RESULTS=${BENCH_RESULTS:-}
 NOISY_PCT=${BENCH_NOISY_PCT:-20}
+SCALE=${BENCH_SCALE:-100}
+NOSYNC=${BENCH_NOSYNC:-1}
 
+SESSIONS_OPT=${SESSIONS_OPT//,/ } SIZE_OPT=${SIZE_OPT//,/ }
+for v in ROUNDS PORT_BASE POSTFIX_PORT SINK_PORT ODK_PORT START_TIMEOUT NOISY_PCT SCALE; do
+    case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive integer: '${!v}'" ;; esac
+done
+for v in $COUNT_OPT $TIMEOUT_OPT $SESSIONS_OPT $SIZE_OPT; do
+    case $v in *[!0-9]* | 0) die "-n, -s, -l and BENCH_TIMEOUT take positive integers: '$v'" ;; esac
+done
+[ -z "$COUNT_OPT" ] || [ "$COUNT_OPT" = "${COUNT_OPT%% *}" ] || die "-n takes one number: '$COUNT_OPT'"
+
+# The cells of a benchmark: its sessions and sizes, and its messages per run.
+sessions_for() { case $1 in relay | local) echo "${SESSIONS_OPT:-1 10 50}" ;; *) echo "${SESSIONS_OPT:-10}" ;; esac; }
+sizes_for() { case $1 in relay | local) echo "${SIZE_OPT:-5120 102400}" ;; *) echo "${SIZE_OPT:-5120}" ;; esac; }
+count_for() {   # count_for BENCH SESSIONS SIZE (table in the header)
+    local n
+    if [ -n "$COUNT_OPT" ]; then echo "$COUNT_OPT"; return; fi
+    case $1 in
+    dkim) n=3000 ;;
+    inbound) n=5000 ;;
+    *)
+        if [ "$QUICK" = 1 ]; then
+            if [ "$1" = relay ]; then n=1500; else n=1000; fi
+        elif [ "$3" -ge 65536 ]; then
+            if [ "$2" -le 1 ]; then n=600; else n=1500; fi
+        else
+            if [ "$2" -le 1 ]; then n=1500; else n=4000; fi
+        fi ;;
+    esac
+    n=$((n * SCALE / 100))
+    echo $((n < 10 ? 10 : n))
+}
 # Long enough for an MTA doing >= 20 msg/s end to end, short enough that
 # an MTA that cannot deliver at all (e.g. no relay client yet) does not
 # hold the run for long.
-TIMEOUT=${TIMEOUT:-$((120 + COUNT / 20))}
-for v in COUNT ROUNDS SESSIONS SIZE PORT_BASE POSTFIX_PORT SINK_PORT ODK_PORT TIMEOUT START_TIMEOUT NOISY_PCT; do
-    case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive integer: '${!v}'" ;; esac
-done
+timeout_for() { echo "${TIMEOUT_OPT:-$((120 + $1 / 20))}"; }
+
 POSTERN_PORT=$((PORT_BASE + 25))
 for p in POSTERN_PORT POSTFIX_PORT SINK_PORT ODK_PORT; do
     [ "${!p}" -lt 65535 ] || die "$p out of range: ${!p}"
@@ -181,6 +287,21 @@ esac
 
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 port_free() { ! listening "$1" || die "port $1 ($2) is already in use; stop whatever listens there or set $3"; }
+# wait_port PORT NAME VAR: before a run; something else on the host may
+# hold the port for a moment. Waits up to 30 s rather than end the whole
+# benchmark; then only this run fails.
+wait_port() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        if ! listening "$1"; then
+            [ "$i" = 0 ] || say "port $1 ($2) was in use; waited $((i / 10)) s for it"
+            return 0
+        fi
+        sleep 0.1
+    done
+    say "port $1 ($2) has been in use for 30 s; this run fails (set $3 to move it)"
+    return 1
+}
 [ -n "${SKIP[postern]:-}" ] || port_free "$POSTERN_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE
 [ -n "${SKIP[postfix]:-}" ] || port_free "$POSTFIX_PORT" "Postfix SMTP" BENCH_POSTFIX_PORT
 case " ${BENCHES[*]} " in *" relay "* | *" dkim "*) port_free "$SINK_PORT" "smtp-sink" BENCH_SINK_PORT ;; esac
@@ -234,14 +355,13 @@ fi
 # DMARC asks for p=reject, so a checked message costs the lookups and
 # the verdicts of a message that passes. It runs until its stdin closes.
 DNS_ADDR=
-DNS_PID=
 start_benchdns() {
     [ -n "$DNS_ADDR" ] && return 0
     (cd "$ROOT" && go build -o "$WORK/benchdns" ./test/bench/benchdns) || return 1
+    # shellcheck disable=SC2016   # $ORIGIN is the zone file's, not the shell's
     printf '$ORIGIN example.com.\n@ TXT "v=spf1 ip4:127.0.0.1 -all"\n_dmarc TXT "v=DMARC1; p=reject"\n' >"$WORK/zone"
     mkfifo "$WORK/benchdns.in" || return 1
     "$WORK/benchdns" "$WORK/zone" <"$WORK/benchdns.in" >"$WORK/benchdns.addr" &
-    DNS_PID=$!
     exec 9>"$WORK/benchdns.in"   # holds its stdin open until this script ends
     for ((i = 0; i < 50; i++)); do [ -s "$WORK/benchdns.addr" ] && break; sleep 0.1; done
     DNS_ADDR=$(head -1 "$WORK/benchdns.addr")
@@ -338,9 +458,9 @@ start_mta() {
     local mta=$1 bench=$2 dir=$3 log=$4 args i
     CUR_DIR=$dir
     case $mta in
-    postern | postern-checked)
+    postern | postern-checked | postern-nosync)
         MTA_PORT=$POSTERN_PORT
-        port_free "$MTA_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE
+        wait_port "$MTA_PORT" "postern SMTP" BENCH_POSTERN_PORT_BASE || return 1
         "$BIN/postern" sandbox "$dir" -port-base "$PORT_BASE" >>"$log" 2>&1 ||
             { tail -20 "$log" >&2; say "postern sandbox failed (log: $log)"; return 1; }
         [ -f "$dir/postern.toml" ] || { say "postern sandbox did not write $dir/postern.toml"; return 1; }
@@ -369,6 +489,10 @@ start_mta() {
             "$BIN/postern" -c "$dir/postern.toml" config set $BENCH_POSTERN_SET >>"$log" 2>&1 ||
                 { tail -5 "$log" >&2; say "cannot apply BENCH_POSTERN_SET"; return 1; }
         fi
+        if [ "$mta" = postern-nosync ]; then
+            "$BIN/postern" -c "$dir/postern.toml" config set sync_method=none >>"$log" 2>&1 ||
+                { tail -5 "$log" >&2; say "cannot set sync_method=none"; return 1; }
+        fi
         # Own session/process group (setsid does not fork here: a background
         # job of a non-interactive shell is not a group leader), so $! is the
         # master itself and a stuck shutdown can be cleaned up with one
@@ -388,7 +512,7 @@ start_mta() {
         ;;
     postfix)
         MTA_PORT=$POSTFIX_PORT
-        port_free "$MTA_PORT" "Postfix SMTP" BENCH_POSTFIX_PORT
+        wait_port "$MTA_PORT" "Postfix SMTP" BENCH_POSTFIX_PORT || return 1
         if [ "$bench" = local ]; then args=(maildir "$MTA_PORT"); else args=(relay "$MTA_PORT" "$SINK_PORT"); fi
         CUR_MTA=postfix   # set first: a half-started instance must be stopped too
         local milter=
@@ -407,7 +531,7 @@ start_mta() {
 stop_mta() {
     local i
     case $CUR_MTA in
-    postern | postern-checked)
+    postern | postern-checked | postern-nosync)
         if kill -TERM "$CUR_PID" 2>/dev/null; then
             for ((i = 0; i < 300; i++)); do kill -0 "$CUR_PID" 2>/dev/null || break; sleep 0.1; done
             if kill -0 "$CUR_PID" 2>/dev/null; then
@@ -509,19 +633,22 @@ check_authres() {
 }
 
 # --- one run --------------------------------------------------------------
-declare -A ACC=() E2E=() CPU=()   # "bench mta" -> space-separated per-round values
-FAILED=0
+# "bench sessions size mta" -> space-separated per-round values
+declare -A ACC=() E2E=() CPU=() PSS=()
 
+# run_one BENCH MTA ROUND: one run in the current cell (COUNT, SESSIONS,
+# SIZE, TIMEOUT).
 run_one() {
-    local bench=$1 mta=$2 round=$3 name dir log out err rc acc e2e pre line detail mlog
-    name=$bench-$mta-$round
+    local bench=$1 mta=$2 round=$3 name dir log out err rc acc e2e pre line detail mlog key
+    name=$bench-$SESSIONS-$SIZE-$mta-$round
+    key="$bench $SESSIONS $SIZE $mta"
     dir=$WORK/$name
     log=$WORK/$name.log
     out=$WORK/$name.out
     err=$WORK/$name.err
     mkdir "$dir" || return 1
     if ! start_mta "$mta" "$bench" "$dir" "$log"; then
-        printf '%-5s %d/%d %-7s FAILED to start (log tail on stderr; BENCH_KEEP=1 keeps %s)\n' "$bench" "$round" "$ROUNDS" "$mta" "$log"
+        printf '%-7s %s %d/%d %-15s FAILED to start (log tail on stderr; BENCH_KEEP=1 keeps %s)\n' "$bench" "$(cell_name)" "$round" "$ROUNDS" "$mta" "$log"
         FAILED=1; return 1
     fi
     # Fresh-instance guarantee: nothing may be delivered or queued yet.
@@ -566,7 +693,7 @@ run_one() {
         CHECK="${CHECK:+$CHECK; }NOISY: machine ${BASH_REMATCH[1]}% busy before the run"
     fi
 
-    printf '%-5s %d/%d %-7s accept %8s msg/s  e2e %8s msg/s%s\n' "$bench" "$round" "$ROUNDS" "$mta" "$acc" "$e2e" \
+    printf '%-7s %s %d/%d %-15s accept %8s msg/s  e2e %8s msg/s%s\n' "$bench" "$(cell_name)" "$round" "$ROUNDS" "$mta" "$acc" "$e2e" \
         "$([ "$rc" = 0 ] || echo "  FAILED (rc=$rc)")${CHECK:+  [$CHECK]}"
     # bench scripts' warnings and details, for the record
     grep -v '^detail:' "$err" | sed 's/^/    /' >&2
@@ -582,8 +709,9 @@ run_one() {
     fi
 
     if [ "$rc" = 0 ]; then
-        ACC["$bench $mta"]+="$acc " E2E["$bench $mta"]+="$e2e "
-        [[ $detail =~ mta_cpu_per_msg_ms=([0-9.]+) ]] && CPU["$bench $mta"]+="${BASH_REMATCH[1]} "
+        ACC[$key]+="$acc " E2E[$key]+="$e2e "
+        [[ $detail =~ mta_cpu_per_msg_ms=([0-9.]+) ]] && CPU[$key]+="${BASH_REMATCH[1]} "
+        [[ $detail =~ mta_peak_pss_mb=([0-9.]+) ]] && PSS[$key]+="${BASH_REMATCH[1]} "
     else
         FAILED=1
     fi
@@ -601,71 +729,116 @@ median() {   # median FORMAT NUMBER...: of the numbers among the arguments; NA i
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.2fx\n", a / b }'; }
 
+# med FORMAT KEY ARRAY: median of the per-round values of KEY in the
+# associative array named ARRAY, with "*" if it has fewer than ROUNDS.
+med() {
+    local -n arr=$3
+    local -a v
+    read -r -a v <<<"${arr[$2]:-}"
+    printf '%s%s\n' "$(median "$1" "${v[@]}")" "$([ ${#v[@]} -gt 0 ] && [ ${#v[@]} -lt "$ROUNDS" ] && echo '*')"
+}
+pct() { awk -v a="${1%\*}" -v b="${2%\*}" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.0f%%\n", 100 * a / b }'; }
+size_name() { if [ $(($1 % 1024)) = 0 ]; then echo "$(($1 / 1024)) KB"; else echo "$1 B"; fi; }
+cell_name() { printf '%2d sess %6s' "$SESSIONS" "$(size_name "$SIZE")"; }
+
 # --- main -----------------------------------------------------------------
-echo "postern vs Postfix: $COUNT msgs x $ROUNDS rounds, $SESSIONS sessions, $SIZE-byte bodies; benchmarks: ${BENCHES[*]}"
+RS="$ROUNDS round$([ "$ROUNDS" = 1 ] || echo s)"
+echo "postern vs Postfix: ${BENCHES[*]}; $RS per cell; sides: ${MTAS[*]}$([ "$NOSYNC" = 1 ] && [ -z "${SKIP[postern]:-}" ] && echo ", postern-nosync (sync_method=none)")"
 if [ -z "${SKIP[postern]:-}" ]; then
     PVER="$("$BIN/postern" version 2>/dev/null | head -1) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo "no commit"))"
 else
     PVER=n/a
 fi
+FSTYPE=$(df -PT "$WORK" | awk 'NR == 2 { print $2 }')
+VERSIONS="$PVER, Postfix $(postconf -dh mail_version 2>/dev/null || echo n/a)"
 echo "host: $(nproc) CPUs, $(uname -r), work dir $WORK on $(df -PT "$WORK" | awk 'NR == 2 { print $2 " " $1 }')"
-echo "versions: $PVER, Postfix $(postconf -dh mail_version 2>/dev/null || echo n/a)"
+echo "versions: $VERSIONS"
+STARTED=$(date -u '+%F %H:%M UTC')
+T_START=$SECONDS
 
-# The sides of a benchmark: postern and Postfix; for inbound, postern
-# without and with its SPF, DKIM and DMARC checks, alternating.
+# The sides of a benchmark: postern, Postfix and (relay and local)
+# postern-nosync; for inbound, postern without and with its SPF, DKIM and
+# DMARC checks.
 sides() {
-    if [ "$1" = inbound ]; then
-        [ -z "${SKIP[postern]:-}" ] && echo postern postern-checked
-    else
+    case $1 in
+    inbound) [ -z "${SKIP[postern]:-}" ] && echo postern postern-checked ;;
+    relay | local)
         echo "${MTAS[@]}"
-    fi
+        [ "$NOSYNC" = 1 ] && [ -z "${SKIP[postern]:-}" ] && echo postern-nosync ;;
+    *) echo "${MTAS[@]}" ;;
+    esac
 }
 
+CELLS=()   # "bench sessions size", in the order run
 for bench in "${BENCHES[@]}"; do
-    for ((round = 1; round <= ROUNDS; round++)); do
-        for mta in $(sides "$bench"); do
-            if [ -n "${GAVE_UP["$bench $mta"]:-}" ]; then
-                printf '%-5s %d/%d %-7s skipped: %s\n' "$bench" "$round" "$ROUNDS" "$mta" "${GAVE_UP["$bench $mta"]}"
-                continue
-            fi
-            run_one "$bench" "$mta" "$round"
+    for SESSIONS in $(sessions_for "$bench"); do
+        for SIZE in $(sizes_for "$bench"); do
+            COUNT=$(count_for "$bench" "$SESSIONS" "$SIZE")
+            TIMEOUT=$(timeout_for "$COUNT")
+            CELLS+=("$bench $SESSIONS $SIZE")
+            echo "== $bench, $SESSIONS sessions, $(size_name "$SIZE") bodies: $COUNT messages per run"
+            for ((round = 1; round <= ROUNDS; round++)); do
+                for mta in $(sides "$bench"); do
+                    if [ -n "${GAVE_UP["$bench $mta"]:-}" ]; then
+                        printf '%-7s %s %d/%d %-15s skipped: %s\n' "$bench" "$(cell_name)" "$round" "$ROUNDS" "$mta" "${GAVE_UP["$bench $mta"]}"
+                        continue
+                    fi
+                    run_one "$bench" "$mta" "$round"
+                done
+            done
         done
     done
 done
 
-echo
-for bench in "${BENCHES[@]}"; do
-    if [ "$bench" = inbound ]; then
-        # shellcheck disable=SC2086   # space-separated lists on purpose
-        a0=$(median %.1f ${ACC["inbound postern"]:-}) a1=$(median %.1f ${ACC["inbound postern-checked"]:-})
-        # shellcheck disable=SC2086
-        c0=$(median %.3f ${CPU["inbound postern"]:-}) c1=$(median %.3f ${CPU["inbound postern-checked"]:-})
-        echo "inbound: accept $a0 msg/s unchecked, $a1 msg/s with SPF+DKIM+DMARC; accept time checked/unchecked $(ratio "$a0" "$a1")"
-        echo "inbound: cpu per msg: unchecked $c0 ms, checked $c1 ms, ratio $(ratio "$c1" "$c0")"
-        continue
-    fi
-    declare -A MA=() ME=() MC=()
-    summary="$bench:"
-    for mta in postern postfix; do
-        if [ -n "${SKIP[$mta]:-}" ]; then
-            MA[$mta]=NA ME[$mta]=NA MC[$mta]=NA
-            summary+=" $mta skipped,"
-            continue
-        fi
-        # shellcheck disable=SC2086   # space-separated list on purpose
-        MA[$mta]=$(median %.1f ${ACC["$bench $mta"]:-}) ME[$mta]=$(median %.1f ${E2E["$bench $mta"]:-}) MC[$mta]=$(median %.3f ${CPU["$bench $mta"]:-})
-        summary+=" $mta e2e ${ME[$mta]} msg/s (accept ${MA[$mta]}),"
-    done
-    summary+=" ratio e2e $(ratio "${ME[postern]}" "${ME[postfix]}") accept $(ratio "${MA[postern]}" "${MA[postfix]}")"
-    echo "$summary"
-    # CPU per message of the MTA's process tree is much less sensitive to a
-    # busy machine than msg/s, so it is the number to trust on a noisy host.
-    echo "$bench: cpu per msg: postern ${MC[postern]} ms, postfix ${MC[postfix]} ms, ratio $(ratio "${MC[postern]}" "${MC[postfix]}")"
-    unset MA ME MC
-done
 if [ "${WITH_MAILBOX:-0}" = 1 ]; then
     echo
-    "$HERE/mailbox-bench.sh" -r "$ROUNDS" || FAILED=1
+    run_mailbox
+fi
+for p in "${PROGRAMS[@]}"; do
+    echo
+    run_program "$p"
+done
+
+# --- the table --------------------------------------------------------------
+echo
+for cell in "${CELLS[@]}"; do
+    read -r bench SESSIONS SIZE <<<"$cell"
+    [ "$bench" = inbound ] || continue
+    a0=$(med %.1f "$cell postern" ACC) a1=$(med %.1f "$cell postern-checked" ACC)
+    c0=$(med %.3f "$cell postern" CPU) c1=$(med %.3f "$cell postern-checked" CPU)
+    echo "inbound, $(cell_name): accept $a0 msg/s unchecked, $a1 msg/s with SPF+DKIM+DMARC; accept time checked/unchecked $(ratio "${a0%\*}" "${a1%\*}")"
+    echo "inbound, $(cell_name): cpu per msg: unchecked $c0 ms, checked $c1 ms, ratio $(ratio "${c1%\*}" "${c0%\*}")"
+done
+ROWS=()
+for cell in "${CELLS[@]}"; do
+    read -r bench SESSIONS SIZE <<<"$cell"
+    [ "$bench" = inbound ] && continue
+    e0=$(med %.0f "$cell postern" E2E) e1=$(med %.0f "$cell postfix" E2E) en=NA
+    [ "$bench" = dkim ] || en=$(med %.0f "$cell postern-nosync" E2E)
+    ROWS+=("$bench|$SESSIONS|$(size_name "$SIZE")|$e0|$e1|$(ratio "${e0%\*}" "${e1%\*}")|$(med %.2f "$cell postern" CPU)|$(med %.2f "$cell postfix" CPU)|$(med %.0f "$cell postern" PSS)|$(med %.0f "$cell postfix" PSS)|$en|$(pct "$e0" "$en")")
+done
+if [ ${#ROWS[@]} -gt 0 ]; then
+    echo "postern vs Postfix, $STARTED, $(((SECONDS - T_START + 30) / 60)) min, $(nproc) CPUs, $FSTYPE; $VERSIONS"
+    echo "msg/s end to end (accepted and relayed or delivered), fsync on both; medians of $RS (* fewer: runs failed);"
+    echo "CPU and peak PSS of the MTA's processes; nosync = postern with sync_method=none, the limit line."
+    echo
+    {
+        echo "bench|conns|size|postern msg/s|Postfix msg/s|ratio|postern CPU ms/msg|Postfix CPU ms/msg|postern PSS MB|Postfix PSS MB|nosync msg/s|durable/nosync"
+        echo "-|-|-|-|-|-|-|-|-|-|-|-"
+        printf '%s\n' "${ROWS[@]}"
+    } | awk -F'|' '
+        { n = NR; for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } nf = NF }
+        END {
+            for (r = 1; r <= n; r++) {
+                line = "|"
+                for (i = 1; i <= nf; i++) {
+                    v = c[r, i]
+                    if (r == 2) { v = ""; while (length(v) < w[i]) v = v "-"; if (i > 3) v = substr(v, 2) ":" }
+                    line = line " " sprintf(i <= 3 ? "%-" w[i] "s" : "%" w[i] "s", v) " |"
+                }
+                print line
+            }
+        }'
 fi
 [ "$FAILED" = 0 ] || { say "some runs FAILED (see above)"; exit 1; }
 exit 0
