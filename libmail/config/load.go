@@ -141,6 +141,7 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 		c.Services = append(c.Services, &svc)
 	}
 	sortServices(c.Services)
+	c.applyPostscreen()
 
 	if und := md.Undecoded(); len(und) > 0 {
 		var msgs []string
@@ -177,6 +178,9 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 		}
 	}
 	if err := c.checkLoginSessions(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := c.checkPostscreen(); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return c, nil
