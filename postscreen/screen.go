@@ -91,7 +91,9 @@ func (s *Server) screen(c *net.TCPConn, addr netip.Addr, start time.Time, label 
 	deadline := start.Add(s.cfg.GreetWait)
 	if s.cfg.GreetBanner != "" {
 		c.SetWriteDeadline(deadline)
-		if _, err := c.Write([]byte("220-" + s.cfg.GreetBanner + "\r\n")); err != nil {
+		_, err := c.Write([]byte("220-" + s.cfg.GreetBanner + "\r\n"))
+		c.SetWriteDeadline(time.Time{})
+		if err != nil {
 			return verdict{hangup: true}
 		}
 	}
