@@ -3,7 +3,7 @@
 # =====================================================================
 #
 # Usage:
-#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|inbound|mailbox|all]
+#   test/bench/run.sh [-n COUNT] [-r ROUNDS] [-s SESSIONS] [-l SIZE] [local|relay|dkim|inbound|mailbox|idle|all]
 #     -n COUNT     messages per run (default 10000)
 #     -r ROUNDS    runs per MTA and benchmark (default 3)
 #     -s SESSIONS  parallel SMTP sessions of smtp-source (default 10)
@@ -17,7 +17,11 @@
 #                  by a loopback server (benchdns); no Postfix side
 #     mailbox      postern's imapd against Debian's Dovecot on copies of
 #                  one 10,000-message Maildir (mailbox-bench.sh; -r only)
-#     all          all five (default)
+#     idle         10,000 idle clients held by postscreen, then by smtpd:
+#                  the PSS of postern's processes and the greeting latency
+#                  of new clients meanwhile (idle-bench.sh, idleconns;
+#                  BENCH_IDLE_CONNS sets the count; no Postfix side)
+#     all          all six (default)
 #
 # For each benchmark, round by round, it runs postern and then Postfix
 # (postern, postfix, postern, postfix, ...) so that both see the same
@@ -112,7 +116,8 @@ relay) BENCHES=(relay) ;;
 dkim) BENCHES=(dkim) ;;
 inbound) BENCHES=(inbound) ;;
 mailbox) exec "$HERE/mailbox-bench.sh" -r "$ROUNDS" ;;
-all) BENCHES=(local relay dkim inbound) WITH_MAILBOX=1 ;;
+idle) exec "$HERE/idle-bench.sh" ;;
+all) BENCHES=(local relay dkim inbound) WITH_MAILBOX=1 WITH_IDLE=1 ;;
 *) usage >&2; exit 1 ;;
 esac
 
@@ -666,6 +671,10 @@ done
 if [ "${WITH_MAILBOX:-0}" = 1 ]; then
     echo
     "$HERE/mailbox-bench.sh" -r "$ROUNDS" || FAILED=1
+fi
+if [ "${WITH_IDLE:-0}" = 1 ]; then
+    echo
+    BENCH_BIN=$BIN "$HERE/idle-bench.sh" || FAILED=1
 fi
 [ "$FAILED" = 0 ] || { say "some runs FAILED (see above)"; exit 1; }
 exit 0
