@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseDNSBLSites(t *testing.T) {
@@ -98,6 +99,21 @@ func TestPostscreenServices(t *testing.T) {
 	}
 	if s := off.Service(PostscreenService); s.Enabled {
 		t.Errorf("off: smtpd service enabled")
+	}
+	inherit, err := Parse([]byte("[services.smtp.overrides]\nsmtpd_timeout = \"10s\"\n[services.smtpd.overrides]\nsmtpd_recipient_limit = 5\n"), "f", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := inherit.Service(PostscreenService).Params; p.SMTPDTimeout.D() != 10*time.Second || p.SMTPDRecipientLimit != 5 {
+		t.Errorf("the smtpd behind postscreen: smtpd_timeout %s, smtpd_recipient_limit %d; want the smtp service's 10s and its own 5",
+			p.SMTPDTimeout.D(), p.SMTPDRecipientLimit)
+	}
+	noSMTP, err := Parse([]byte("[services.smtp]\nenabled = false\n"), "f", testOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := noSMTP.Service(PostscreenService); s.Enabled {
+		t.Errorf("smtp off: smtpd service enabled")
 	}
 	if _, err := Parse([]byte("[services.smtpd]\nenabled = false\n"), "f", testOpt); err == nil || !strings.Contains(err.Error(), "needs the unix service smtpd") {
 		t.Errorf("postscreen without its smtpd service: %v", err)

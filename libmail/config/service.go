@@ -45,8 +45,8 @@ func builtinServices() map[string]builtinService {
 		"smtp": {Service: Service{Kind: "inet", Listen: []string{":25"}, Command: "smtpd", ProcessLimit: 1, Enabled: true}},
 		// The smtpd behind postscreen (postscreen_enable): it takes the
 		// clients postscreen passed, descriptors and all, on a Unix socket
-		// (Postfix's "smtpd pass" row). postscreen_enable = false turns it
-		// off.
+		// (Postfix's "smtpd pass" row). It runs only behind a postscreen
+		// (applyPostscreen).
 		"smtpd": {Service: Service{Kind: "unix", Listen: []string{queue.SMTPDSocket}, Command: "smtpd", ProcessLimit: 1, Enabled: true}},
 		// Submission needs a certificate, so it ships disabled, as in
 		// Postfix's master.cf; `enabled = true` turns it on. It is for
@@ -94,20 +94,24 @@ const PostscreenService = "smtpd"
 
 // applyPostscreen makes postscreen_enable's change to the service table,
 // one switch as Postfix admins flip two rows of master.cf: on, the smtp
-// service runs postscreen where it would run smtpd, and the smtpd service
-// takes the clients postscreen passes; off, the smtpd service does not
-// run.
+// service runs postscreen where it would run smtpd. The smtpd service,
+// which takes the clients postscreen passes, runs only when an enabled
+// service runs postscreen: with postscreen off, or the smtp service
+// disabled, it would wait for nobody.
 func (c *Config) applyPostscreen() {
-	smtp, pass := c.Service("smtp"), c.Service(PostscreenService)
-	if !c.Params.PostscreenEnable {
-		if pass != nil {
-			pass.Enabled = false
-		}
-		return
-	}
-	if smtp != nil && smtp.Command == "smtpd" {
+	if smtp := c.Service("smtp"); smtp != nil && c.Params.PostscreenEnable && smtp.Command == "smtpd" {
 		smtp.Command = "postscreen"
 	}
+	pass := c.Service(PostscreenService)
+	if pass == nil {
+		return
+	}
+	for _, s := range c.Services {
+		if s.Enabled && filepath.Base(s.Command) == "postscreen" {
+			return
+		}
+	}
+	pass.Enabled = false
 }
 
 // checkPostscreen: an enabled postscreen service needs the smtpd service
