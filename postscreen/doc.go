@@ -17,9 +17,9 @@
 // descriptor passing (libmail/ipc/pass), and sends the final 220 line.
 //
 // One process holds every client in its tests. A held client costs a
-// goroutine parked on Go's netpoller (epoll) with a few hundred bytes of
-// state and no buffer beyond a small array on its stack; the
-// measurements are in docs/architecture.md and test/bench/idleconns.
+// goroutine parked on Go's netpoller (epoll) with the minimum stack and
+// a few hundred bytes of state (arrive and hold in screen.go say how);
+// the measurements are in docs/architecture.md and test/bench/idleconns.
 //
 // # Runs as
 //

@@ -64,21 +64,22 @@ func (s *Server) Serve(l net.Listener) error {
 			if closing {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of descriptors: wait for clients to leave.
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			// Out of descriptors (EMFILE, ENFILE) or a connection reset
+			// before it was accepted: the listener is fine, and clients
+			// leaving will make room.
+			s.log.Warn("accept: %v", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
 		}
 		tc, ok := nc.(*net.TCPConn)
 		if !ok {
 			nc.Close()
 			continue
 		}
-		s.wg.Add(1)
-		go s.handle(tc)
+		s.arrive(tc)
 	}
 }
 
