@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"postern.dev/postern/libmail/daemon"
 )
 
 // sandbox is a postern started for the measurement.
@@ -64,10 +66,11 @@ func startSandbox(ctx context.Context, o options) (*sandbox, error) {
 	if err := postern(append([]string{"-c", conf, "config", "set"}, set...)...); err != nil {
 		return nil, sb.cleanup(err)
 	}
-	sb.cmd = exec.Command(filepath.Join(bin, "master"), "-c", conf)
+	// In a session of its own, so that stop can end what is left of
+	// it by its process group.
+	sb.cmd = daemon.Detached(filepath.Join(bin, "master"), "-c", conf)
 	var out bytes.Buffer
 	sb.cmd.Stdout, sb.cmd.Stderr = &out, &out
-	sb.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := sb.cmd.Start(); err != nil {
 		return nil, sb.cleanup(err)
 	}
