@@ -16,9 +16,8 @@ import (
 	"postern.dev/postern/libmail/ipc/pass"
 )
 
-// pregreetPeek is how much of a pregreeting client's text is read and
-// logged. It lives on the goroutine's stack: an idle client costs no
-// buffer.
+// pregreetPeek is how much of a pregreeting client's text is peeked at
+// and logged: a small array per held client, never a read buffer.
 const pregreetPeek = 64
 
 // arrive takes a new client, in the accept loop's goroutine: it logs
@@ -74,8 +73,9 @@ func (s *Server) arrive(c *net.TCPConn) {
 		}
 	}
 	h := &held{c: c, req: req, addr: client.Addr(), start: start, label: label}
-	s.startDNSBL(h)
+	// The deadline first: an allow-listing DNS answer moves it.
 	c.SetReadDeadline(start.Add(s.cfg.GreetWait))
+	s.startDNSBL(h)
 	s.wg.Add(1)
 	go s.hold(h)
 }
