@@ -8,7 +8,7 @@ SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 BIN       := bin
 BUILD     ?= build
-DAEMONS   := master smtpd qmgr local smtp anvil showq pickup imapd pop3d
+DAEMONS   := master smtpd postscreen qmgr local smtp anvil showq pickup imapd pop3d
 COMMANDS  := postern sendmail
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 LDFLAGS   := -s -w -X postern.dev/postern/libmail/version.Version=$(VERSION)

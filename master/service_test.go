@@ -67,11 +67,11 @@ func TestReloadDecision(t *testing.T) {
 		{"kind", spool, aListen, "kind = \"unix\"\nlisten = [\"127.0.0.1:2525\"]\n" + bCmd, []string{"b"}, []string{"b"}},
 		{"an override", spool, aListen, bInet + bCmd + "[services.b.overrides]\nsmtpd_timeout = \"10s\"\n", []string{"b"}, nil},
 		{"a global parameter", spool + "myhostname = \"other.example.test\"\n", aListen, bInet + bCmd,
-			[]string{"a", "anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp"}, nil},
+			[]string{"a", "anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp", "smtpd"}, nil},
 		{"a global parameter that a overrides", spool + "message_size_limit = 2000\n", aListen, bInet + bCmd,
-			[]string{"anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp"}, nil},
+			[]string{"anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp", "smtpd"}, nil},
 		{"the spool", "queue_directory = \"/srv/spool\"\n", aListen, bInet + bCmd,
-			[]string{"a", "anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp"}, []string{"a", "anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp"}},
+			[]string{"a", "anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp", "smtpd"}, []string{"a", "anvil", "b", "local", "outbound", "pickup", "qmgr", "showq", "smtp", "smtpd"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := parseServices(t, serviceTable(spool, aListen, bInet+bCmd))

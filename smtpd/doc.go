@@ -37,7 +37,9 @@
 //
 // # Runs as
 //
-// mail_owner, with the listening sockets inherited from the master.
+// mail_owner, with the listening sockets inherited from the master. A
+// Unix socket among them (the smtpd service, private/smtpd) is where
+// postscreen passes the clients it screened on port 25 (pass.go).
 //
 // # Talks to
 //

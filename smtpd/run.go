@@ -59,7 +59,14 @@ func Run(ctx context.Context, env *daemon.Env) error {
 		defer limiter.Start()()
 		srv.UseLimiter(limiter)
 	}
-	wait := env.Serve(ctx, srv.Serve)
+	wait := env.Serve(ctx, func(l net.Listener) error {
+		// A Unix socket is the smtpd service behind postscreen, which
+		// passes clients on it (pass.go).
+		if l.Addr().Network() == "unix" {
+			return srv.Serve(newPassListener(l, env.Log))
+		}
+		return srv.Serve(l)
+	})
 	env.Ready()
 	<-ctx.Done()
 	// Sessions get a few seconds to finish what they are doing; a client

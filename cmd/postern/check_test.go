@@ -21,7 +21,7 @@ func checkEnv(t *testing.T, extra string) *testEnv {
 		}
 	}
 	e := newTestEnv(t, extra)
-	for _, p := range []string{"smtpd", "qmgr", "local", "smtp", "anvil", "showq", "pickup"} {
+	for _, p := range []string{"smtpd", "postscreen", "qmgr", "local", "smtp", "anvil", "showq", "pickup"} {
 		e.write(t, "bin/"+p, "#!/bin/sh\n", 0o755)
 	}
 	ownSpoolDir(t, e, "public")
@@ -94,13 +94,13 @@ func TestCheckProblems(t *testing.T) {
 			want: "$DIR/tls/key.pem is readable by every user (mode 644); make it 0600, or 0640 to the group that must read it"},
 		{name: "TLS certificate missing",
 			extra: "[services.smtp.overrides]\nsmtpd_tls_cert_file = \"$DIR/cert.pem\"\nsmtpd_tls_key_file = \"$DIR/key.pem\"\n",
-			want:  "service smtp: TLS certificate: open $DIR/cert.pem: no such file or directory"},
+			want:  "service smtpd: TLS certificate: open $DIR/cert.pem: no such file or directory"},
 		{name: "TLS certificate missing, set for every service",
 			extra: "smtpd_tls_cert_file = \"$DIR/cert.pem\"\nsmtpd_tls_key_file = \"$DIR/key.pem\"\n",
-			want:  "service smtp: TLS certificate: open $DIR/cert.pem: no such file or directory"},
+			want:  "service smtpd: TLS certificate: open $DIR/cert.pem: no such file or directory"},
 		{name: "DKIM key missing",
 			extra: "dkim_signing_keys = [\"example.test s1 $DIR/dkim/example.test.s1.key\"]\n",
-			want:  "service smtp: dkim key for example.test (selector s1): open $DIR/dkim/example.test.s1.key: no such file or directory"},
+			want:  "service smtpd: dkim key for example.test (selector s1): open $DIR/dkim/example.test.s1.key: no such file or directory"},
 		{name: "DKIM key readable by all",
 			extra: "dkim_signing_keys = [\"example.test ed2026 $DIR/dkim/example.test.ed2026.key\"]\n",
 			setup: func(t *testing.T, e *testEnv) {

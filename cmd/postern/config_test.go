@@ -14,7 +14,7 @@ import (
 // line and key of a problem.
 func TestConfigCheck(t *testing.T) {
 	e := newTestEnv(t, "[services.submission]\nenabled = true\n")
-	want := "postern: " + e.cfg + " is valid (8 services enabled)\n"
+	want := "postern: " + e.cfg + " is valid (9 services enabled)\n"
 	if out := mustPostern(t, "-c", e.cfg, "config", "check"); out != want {
 		t.Errorf("%q, want %q", out, want)
 	}

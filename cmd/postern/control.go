@@ -186,7 +186,7 @@ func cmdStatus(a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "postern: the mail system is %s (master pid %d, up %s, configuration %s)\n",
 		state, st.PID, time.Since(st.Started).Round(time.Second), st.Config)
-	fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-12s %-12s %s\n", "SERVICE", "COMMAND", "USER", "PROCESSES", "PIDS", "LISTEN")
+	fmt.Fprintf(a.stdout, "%-12s %-10s %-10s %-12s %-12s %s\n", "SERVICE", "COMMAND", "USER", "PROCESSES", "PIDS", "LISTEN")
 	for _, s := range st.Services {
 		var pids []int
 		ready := 0
@@ -207,7 +207,8 @@ func cmdStatus(a *app, args []string) error {
 			list = strings.Trim(fmt.Sprint(pids), "[]")
 			list = strings.ReplaceAll(list, " ", ",")
 		}
-		fmt.Fprintf(a.stdout, "%-12s %-8s %-10s %-12s %-12s %s\n", s.Name, filepath.Base(s.Command), s.User, procs, list, strings.Join(s.Listen, ", "))
+		// COMMAND fits the longest daemon name, postscreen.
+		fmt.Fprintf(a.stdout, "%-12s %-10s %-10s %-12s %-12s %s\n", s.Name, filepath.Base(s.Command), s.User, procs, list, strings.Join(s.Listen, ", "))
 	}
 	return nil
 }

@@ -160,10 +160,10 @@ func TestStatus(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	want := []string{
 		fmt.Sprintf("postern: the mail system is running (master pid %d, up 1h30m0s, configuration /etc/postern/postern.toml)", fm.pid),
-		"SERVICE      COMMAND  USER       PROCESSES    PIDS         LISTEN",
-		"qmgr         qmgr     postern    1/1 ready    4001         public/qmgr",
-		"smtp         smtpd    postern    1/2 ready    4002,4003    :25, [::]:25",
-		"local        local    postern    throttled    -            private/local",
+		"SERVICE      COMMAND    USER       PROCESSES    PIDS         LISTEN",
+		"qmgr         qmgr       postern    1/1 ready    4001         public/qmgr",
+		"smtp         smtpd      postern    1/2 ready    4002,4003    :25, [::]:25",
+		"local        local      postern    throttled    -            private/local",
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("output:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))

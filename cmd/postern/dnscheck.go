@@ -155,7 +155,8 @@ func findSelf(cfg *config.Config, given []netip.Addr, routes func() []netip.Addr
 	}
 	var found []netip.Addr
 	for _, svc := range cfg.Services {
-		if !svc.Enabled || svc.Kind != "inet" || filepath.Base(svc.Command) != "smtpd" {
+		// postscreen listens on port 25 for smtpd when it is on.
+		if cmd := filepath.Base(svc.Command); !svc.Enabled || svc.Kind != "inet" || cmd != "smtpd" && cmd != "postscreen" {
 			continue
 		}
 		for _, l := range svc.Listen {

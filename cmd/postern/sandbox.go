@@ -139,6 +139,10 @@ smtpd_tls_cert_file = %s
 smtpd_tls_key_file = %s
 # Only aliases and accounts receive mail here, not the machine's users.
 local_system_users = false
+# postscreen(8) screens port 25 in an installed system; a sandbox talks to
+# smtpd directly (postern -c FILE config set postscreen_enable=true
+# turns it on here too).
+postscreen_enable = false
 `, dir, q(filepath.Join(dir, "spool")), q(bin), q(filepath.Join(dir, "mail")), q(filepath.Join(dir, "aliases")),
 		q(filepath.Join(dir, "accounts")), q(filepath.Join(dir, "log", "maillog")),
 		q(filepath.Join(dir, "tls", "cert.pem")), q(filepath.Join(dir, "tls", "key.pem")))

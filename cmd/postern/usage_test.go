@@ -126,7 +126,7 @@ func TestVersion(t *testing.T) {
 // between config and its subcommand, and the last one counts.
 func TestConfigFlagAnywhere(t *testing.T) {
 	e := newTestEnv(t, "")
-	want := "postern: " + e.cfg + " is valid (7 services enabled)\n"
+	want := "postern: " + e.cfg + " is valid (8 services enabled)\n"
 	for _, args := range [][]string{
 		{"-c", e.cfg, "config", "check"},
 		{"config", "-c", e.cfg, "check"},

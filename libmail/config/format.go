@@ -10,17 +10,18 @@ import (
 // sectionTitles name the sections of the shipped file and the man page, in
 // the order of Params.
 var sectionTitles = map[string]string{
-	"General": "The mail system",
-	"Queue":   "Queue and queue manager",
-	"SMTPD":   "SMTP server (smtpd)",
-	"Limits":  "Client limits (smtpd and anvil)",
-	"DKIM":    "DKIM signing",
-	"SMTP":    "SMTP client (smtp)",
-	"Local":   "Local delivery (local)",
-	"Login":   "Mailbox access: the login processes of imapd and pop3d",
-	"Pickup":  "Local submission (sendmail and pickup)",
-	"Master":  "Supervisor (master)",
-	"Logging": "Logging",
+	"General":    "The mail system",
+	"Queue":      "Queue and queue manager",
+	"SMTPD":      "SMTP server (smtpd)",
+	"Postscreen": "Connection screening (postscreen)",
+	"Limits":     "Client limits (smtpd and anvil)",
+	"DKIM":       "DKIM signing",
+	"SMTP":       "SMTP client (smtp)",
+	"Local":      "Local delivery (local)",
+	"Login":      "Mailbox access: the login processes of imapd and pop3d",
+	"Pickup":     "Local submission (sendmail and pickup)",
+	"Master":     "Supervisor (master)",
+	"Logging":    "Logging",
 }
 
 // WriteParams writes "name = value" lines in TOML syntax for every

@@ -102,6 +102,7 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 	c := &Config{Params: fd.Params, File: name}
 
 	builtin := builtinServices()
+	overrides := map[string]toml.Primitive{} // the file's overrides tables
 	names := map[string]bool{}
 	for n := range builtin {
 		names[n] = true
@@ -134,6 +135,7 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 			if err := md.PrimitiveDecode(doc.Overrides, &svc.Params); err != nil {
 				return nil, decodeError(where, err)
 			}
+			overrides[n] = doc.Overrides
 		}
 		if err := svc.validate(); err != nil {
 			return nil, fmt.Errorf("%s:%d: service %s: %w", where, keyLine(text, toml.Key{"services", n}), n, err)
@@ -141,6 +143,19 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 		c.Services = append(c.Services, &svc)
 	}
 	sortServices(c.Services)
+	c.applyPostscreen()
+	if smtp, pass := c.Service("smtp"), c.Service(PostscreenService); smtp != nil && pass != nil && pass.Enabled && smtp.Command == "postscreen" {
+		// The smtpd behind postscreen is the port-25 smtpd: it sees the
+		// smtp service's overrides, then its own, so that turning
+		// postscreen on does not lose what [services.smtp.overrides]
+		// says about smtpd.
+		pass.Params = smtp.Params.clone()
+		if prim, ok := overrides[PostscreenService]; ok {
+			if err := md.PrimitiveDecode(prim, &pass.Params); err != nil {
+				return nil, decodeError(where, err)
+			}
+		}
+	}
 
 	if und := md.Undecoded(); len(und) > 0 {
 		var msgs []string
@@ -177,6 +192,9 @@ func Parse(text []byte, name string, opt Options) (*Config, error) {
 		}
 	}
 	if err := c.checkLoginSessions(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if err := c.checkPostscreen(); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return c, nil

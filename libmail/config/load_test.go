@@ -124,7 +124,8 @@ command = "smtpd"
 		t.Fatal(err)
 	}
 	smtp := c.Service("smtp")
-	if smtp.Kind != "inet" || smtp.Command != "smtpd" || smtp.Listen[0] != "127.0.0.1:10025" {
+	// postscreen_enable (on by default) puts postscreen on the smtp service.
+	if smtp.Kind != "inet" || smtp.Command != "postscreen" || smtp.Listen[0] != "127.0.0.1:10025" {
 		t.Errorf("smtp service not merged: %+v", smtp)
 	}
 	if smtp.Params.SMTPDTimeout.D() != 10*time.Second || c.SMTPDTimeout.D() != 300*time.Second {

@@ -14,7 +14,7 @@ var words = map[string]string{
 	"mime": "MIME", "tcp": "TCP", "rcpt": "Rcpt", "CAfile": "CAFile", "smtputf8": "SMTPUTF8", "dkim": "DKIM",
 	"myhostname": "MyHostname", "mydomain": "MyDomain", "myorigin": "MyOrigin", "mydestination": "MyDestination",
 	"mynetworks": "MyNetworks", "relayhost": "RelayHost", "wrappermode": "WrapperMode", "maillog": "Maillog",
-	"peername": "Peername",
+	"peername": "Peername", "dnsbl": "DNSBL", "ttl": "TTL",
 }
 
 // goName is the Go field name a parameter's name gives.

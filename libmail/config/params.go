@@ -10,6 +10,7 @@ type Params struct {
 	General
 	Queue
 	SMTPD
+	Postscreen
 	Limits
 	DKIM
 	SMTP
@@ -91,6 +92,24 @@ type SMTPD struct {
 	SMTPDSASLAuthRequired           bool     `toml:"smtpd_sasl_auth_required" default:"false" doc:"Refuse MAIL FROM with 530 5.7.0 until the client has authenticated (RFC 4954 section 6), whatever its address: the built-in submission and submissions services set it, and a service's overrides may clear it. Needs smtpd_sasl_auth_enable."`
 	SMTPDSenderLoginCheck           bool     `toml:"smtpd_sender_login_check" default:"true" doc:"An authenticated client may use as MAIL FROM and in From: only addresses its account owns: its own (with any address extension), the aliases whose expansion reaches it, and what smtpd_sender_login_maps gives it; others get 553 5.7.1 (Postfix: reject_authenticated_sender_login_mismatch). The null sender is allowed. Unauthenticated sessions are not affected."`
 	SMTPDSenderLoginMaps            []string `toml:"smtpd_sender_login_maps" default:"" doc:"Files of further sender owners for smtpd_sender_login_check, one entry a line: \"ADDRESS LOGIN, LOGIN...\" where ADDRESS is user@domain or @domain (every address in it) and each LOGIN an account; # starts a comment. The first entry that matches the address, then the address without its extension, then its @domain, is the one. Reread when they change."`
+}
+
+// Postscreen is about postscreen(8), the front of the MX port: it holds
+// each new client while it tests it and hands those that pass to smtpd.
+type Postscreen struct {
+	PostscreenEnable                     bool     `toml:"postscreen_enable" default:"true" doc:"Run postscreen in front of smtpd on the smtp service (port 25): the smtp service runs postscreen instead of smtpd (unless its table names another command), and the smtpd service (private/smtpd) serves the clients postscreen passes on. The submission services are never screened. postern sandbox sets it to false."`
+	PostscreenGreetBanner                string   `toml:"postscreen_greet_banner" default:"$myhostname ESMTP $mail_name" doc:"The text of the first line of a multi-line greeting (220-) that postscreen sends to a new client before postscreen_greet_wait: a client that speaks before smtpd's final 220 line fails the pregreet test. Empty sends nothing first."`
+	PostscreenGreetWait                  Duration `toml:"postscreen_greet_wait" default:"6s" doc:"How long postscreen waits, with a new client, for it to talk out of turn (the pregreet test) and for the DNS list answers (later ones are ignored)."`
+	PostscreenGreetAction                string   `toml:"postscreen_greet_action" default:"enforce" doc:"What happens to a client that talks before its turn: enforce answers 421 4.7.1 and disconnects it; ignore only logs it and lets it pass."`
+	PostscreenDNSBLSites                 []string `toml:"postscreen_dnsbl_sites" default:"" doc:"DNS block and allow lists to ask about each new client, as zone, zone=pattern or either with *weight (zone=127.0.0.[2..11]*3): the client's reversed address under the zone is looked up (A), and an answer that matches the pattern (any 127.0.0.0/8 address if none; octets, [n..m] ranges and [a;b] lists; several patterns joined by ;) adds the weight (1 if none; negative for allow lists) to its score. A zone listed twice counts once per matching entry."`
+	PostscreenDNSBLThreshold             int      `toml:"postscreen_dnsbl_threshold" default:"1" doc:"The DNS list score at which a client fails the DNSBL test."`
+	PostscreenDNSBLAllowlistThreshold    int      `toml:"postscreen_dnsbl_allowlist_threshold" default:"0" doc:"A score at or below which (when negative) a client passes at once, without waiting out postscreen_greet_wait; 0 turns this off."`
+	PostscreenDNSBLAction                string   `toml:"postscreen_dnsbl_action" default:"enforce" doc:"What happens to a client whose score reaches postscreen_dnsbl_threshold: enforce answers 421 4.7.1 and disconnects it; ignore only logs it."`
+	PostscreenCacheTTL                   Duration `toml:"postscreen_cache_ttl" default:"1d" doc:"How long a client that passed every test is remembered: until then its connections go straight to smtpd (PASS OLD) without tests. The cache is in postscreen's memory; a restart empties it."`
+	PostscreenCacheLimit                 int      `toml:"postscreen_cache_limit" default:"100000" doc:"The most clients the cache remembers; when it is full, expired entries are forgotten first, then arbitrary ones."`
+	PostscreenAccessList                 []string `toml:"postscreen_access_list" default:"permit_mynetworks" doc:"The permanent allow and deny list, searched in order, first match wins: permit_mynetworks, permit CIDR (passes without tests: ALLOWLISTED) and reject CIDR (421 4.7.1 at once: DENYLISTED)."`
+	PostscreenClientConnectionCountLimit int      `toml:"postscreen_client_connection_count_limit" default:"50" doc:"The most simultaneous connections postscreen holds from one client address; the next gets 421 4.7.0. 0 means no limit."`
+	PostscreenConnectionLimit            int      `toml:"postscreen_connection_limit" default:"20000" doc:"The most clients postscreen holds at once in its tests (each costs a descriptor and a few KiB); the next gets 421 4.3.2 until one leaves."`
 }
 
 // Limits are the limits smtpd puts on clients and authenticated users

@@ -43,6 +43,11 @@ type builtinService struct {
 func builtinServices() map[string]builtinService {
 	return map[string]builtinService{
 		"smtp": {Service: Service{Kind: "inet", Listen: []string{":25"}, Command: "smtpd", ProcessLimit: 1, Enabled: true}},
+		// The smtpd behind postscreen (postscreen_enable): it takes the
+		// clients postscreen passed, descriptors and all, on a Unix socket
+		// (Postfix's "smtpd pass" row). It runs only behind a postscreen
+		// (applyPostscreen).
+		"smtpd": {Service: Service{Kind: "unix", Listen: []string{queue.SMTPDSocket}, Command: "smtpd", ProcessLimit: 1, Enabled: true}},
 		// Submission needs a certificate, so it ships disabled, as in
 		// Postfix's master.cf; `enabled = true` turns it on. It is for
 		// the users' own mail (RFC 6409): AUTH is required before MAIL,
@@ -82,6 +87,45 @@ func builtinServices() map[string]builtinService {
 		// process, so that no two take the same file.
 		"pickup": {Service: Service{Kind: "unix", Listen: []string{queue.PickupSocket}, Command: "pickup", ProcessLimit: 1, Enabled: true}},
 	}
+}
+
+// PostscreenService is the smtpd service postscreen passes clients to.
+const PostscreenService = "smtpd"
+
+// applyPostscreen makes postscreen_enable's change to the service table,
+// one switch as Postfix admins flip two rows of master.cf: on, the smtp
+// service runs postscreen where it would run smtpd. The smtpd service,
+// which takes the clients postscreen passes, runs only when an enabled
+// service runs postscreen: with postscreen off, or the smtp service
+// disabled, it would wait for nobody.
+func (c *Config) applyPostscreen() {
+	if smtp := c.Service("smtp"); smtp != nil && c.Params.PostscreenEnable && smtp.Command == "smtpd" {
+		smtp.Command = "postscreen"
+	}
+	pass := c.Service(PostscreenService)
+	if pass == nil {
+		return
+	}
+	for _, s := range c.Services {
+		if s.Enabled && filepath.Base(s.Command) == "postscreen" {
+			return
+		}
+	}
+	pass.Enabled = false
+}
+
+// checkPostscreen: an enabled postscreen service needs the smtpd service
+// it passes its clients to.
+func (c *Config) checkPostscreen() error {
+	for _, s := range c.Services {
+		if !s.Enabled || filepath.Base(s.Command) != "postscreen" {
+			continue
+		}
+		if ps := c.Service(PostscreenService); ps == nil || !ps.Enabled || ps.Kind != "unix" || len(ps.Listen) == 0 {
+			return fmt.Errorf("service %s runs postscreen, which needs the unix service %s: enable it ([services.%s] enabled = true)", s.Name, PostscreenService, PostscreenService)
+		}
+	}
+	return nil
 }
 
 // knownCapabilities are the capabilities a service may keep. The list is

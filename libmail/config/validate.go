@@ -29,6 +29,9 @@ func (p *Params) validate() error {
 	if err := p.validateLogin(); err != nil {
 		return err
 	}
+	if err := p.validatePostscreen(); err != nil {
+		return err
+	}
 	switch p.SMTPDTLSSecurityLevel {
 	case "may", "encrypt", "none":
 	default:

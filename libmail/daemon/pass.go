@@ -13,7 +13,8 @@ import (
 // Passing a connection to another process: imapd's and pop3d's login
 // processes hand an authenticated client to their session service
 // (SCM_RIGHTS on a Unix socket), which hands it on to the session process
-// it starts as the mailbox's owner (an inherited descriptor). Only this
+// it starts as the mailbox's owner (an inherited descriptor); postscreen
+// passes the clients that passed its tests to smtpd the same way. Only this
 // package and the master pass descriptors, so that one place says which
 // process may hold which connection.
 

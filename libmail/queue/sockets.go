@@ -10,6 +10,7 @@ const (
 	PickupSocket  = "public/pickup"   // wake-ups from sendmail to pickup: a connection is the whole message
 	SMTPSocket    = "private/smtp"    // delivery requests from qmgr to the smtp agent
 	AnvilSocket   = "private/anvil"   // smtpd's client events to anvil (libmail/ipc/anvil)
+	SMTPDSocket   = "private/smtpd"   // clients postscreen passes to smtpd (libmail/ipc/pass)
 	ShowqSocket   = "public/showq"    // queue listings for any local user (libmail/ipc/showq)
 	ControlSocket = "pid/master.ctl"  // postern to the master (libmail/ipc/control)
 	PIDFile       = "pid/master.pid"  // the master's PID

@@ -30,11 +30,14 @@
 #                  by a loopback server (benchdns); no Postfix side
 #     mailbox      postern's imapd against Debian's Dovecot on copies of
 #                  one 10,000-message Maildir (mailbox-bench.sh; -r only)
-#     idle         10,000 idle connections  (Go program test/bench/idleconns;
-#                  "idleconns" works too)
+#     idle         10,000 idle clients held by postscreen, then by smtpd:
+#                  the PSS of postern's processes and the greeting latency
+#                  of new clients meanwhile (idle-bench.sh, which runs the
+#                  Go program test/bench/idleconns; BENCH_IDLE_CONNS sets
+#                  the count; no Postfix side; "idleconns" works too)
 #     bigmsg       one 50 MB message        (Go program test/bench/bigmsg)
 #     deferred     100,000 deferred messages (Go program test/bench/deferred)
-#                  The three programs run with "go run ./test/bench/DIR"
+#                  The two programs run with "go run ./test/bench/DIR"
 #                  from the repository root, BENCH_BIN set to the postern
 #                  binaries, and print their own results; each is skipped
 #                  with a message while its directory does not exist.
@@ -190,10 +193,10 @@ case $WHICH in
 local | relay | dkim | inbound) BENCHES=("$WHICH") ;;
 quick) BENCHES=(relay local) QUICK=1 SESSIONS_OPT=${SESSIONS_OPT:-10} SIZE_OPT=${SIZE_OPT:-5120} ;;
 mailbox) run_mailbox; exit $FAILED ;;
-idle | idleconns) run_program idleconns; exit $FAILED ;;
+idle | idleconns) BENCH_BIN=$BIN "$HERE/idle-bench.sh" || FAILED=1; exit $FAILED ;;
 bigmsg) run_program bigmsg; exit $FAILED ;;
 deferred) run_program deferred; exit $FAILED ;;
-all) BENCHES=(relay local dkim inbound) WITH_MAILBOX=1 PROGRAMS=(idleconns bigmsg deferred) ;;
+all) BENCHES=(relay local dkim inbound) WITH_MAILBOX=1 WITH_IDLE=1 PROGRAMS=(bigmsg deferred) ;;
 *) usage >&2; exit 1 ;;
 esac
 
@@ -819,7 +822,7 @@ for cell in "${CELLS[@]}"; do
 done
 if [ ${#ROWS[@]} -gt 0 ]; then
     echo "postern vs Postfix, $STARTED, $(((SECONDS - T_START + 30) / 60)) min, $(nproc) CPUs, $FSTYPE; $VERSIONS"
-    echo "msg/s end to end (accepted and relayed or delivered), fsync on both; medians of $RS (* fewer: runs failed);"
+    echo "msg/s end to end (accepted and relayed or delivered), durable on both (postern: sync_method=syncfs, its default; Postfix: fsync); medians of $RS (* fewer: runs failed);"
     echo "CPU and peak PSS of the MTA's processes; nosync = postern with sync_method=none, the limit line."
     echo
     {
@@ -839,6 +842,10 @@ if [ ${#ROWS[@]} -gt 0 ]; then
                 print line
             }
         }'
+fi
+if [ "${WITH_IDLE:-0}" = 1 ]; then
+    echo
+    BENCH_BIN=$BIN "$HERE/idle-bench.sh" || FAILED=1
 fi
 [ "$FAILED" = 0 ] || { say "some runs FAILED (see above)"; exit 1; }
 exit 0

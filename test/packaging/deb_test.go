@@ -86,6 +86,11 @@ func TestDebPackage(t *testing.T) {
 	swaks(t, port, "alice@localhost", "via smtp")
 	swaks(t, port, "postmaster@localhost", "to postmaster")
 	want := []string{"via smtp", "to postmaster"}
+	// The package runs postscreen on port 25; loopback is mynetworks,
+	// which its default access list lets through untested.
+	if log := c.read("/var/log/postern.log"); !strings.Contains(log, "postscreen[") || !strings.Contains(log, "ALLOWLISTED [127.0.0.1]:") {
+		t.Errorf("postscreen did not take the SMTP clients; mail log:\n%s", log)
+	}
 	if !c.exists("/usr/sbin/sendmail") {
 		t.Fatal("the package has no /usr/sbin/sendmail")
 	}
@@ -206,6 +211,7 @@ func checkInstalled(t *testing.T, c *chroot) {
 	}
 	for _, p := range []string{"/usr/sbin/postern", "/usr/lib/postern/master", "/usr/lib/postern/smtpd",
 		"/usr/lib/postern/imapd", "/usr/lib/postern/pop3d", "/usr/share/man/man8/imapd.8.gz",
+		"/usr/lib/postern/postscreen", "/usr/share/man/man8/postscreen.8.gz",
 		"/usr/lib/systemd/system/postern.service", "/usr/share/man/man8/master.8.gz", "/usr/share/doc/postern/copyright",
 		"/usr/share/postern/fail2ban/postern.conf"} {
 		if !c.exists(p) {
