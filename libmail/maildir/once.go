@@ -1,8 +1,10 @@
 package maildir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -25,10 +27,16 @@ import (
 // takes a scan of new/ and cur/, which Recheck asks for. The caller sets
 // it when an earlier attempt may have ended without a record (the queue
 // marks such entries), so that ordinary deliveries never pay for it.
+//
+// An earlier file counts only if it holds what this attempt wrote, byte
+// for byte. A power cut can keep the rename of an attempt whose data was
+// not yet on disk: the file is then empty, short, or (ext4 writes new
+// data into unwritten extents and marks them written in a later
+// transaction) of the right size and all zeros. Such a file is replaced.
 type Once struct {
 	Key     string    // letters, digits and '-'; "" for a plain delivery
 	Time    time.Time // the name's time: the same at every attempt
-	Recheck bool      // look in new/ and cur/ before delivering
+	Recheck bool      // look in new/ and cur/ as well
 }
 
 // name is the name a keyed delivery gets, without sizes.
@@ -36,11 +44,40 @@ func (o Once) name(host string) Name {
 	return Name{Sec: o.Time.Unix(), Usec: o.Time.Nanosecond() / 1000, Key: o.Key, Host: host, Size: -1, VSize: -1}
 }
 
-// findKeyed looks for the delivery named k (sizes aside) in root's new/
-// and cur/, and returns the directory ("new" or "cur") and name of the
-// file, or "" if there is none. A file found short of the size its name
-// gives is removed and not reported (see intact).
-func findKeyed(root string, k Name) (string, string, error) {
+// publishKeyed puts the written tmp file under k's name in root/new,
+// unless the same delivery is there already: then it returns the
+// directory ("new" or "cur") and name of the earlier file, and leaves the
+// tmp file for the caller to remove. With recheck it looks in new/ and
+// cur/ for the key first; files of the key that do not hold the message
+// are removed (new/'s is replaced by the rename).
+func publishKeyed(root, tmpPath string, k Name, recheck bool) (dir, name string, err error) {
+	if recheck {
+		dir, name, err := findKeyed(root, k, tmpPath)
+		if err != nil || name != "" {
+			return dir, name, err
+		}
+	}
+	name = k.String()
+	path := root + "/new/" + name
+	err = commit.RenameNoReplace(tmpPath, path)
+	if !errors.Is(err, fs.ErrExist) {
+		return "", name, err
+	}
+	same, err := sameContent(tmpPath, path)
+	if err != nil || same {
+		return "new", name, err
+	}
+	if err := os.Rename(tmpPath, path); err != nil {
+		return "", "", fmt.Errorf("replace a broken earlier delivery: %w", err)
+	}
+	return "", name, nil
+}
+
+// findKeyed looks in root's new/ and cur/ for a file of the delivery k
+// (its name with any sizes and flags) that holds what tmpPath holds, and
+// returns its directory and name, or "" if there is none. Files of the
+// key that hold something else are removed.
+func findKeyed(root string, k Name, tmpPath string) (string, string, error) {
 	prefix := k.String()
 	for _, dir := range []string{"new", "cur"} {
 		names, err := readNames(root + "/" + dir)
@@ -53,37 +90,16 @@ func findKeyed(root string, k Name) (string, string, error) {
 				continue
 			}
 			path := root + "/" + dir + "/" + name
-			if ok, err := intact(path, name); err != nil || ok {
+			same, err := sameContent(tmpPath, path)
+			if err != nil || same {
 				return dir, name, err
 			}
 			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return "", "", fmt.Errorf("remove a truncated earlier delivery: %w", err)
+				return "", "", fmt.Errorf("remove a broken earlier delivery: %w", err)
 			}
 		}
 	}
 	return "", "", nil
-}
-
-// intact reports whether the file at path has the size its name gives.
-// The file of an attempt cut short by a power failure can be in its
-// directory and yet shorter than written, down to empty (the rename was
-// committed, the data was not yet written back): that one is not the
-// message, and the delivery must be made again. On ext4 and XFS a file's
-// size grows only with data on disk, so the size is the test. A name
-// without S= is taken as intact.
-func intact(path, name string) (bool, error) {
-	n, err := ParseName(name)
-	if err != nil || n.Size < 0 {
-		return true, nil
-	}
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil // moved or removed meanwhile
-	}
-	if err != nil {
-		return false, fmt.Errorf("look at an earlier delivery: %w", err)
-	}
-	return st.Size() == n.Size, nil
 }
 
 func readNames(dir string) ([]string, error) {
@@ -102,24 +118,44 @@ func readNames(dir string) ([]string, error) {
 	return names, nil
 }
 
-// publishKeyed renames the tmp file to k's name in newDir. An intact
-// file of that name already there is the same delivery made before: dup
-// is set and the tmp file is left for the caller to remove. A truncated
-// one (see intact) is replaced.
-func publishKeyed(tmpPath, newDir string, k Name) (name string, dup bool, err error) {
-	name = k.String()
-	err = commit.RenameNoReplace(tmpPath, newDir+name)
-	if !errors.Is(err, fs.ErrExist) {
-		return name, false, err
+// sameContent reports whether the files at a and b hold the same bytes.
+// A file gone meanwhile (a reader moved it) is not the same.
+func sameContent(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, fmt.Errorf("compare with an earlier delivery: %w", err)
 	}
-	ok, err := intact(newDir+name, name)
-	if err != nil || ok {
-		return name, ok, err
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
 	}
-	if err := os.Rename(tmpPath, newDir+name); err != nil {
-		return "", false, fmt.Errorf("replace a truncated earlier delivery: %w", err)
+	if err != nil {
+		return false, fmt.Errorf("compare with an earlier delivery: %w", err)
 	}
-	return name, false, nil
+	defer fb.Close()
+	sa, err1 := fa.Stat()
+	sb, err2 := fb.Stat()
+	if err := errors.Join(err1, err2); err != nil {
+		return false, fmt.Errorf("compare with an earlier delivery: %w", err)
+	}
+	if sa.Size() != sb.Size() {
+		return false, nil
+	}
+	var ba, bb [32 << 10]byte
+	for {
+		na, erra := io.ReadFull(fa, ba[:])
+		nb, errb := io.ReadFull(fb, bb[:])
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if erra == io.EOF || erra == io.ErrUnexpectedEOF {
+			return errb == erra, nil
+		}
+		if erra != nil || errb != nil {
+			return false, fmt.Errorf("compare with an earlier delivery: %w", errors.Join(erra, errb))
+		}
+	}
 }
 
 // settleDup makes an earlier delivery's file durable before it is

@@ -97,12 +97,14 @@ func TestDeliverOnceBadKey(t *testing.T) {
 	}
 }
 
-// A power cut can leave the earlier attempt's file in place but short of
-// its data, even empty: that is not the message, and the delivery is made
-// again under the same name.
-func TestDeliverOnceReplacesTruncated(t *testing.T) {
-	for _, where := range []string{"new", "cur"} {
-		t.Run(where, func(t *testing.T) {
+// A power cut can leave the earlier attempt's file in place but without
+// its data: empty, or of the right size and all zeros (ext4's unwritten
+// extents). That is not the message, and the delivery is made again
+// under the same name.
+func TestDeliverOnceReplacesBroken(t *testing.T) {
+	for _, c := range []struct{ where, damage string }{{"new", "empty"}, {"new", "zeros"}, {"cur", "empty"}, {"cur", "zeros"}} {
+		where := c.where
+		t.Run(c.where+"/"+c.damage, func(t *testing.T) {
 			root, w := newMaildir(t), newWriter(t)
 			o := Once{Key: "0123456789ABCDEF-0-0", Time: onceTime, Recheck: where == "cur"}
 			body := "Subject: x\r\n\r\nthe body\r\n"
@@ -114,8 +116,17 @@ func TestDeliverOnceReplacesTruncated(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := os.Truncate(path, 0); err != nil {
 				t.Fatal(err)
+			}
+			if c.damage == "zeros" {
+				if err := os.Truncate(path, st.Size()); err != nil {
+					t.Fatal(err)
+				}
 			}
 			name, dup := deliverOnce(t, w, root, o, body)
 			if dup || name != first {

@@ -86,15 +86,6 @@ func (w *Writer) DeliverOnce(ctx context.Context, root string, once Once, header
 	if once.Key != "" && !validKey(once.Key) {
 		return "", false, fmt.Errorf("deliver: bad delivery key %q", once.Key)
 	}
-	if once.Key != "" && once.Recheck {
-		dir, name, err := findKeyed(root, once.name(w.host))
-		if err != nil {
-			return "", false, fmt.Errorf("deliver: %w", err)
-		}
-		if name != "" {
-			return w.settleDup(root, dir, name)
-		}
-	}
 	tmpDir := root + "/tmp/"
 	f, n, err := w.create(tmpDir)
 	if err != nil {
@@ -106,17 +97,17 @@ func (w *Writer) DeliverOnce(ctx context.Context, root string, once Once, header
 		err = ctx.Err()
 	}
 	var name string
-	dup := false
+	dupDir := ""
 	if err == nil {
 		if once.Key != "" {
 			k := once.name(w.host)
 			k.Size, k.VSize = n.Size, n.VSize
-			name, dup, err = publishKeyed(tmpPath, root+"/new/", k)
+			dupDir, name, err = publishKeyed(root, tmpPath, k, once.Recheck)
 		} else {
 			name, err = w.publish(tmpPath, root+"/new/", n)
 		}
 	}
-	if err != nil || dup {
+	if err != nil || dupDir != "" {
 		if rerr := os.Remove(tmpPath); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
@@ -124,8 +115,8 @@ func (w *Writer) DeliverOnce(ctx context.Context, root string, once Once, header
 	if err != nil {
 		return "", false, fmt.Errorf("deliver: %w", err)
 	}
-	if dup {
-		return w.settleDup(root, "new", name)
+	if dupDir != "" {
+		return w.settleDup(root, dupDir, name)
 	}
 	if err := w.sync.Dir(root + "/new"); err != nil {
 		return name, false, fmt.Errorf("deliver %s: %w", name, err)
