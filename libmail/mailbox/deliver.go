@@ -2,8 +2,11 @@ package mailbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"time"
 
 	"postern.dev/postern/libmail/maildir"
@@ -46,8 +49,10 @@ func Deliver(ctx context.Context, w *maildir.Writer, d Delivery) (name string, d
 		if box, err = maildir.CreateFolder(d.Root, d.Folder, 0o700); err != nil {
 			return "", false, err
 		}
-	} else if err := maildir.Create(box, 0o700); err != nil {
-		return "", false, err
+	} else if !ready(box) {
+		if err := maildir.Create(box, 0o700); err != nil {
+			return "", false, err
+		}
 	}
 	if d.QuotaLimit > 0 {
 		used, _, err := Usage(d.Root, d.QuotaLimit, d.Now)
@@ -59,6 +64,14 @@ func Deliver(ctx context.Context, w *maildir.Writer, d Delivery) (name string, d
 		}
 	}
 	name, dup, err = w.DeliverOnce(ctx, box, d.Once, d.Header, d.Body)
+	if errors.Is(err, fs.ErrNotExist) && !isDir(box+"/tmp") {
+		// new/ without tmp/: the file was never created, so the body is
+		// unread and the delivery can be made again once Create is done.
+		if err := maildir.Create(box, 0o700); err != nil {
+			return "", false, err
+		}
+		name, dup, err = w.DeliverOnce(ctx, box, d.Once, d.Header, d.Body)
+	}
 	if err != nil || dup {
 		return name, dup, err
 	}
@@ -66,4 +79,16 @@ func Deliver(ctx context.Context, w *maildir.Writer, d Delivery) (name string, d
 		addQuota(d.Root, n.Size, 1)
 	}
 	return name, false, nil
+}
+
+// ready reports whether the Maildir at box looks made: its new/ is there.
+// Create costs nine system calls on a Maildir that exists, about a tenth
+// of local's CPU per message in a profile; this costs one. (A Maildir
+// with new/ but without tmp/ is mended after the delivery's first step
+// fails, see Deliver.)
+func ready(box string) bool { return isDir(box + "/new") }
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }

@@ -521,3 +521,23 @@ func TestAdoptDovecotUIDs(t *testing.T) {
 		t.Errorf("second session: %v %d", uids(g), g.UIDValidity())
 	}
 }
+
+// A Maildir that lost its tmp/ (new/ still there) is mended by the
+// delivery, not deferred for ever.
+func TestDeliverMendsMissingTmp(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "Maildir")
+	w := maildir.NewWriter("mx.example.org", 1, time.Now)
+	defer w.Close()
+	if _, _, err := Deliver(context.Background(), w, Delivery{Root: root, Body: strings.NewReader("a\r\n"), Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Deliver(context.Background(), w, Delivery{Root: root, Body: strings.NewReader("b\r\n"), Now: time.Now()}); err != nil {
+		t.Fatalf("delivery into a Maildir without tmp/: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(root, "new")); len(ents) != 2 {
+		t.Errorf("new/ holds %d files, want 2", len(ents))
+	}
+}
