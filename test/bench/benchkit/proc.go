@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Proc is one process as /proc shows it.
@@ -104,3 +105,35 @@ func ReadMem(pid int) (m Mem, ok bool) {
 	}
 	return m, m.RSS > 0
 }
+
+// CPU returns the CPU time, user and system, that the processes of
+// root's tree have used so far, in total and for those named name.
+func CPU(root int, name string) (total, named time.Duration) {
+	for _, p := range Tree(root) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID) + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// After the comm: state is field 3, utime 14 and stime 15.
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		d := time.Duration(ut+st) * time.Second / clockTicks
+		total += d
+		if p.Name == name {
+			named += d
+		}
+	}
+	return total, named
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every
+// Linux architecture Go runs on.
+const clockTicks = 100

@@ -175,6 +175,7 @@ func (s *Sandbox) Stop() error {
 	}
 	pid := s.master.Process.Pid
 	defer func() { s.master = nil; s.log.Close() }()
+	s.Thaw() // a frozen master would not see the SIGTERM
 	s.master.Process.Signal(syscall.SIGTERM)
 	var err error
 	select {
@@ -226,4 +227,21 @@ func PortsFree(base int) bool {
 		l.Close()
 	}
 	return true
+}
+
+// Freeze stops every process of the running sandbox (SIGSTOP to each
+// process of the master's session), so that while another sandbox is
+// timed this one takes no CPU at all; Thaw lets them go on.
+func (s *Sandbox) Freeze() { s.signalAll(syscall.SIGSTOP) }
+
+// Thaw continues what Freeze stopped.
+func (s *Sandbox) Thaw() { s.signalAll(syscall.SIGCONT) }
+
+func (s *Sandbox) signalAll(sig syscall.Signal) {
+	if s.master == nil {
+		return
+	}
+	for _, p := range Session(s.master.Process.Pid) {
+		syscall.Kill(p.PID, sig)
+	}
 }
