@@ -67,14 +67,21 @@ func (cl *Client) Close() error {
 	return err
 }
 
-// Blast sends count copies of m over conns parallel sessions, each kept
-// for all its messages (smtp-source -d), and returns how long it took
-// until the last message was accepted.
-func Blast(ctx context.Context, addr string, m Message, count, conns int) (time.Duration, error) {
+// Blast sends copies of m over conns parallel sessions, each kept for
+// all its messages (smtp-source -d): count of them, or when count is 0
+// as many as the sessions start before until. It returns how many were
+// accepted and how long it took until the last was.
+func Blast(ctx context.Context, addr string, m Message, count int, until time.Time, conns int) (int, time.Duration, error) {
 	start := time.Now()
-	var next atomic.Int64
+	var next, sent atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
+	more := func() bool {
+		if count > 0 {
+			return next.Add(1) <= int64(count)
+		}
+		return time.Now().Before(until)
+	}
 	for range conns {
 		wg.Add(1)
 		go func() {
@@ -85,7 +92,7 @@ func Blast(ctx context.Context, addr string, m Message, count, conns int) (time.
 				return
 			}
 			defer cl.Close()
-			for next.Add(1) <= int64(count) {
+			for more() {
 				if ctx.Err() != nil {
 					errs <- ctx.Err()
 					return
@@ -94,10 +101,11 @@ func Blast(ctx context.Context, addr string, m Message, count, conns int) (time.
 					errs <- err
 					return
 				}
+				sent.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
-	return time.Since(start), <-errs
+	return int(sent.Load()), time.Since(start), <-errs
 }

@@ -5,27 +5,32 @@
 //
 // Usage, from the repository root after make build:
 //
-//	go run ./test/bench/deferred [-n 100000] [-m 5000] [-conns 10] [-port-base 63000] [-bin ./bin] [-keep]
+//	go run ./test/bench/deferred [-n 100000] [-duration 15s] [-rounds 3] [-conns 10] [-port-base 63000] [-bin ./bin] [-keep]
 //
-// It writes a sandbox into a new directory under $TMPDIR whose relayhost
-// is a loopback SMTP server of its own that answers every RCPT with
-// "451 4.3.0 try later" (a destination that is down), and routes the
-// domain fast.example.net (transport_maps) to a second loopback server
-// that accepts everything. Then, with one master start each:
+// It writes two sandboxes into a new directory under $TMPDIR, on port
+// bases N and N+1000. In both the relayhost is a loopback SMTP server of
+// this program that answers every RCPT with "451 4.3.0 try later" (a
+// destination that is down), and transport_maps routes the domain
+// fast.example.net to a second loopback server that accepts everything.
+// The "empty" sandbox has an empty queue. The "loaded" one gets -n
+// deferred entries before its master starts, written straight into
+// deferred/ with package libmail/queue (the real entry format: the writer
+// smtpd uses, a "deferred" result and an "attempt" record in the
+// trailer, the next attempt as the file's mtime, owned by mail_owner),
+// each for a recipient in slow.example.org, which goes to the deferring
+// relayhost.
 //
-//  1. empty queue: 50 warm-up messages, then -m messages over -conns
-//     parallel SMTP sessions (each kept for its share of them, like
-//     smtp-source -d) to x@fast.example.net; the rate is -m divided by
-//     the time from the first connection until the accepting server has
-//     the last of them (end to end).
-//  2. the master is stopped and -n deferred entries are written straight
-//     into deferred/ with package libmail/queue (the real entry format:
-//     the same writer smtpd uses, a "deferred" result and an "attempt"
-//     record in the trailer, the next attempt as the file's mtime, owned
-//     by mail_owner), each for a recipient in slow.example.org, which
-//     goes to the deferring relayhost.
-//  3. loaded queue: the master is started again and step 1 is repeated;
-//     qmgr's RSS and PSS are sampled from the restart to the end.
+// Both masters run; the runs alternate, empty then loaded, -rounds times,
+// and the sandbox not being timed is frozen (SIGSTOP to each of its
+// processes) so that it takes no CPU from the other. After a thaw the
+// program waits until qmgr is done with what came due while frozen (see
+// settle), then sends new mail to x@fast.example.net over -conns
+// parallel sessions (each kept for all its messages, like smtp-source
+// -d) for -duration, and waits until the accepting server has it all:
+// the end-to-end rate is the messages over that time. CPU per message
+// (of the sandbox's processes and of its qmgr, from /proc) is measured
+// over the same time; qmgr's RSS and PSS are sampled all along. The
+// medians of the runs are compared.
 //
 // # The deferred workload
 //
@@ -35,26 +40,33 @@
 // maximal_backoff_time, 300 s to 4000 s), retried when a queue run
 // (every queue_run_delay) finds it due, and deferred again. So the
 // entries' attempt counts run from 1 to 5 and their next attempts are
-// spread evenly over the 4000 s that follow the restart, and their
+// spread evenly over the 4000 s that follow the fill, and their
 // arrival times over the two days before it (none is near
 // maximal_queue_lifetime, so none expires). qmgr therefore keeps almost
 // all of them and retries a steady trickle: N/4000 a second, 25 a second
 // at 100,000. Since the default queue_run_delay of 300 s would most
 // likely put no queue run inside a measurement of a few seconds, it is
-// lowered to -queue-run-delay (5 s): every 5 s qmgr looks at all N
-// entries and retries the due ones, against the deferring server, while
-// new mail flows. The restart also makes qmgr look at all of them once
-// at start, as after a reboot; the warm-up waits for that.
+// lowered to -queue-run-delay (5 s), and each timed run sends for
+// -duration (15 s), so that every run holds about three queue runs:
+// every 5 s qmgr looks at all N entries and retries the due ones,
+// against the deferring server, while new mail flows. This is a harsher
+// test than Postfix's default, under which a queue run's look at all
+// the entries costs 60 times less per second. The start of the loaded
+// master also makes qmgr look at all of them once, as after a reboot;
+// the warm-up waits for that.
 //
-// Output: a line per phase with the figures, then one summary line:
+// Output: a line per timed run, one with the medians per sandbox, then
+// one summary line:
 //
-//	deferred: n=100000 empty_rate=X msg/s loaded_rate=Y msg/s ratio=Z% qmgr_peak_rss_mb=W qmgr_peak_pss_mb=V ok|BELOW|OVER
+//	deferred: n=100000 empty_rate=X msg/s loaded_rate=Y msg/s ratio=Z% cpu_ratio=C% qmgr_peak_rss_mb=W qmgr_peak_pss_mb=V ok|BELOW|OVER
 //
-// BELOW means the ratio is under -min-ratio (90%), OVER that qmgr's peak
-// RSS is above -max-qmgr-mb (200); both are results, not errors (exit
-// status 0). Exit status 1 means the run itself failed (mail not
-// delivered, deferred entries lost). The master is stopped by its PID and
-// the directory removed unless -keep.
+// ratio is the loaded rate over the empty one; cpu_ratio the empty
+// sandbox's CPU per message over the loaded one's, the steadier figure
+// on a shared, noisy host. BELOW means the ratio is under -min-ratio
+// (90%), OVER that qmgr's peak RSS is above -max-qmgr-mb (200); both are
+// results, not errors (exit status 0). Exit status 1 means the run
+// itself failed (mail not delivered, deferred entries lost). The masters
+// are stopped by their PIDs and the directory removed unless -keep.
 package main
 
 import (
@@ -68,7 +80,7 @@ import (
 func main() {
 	o := defaults()
 	flag.IntVar(&o.n, "n", o.n, "deferred messages to put in the queue")
-	flag.IntVar(&o.m, "m", o.m, "messages timed in each phase")
+	flag.DurationVar(&o.duration, "duration", o.duration, "how long each timed run sends (then it waits for delivery)")
 	flag.IntVar(&o.conns, "conns", o.conns, "parallel SMTP sessions")
 	flag.IntVar(&o.rounds, "rounds", o.rounds, "timed runs in each phase; the median counts")
 	flag.StringVar(&o.profile, "cpuprofile", "", "directory for the daemons' CPU profiles (POSTERN_CPUPROFILE), world-writable")
@@ -82,7 +94,7 @@ func main() {
 	flag.Float64Var(&o.maxQmgrMB, "max-qmgr-mb", o.maxQmgrMB, "qmgr peak RSS in MiB above which the summary says OVER")
 	timeout := flag.Duration("timeout", 60*time.Minute, "give up after this long")
 	flag.Parse()
-	if flag.NArg() != 0 || o.n < 0 || o.m < 1 || o.conns < 1 || o.rounds < 1 {
+	if flag.NArg() != 0 || o.n < 0 || o.duration <= 0 || o.conns < 1 || o.rounds < 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
