@@ -1,11 +1,16 @@
 package benchkit
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
 )
@@ -29,8 +34,9 @@ type Sink struct {
 	keep     bool
 	mu       sync.Mutex
 	got      []Received
-	count    atomic.Int64 // messages taken
-	deferred atomic.Int64 // RCPTs answered 451
+	lat      []time.Duration // of the messages counted since TakeLatencies
+	count    atomic.Int64    // messages taken
+	deferred atomic.Int64    // RCPTs answered 451
 }
 
 // StartSink starts a sink on a free loopback port. A deferring sink
@@ -72,6 +78,44 @@ func (s *Sink) Messages() []Received {
 	return append([]Received(nil), s.got...)
 }
 
+// TakeLatencies returns how long each message counted since the last
+// call took from the start of its DATA at the sender (the time in its
+// Message-ID, Message.Write's) to the end of its DATA here, and forgets
+// them.
+func (s *Sink) TakeLatencies() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.lat
+	s.lat = nil
+	return l
+}
+
+// sentTime reads the header of a message and returns the time in its
+// Message-ID if Message.Write made it (<UNIXNANO.bench@example.com>),
+// else the zero time.
+func sentTime(r *bufio.Reader) (time.Time, error) {
+	var sent time.Time
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			return sent, err
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return sent, nil
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Message-ID: <")); ok {
+			if num, _, ok := bytes.Cut(v, []byte(".bench@")); ok {
+				if ns, err := strconv.ParseInt(string(num), 10, 64); err == nil {
+					sent = time.Unix(0, ns)
+				}
+			}
+		}
+		for err == bufio.ErrBufferFull { // a line longer than the buffer
+			_, err = r.ReadSlice('\n')
+		}
+	}
+}
+
 // Close stops the sink.
 func (s *Sink) Close() error { return s.srv.Close() }
 
@@ -97,11 +141,18 @@ func (ss *sinkSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 
 func (ss *sinkSession) Data(r io.Reader) error {
 	if !ss.s.keep {
-		_, err := io.Copy(io.Discard, r)
-		if err == nil {
+		br := bufio.NewReaderSize(r, 64<<10)
+		sent, herr := sentTime(br)
+		_, err := io.Copy(io.Discard, br)
+		if err == nil && herr == nil {
+			if !sent.IsZero() {
+				ss.s.mu.Lock()
+				ss.s.lat = append(ss.s.lat, time.Since(sent))
+				ss.s.mu.Unlock()
+			}
 			ss.s.count.Add(1)
 		}
-		return err
+		return cmp.Or(herr, err)
 	}
 	h := NewBodyHasher()
 	if _, err := io.Copy(h, r); err != nil {

@@ -58,11 +58,14 @@
 // Output: a line per timed run, one with the medians per sandbox, then
 // one summary line:
 //
-//	deferred: n=100000 empty_rate=X msg/s loaded_rate=Y msg/s ratio=Z% cpu_ratio=C% qmgr_peak_rss_mb=W qmgr_peak_pss_mb=V ok|BELOW|OVER
+//	deferred: n=100000 empty_rate=X msg/s loaded_rate=Y msg/s ratio=Z% cpu_ratio=C% qmgr_peak_rss_mb=W qmgr_peak_pss_mb=V p99_ms=E/L max_ms=E/L ok|BELOW|OVER
 //
 // ratio is the loaded rate over the empty one; cpu_ratio the empty
 // sandbox's CPU per message over the loaded one's, the steadier figure
-// on a shared, noisy host. BELOW means the ratio is under -min-ratio
+// on a shared, noisy host; p99_ms and max_ms the latency of new mail
+// (start of DATA at the sender to end of DATA at the accepting server,
+// the sender's time travelling in the Message-ID), empty/loaded: a
+// queue run that held up qmgr's loop shows there, not in the rates. BELOW means the ratio is under -min-ratio
 // (90%), OVER that qmgr's peak RSS is above -max-qmgr-mb (200); both are
 // results, not errors (exit status 0). Exit status 1 means the run
 // itself failed (mail not delivered, deferred entries lost). The masters

@@ -43,9 +43,9 @@ func TestDeferredSmall(t *testing.T) {
 	}
 	for _, re := range []string{
 		`(?m)^deferred: wrote 200 deferred entries in [0-9.]+s`,
-		`(?m)^deferred: run 1 empty  \d+ msgs: accept [0-9.]+ msg/s, end to end [0-9.]+ msg/s, cpu [0-9.]+ ms/msg \(qmgr [0-9.]+\), 0 deferred retried$`,
+		`(?m)^deferred: run 1 empty  \d+ msgs: accept [0-9.]+ msg/s, end to end [0-9.]+ msg/s, cpu [0-9.]+ ms/msg \(qmgr [0-9.]+\), latency p50/p99/max \d+/\d+/\d+ ms, 0 deferred retried$`,
 		`(?m)^deferred: run 1 loaded \d+ msgs: accept [0-9.]+ msg/s, end to end [0-9.]+ msg/s`,
-		`(?m)^deferred: n=200 empty_rate=[0-9.]+ msg/s loaded_rate=[0-9.]+ msg/s ratio=\d+% cpu_ratio=\d+% qmgr_peak_rss_mb=[0-9.]+ qmgr_peak_pss_mb=[0-9.]+ (ok|BELOW|OVER|BELOW OVER)$`,
+		`(?m)^deferred: n=200 empty_rate=[0-9.]+ msg/s loaded_rate=[0-9.]+ msg/s ratio=\d+% cpu_ratio=\d+% qmgr_peak_rss_mb=[0-9.]+ qmgr_peak_pss_mb=[0-9.]+ p99_ms=\d+/\d+ max_ms=\d+/\d+ (ok|BELOW|OVER|BELOW OVER)$`,
 	} {
 		if !regexp.MustCompile(re).Match(out.Bytes()) {
 			t.Errorf("output lacks %s", re)

@@ -64,6 +64,7 @@ type timed struct {
 	acceptRate, e2eRate float64 // msg/s
 	cpuMs, qmgrMs       float64 // CPU per message of the sandbox's processes and of its qmgr, ms
 	retried             int64   // deferred entries retried meanwhile
+	p50, p99, maxLat    float64 // latency from sender to accepting server, ms
 }
 
 func run(ctx context.Context, o options, out io.Writer) (res result, err error) {
@@ -180,8 +181,8 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		t.retried = slow.Deferred() - d0
 		retried += t.retried
 		s.runs = append(s.runs, t)
-		fmt.Fprintf(out, "deferred: run %d %-6s %d msgs: accept %.1f msg/s, end to end %.1f msg/s, cpu %.3f ms/msg (qmgr %.3f), %d deferred retried\n",
-			r/2+1, s.name, t.count, t.acceptRate, t.e2eRate, t.cpuMs, t.qmgrMs, t.retried)
+		fmt.Fprintf(out, "deferred: run %d %-6s %d msgs: accept %.1f msg/s, end to end %.1f msg/s, cpu %.3f ms/msg (qmgr %.3f), latency p50/p99/max %.0f/%.0f/%.0f ms, %d deferred retried\n",
+			r/2+1, s.name, t.count, t.acceptRate, t.e2eRate, t.cpuMs, t.qmgrMs, t.p50, t.p99, t.maxLat, t.retried)
 	}
 	loaded.sb.Thaw()
 	empty.sb.Thaw()
@@ -200,8 +201,8 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		t    timed
 		q    benchkit.Mem
 	}{{"empty", me, qe}, {"loaded", ml, ql}} {
-		fmt.Fprintf(out, "deferred: %-6s median: accept %.1f msg/s, end to end %.1f msg/s, cpu %.3f ms/msg (qmgr %.3f); qmgr peak rss %.1f MiB pss %.1f MiB\n",
-			s.name, s.t.acceptRate, s.t.e2eRate, s.t.cpuMs, s.t.qmgrMs, benchkit.MB(s.q.RSS), benchkit.MB(s.q.PSS))
+		fmt.Fprintf(out, "deferred: %-6s median: accept %.1f msg/s, end to end %.1f msg/s, cpu %.3f ms/msg (qmgr %.3f), latency p50/p99/max %.0f/%.0f/%.0f ms; qmgr peak rss %.1f MiB pss %.1f MiB\n",
+			s.name, s.t.acceptRate, s.t.e2eRate, s.t.cpuMs, s.t.qmgrMs, s.t.p50, s.t.p99, s.t.maxLat, benchkit.MB(s.q.RSS), benchkit.MB(s.q.PSS))
 	}
 	fmt.Fprintf(out, "deferred: %d deferred retried during the timed runs; %d still queued\n", retried, res.deferredLeft)
 	ratio := 100 * res.loadedRate / res.emptyRate
@@ -215,8 +216,8 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	if len(verdict) == 0 {
 		verdict = append(verdict, "ok")
 	}
-	fmt.Fprintf(out, "deferred: n=%d empty_rate=%.1f msg/s loaded_rate=%.1f msg/s ratio=%.0f%% cpu_ratio=%.0f%% qmgr_peak_rss_mb=%.1f qmgr_peak_pss_mb=%.1f %s\n",
-		o.n, res.emptyRate, res.loadedRate, ratio, 100*me.cpuMs/ml.cpuMs, res.qmgrPeakRSS, benchkit.MB(ql.PSS), strings.Join(verdict, " "))
+	fmt.Fprintf(out, "deferred: n=%d empty_rate=%.1f msg/s loaded_rate=%.1f msg/s ratio=%.0f%% cpu_ratio=%.0f%% qmgr_peak_rss_mb=%.1f qmgr_peak_pss_mb=%.1f p99_ms=%.0f/%.0f max_ms=%.0f/%.0f %s\n",
+		o.n, res.emptyRate, res.loadedRate, ratio, 100*me.cpuMs/ml.cpuMs, res.qmgrPeakRSS, benchkit.MB(ql.PSS), me.p99, ml.p99, me.maxLat, ml.maxLat, strings.Join(verdict, " "))
 	return res, nil
 }
 
@@ -261,6 +262,7 @@ func stop(sb *benchkit.Sandbox, err *error) {
 func blast(ctx context.Context, s *side, fast *benchkit.Sink, msg benchkit.Message, count int, d time.Duration, conns int) (timed, error) {
 	var t timed
 	before := fast.Count()
+	fast.TakeLatencies()
 	cpu0, q0 := benchkit.CPU(s.sb.PID(), "qmgr")
 	start := time.Now()
 	n, acc, err := benchkit.Blast(ctx, s.sb.SMTPAddr(), msg, count, start.Add(d), conns)
@@ -274,6 +276,11 @@ func blast(ctx context.Context, s *side, fast *benchkit.Sink, msg benchkit.Messa
 	cpu1, q1 := benchkit.CPU(s.sb.PID(), "qmgr")
 	t.count, t.acceptRate, t.e2eRate = n, rate(n, acc), rate(n, e2e)
 	t.cpuMs, t.qmgrMs = perMsg(cpu1-cpu0, n), perMsg(q1-q0, n)
+	if lat := fast.TakeLatencies(); len(lat) > 0 {
+		slices.Sort(lat)
+		ms := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+		t.p50, t.p99, t.maxLat = ms(0.5), ms(0.99), ms(1)
+	}
 	return t, nil
 }
 
@@ -293,6 +300,9 @@ func median(runs []timed) timed {
 		e2eRate:    pick(func(t timed) float64 { return t.e2eRate }),
 		cpuMs:      pick(func(t timed) float64 { return t.cpuMs }),
 		qmgrMs:     pick(func(t timed) float64 { return t.qmgrMs }),
+		p50:        pick(func(t timed) float64 { return t.p50 }),
+		p99:        pick(func(t timed) float64 { return t.p99 }),
+		maxLat:     pick(func(t timed) float64 { return t.maxLat }),
 	}
 }
 
