@@ -32,7 +32,7 @@ func (m *Manager) flush(ctx context.Context, site string) {
 	}
 	m.log.Info("flush requested for %s; %d dead destination(s) revived", what, revived)
 	m.scan(ctx, queue.Incoming)
-	m.scanDeferred(ctx, true, want)
+	m.flushDeferred(ctx, want)
 }
 
 // hasRecipientFor reports whether a deferred entry has a recipient not yet

@@ -35,6 +35,11 @@ type Manager struct {
 	// itself (DSNs) to take.
 	redo    []*msg
 	pending []queue.ID
+	// queueRun says a queue run is looking for due entries in deferred/
+	// (startQueueRun); due finds them, the spool's Due unless a test
+	// says otherwise.
+	queueRun bool
+	due      func(now time.Time) ([]queue.ID, error)
 }
 
 // msg is an entry in the active queue.
@@ -63,6 +68,7 @@ type Bouncer interface {
 func New(cfg Config, spool *queue.Spool, bounce Bouncer, log *maillog.Logger, now func() time.Time) *Manager {
 	m := &Manager{cfg: cfg, spool: spool, log: log, now: now, bounce: bounce,
 		events: make(chan any, 4096), active: map[queue.ID]*msg{}, agents: map[string]*agent{}, dests: map[destKey]*dest{}}
+	m.due = func(now time.Time) ([]queue.ID, error) { return spool.Due(queue.DeferredQueue, now) }
 	for t, a := range cfg.Agents {
 		m.agents[t] = &agent{transport: t, path: a.Path, inflight: map[uint64]*request{}}
 	}

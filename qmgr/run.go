@@ -3,7 +3,6 @@ package qmgr
 import (
 	"context"
 	"net"
-	"os"
 	"sort"
 	"time"
 
@@ -19,6 +18,13 @@ type (
 		ids  []queue.ID
 		scan bool   // postern flush
 		site string // postern flush -s SITE
+	}
+	// dueEvent carries entries of deferred/ whose next attempt has come,
+	// oldest first, from a queue run (startQueueRun); last marks its
+	// final batch.
+	dueEvent struct {
+		ids  []queue.ID
+		last bool
 	}
 )
 
@@ -47,8 +53,8 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 	m.recover()
 	ready()
 	m.scan(ctx, queue.Incoming)
-	m.scanDeferred(ctx, false, nil)
-	// Dispatch what the scans left: DSNs they queued, redos.
+	m.startQueueRun(ctx)
+	// Dispatch what the scan left: DSNs it queued, redos.
 	m.catchUp(ctx)
 	inc := time.NewTicker(m.cfg.ScanInterval)
 	def := time.NewTicker(m.cfg.QueueRunDelay)
@@ -63,7 +69,7 @@ func (m *Manager) Run(ctx context.Context, ready func()) error {
 			m.scan(ctx, queue.Incoming)
 			m.spool.TrimSpare(m.now())
 		case <-def.C:
-			m.scanDeferred(ctx, false, nil)
+			m.startQueueRun(ctx)
 			m.spool.TrimSpare(m.now())
 		case ev := <-m.events:
 			m.handle(ctx, ev)
@@ -97,6 +103,16 @@ func (m *Manager) handle(ctx context.Context, ev any) {
 		}
 	case agentDown:
 		m.lost(ctx, e.a, e.conn, e.err)
+	case dueEvent:
+		for _, id := range e.ids {
+			if len(m.active) >= m.cfg.ActiveLimit {
+				break // the rest waits for the next queue run
+			}
+			m.take(ctx, id, queue.DeferredQueue)
+		}
+		if e.last {
+			m.queueRun = false
+		}
 	case destReady:
 		m.ready(ctx, e.d)
 	case retryAgents:
@@ -162,20 +178,55 @@ func (m *Manager) scan(ctx context.Context, q string) {
 	}
 }
 
-// scanDeferred takes the deferred entries whose next attempt is due, or
-// all of them when force is set; only those for which want says yes when
-// it is not nil.
-func (m *Manager) scanDeferred(ctx context.Context, force bool, want func(queue.ID) bool) {
+// startQueueRun begins a queue run: the deferred entries whose next
+// attempt has come are taken, oldest first. Finding them means a stat of
+// every entry in deferred/, which with 100,000 of them takes a good
+// fraction of a second, so it runs beside the loop rather than in it:
+// new mail is dispatched meanwhile, and the due entries come back to the
+// loop in batches (dueEvent), between other events. One run at a time;
+// a timer tick during a run is skipped.
+func (m *Manager) startQueueRun(ctx context.Context) {
+	if m.queueRun {
+		return
+	}
+	m.queueRun = true
+	now := m.now() // the clock is read in the loop only
+	go func() {
+		ids, err := m.due(now)
+		if err != nil {
+			m.log.Warn("%v", err)
+		}
+		for {
+			n := min(len(ids), dueBatch)
+			ev := dueEvent{ids: ids[:n], last: n == len(ids)}
+			ids = ids[n:]
+			select {
+			case m.events <- ev:
+			case <-ctx.Done():
+				return
+			}
+			if ev.last {
+				return
+			}
+		}
+	}()
+}
+
+// dueBatch is how many due entries one dueEvent carries: enough that a
+// run costs few events, few enough that new mail waits little behind one.
+const dueBatch = 256
+
+// flushDeferred takes every deferred entry, due or not, for which want
+// says yes (all when want is nil): postern flush.
+func (m *Manager) flushDeferred(ctx context.Context, want func(queue.ID) bool) {
 	ids, err := m.spool.List(queue.DeferredQueue)
 	if err != nil {
 		m.log.Warn("%v", err)
 		return
 	}
-	now := m.now()
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		st, err := os.Stat(m.spool.Path(queue.DeferredQueue, id))
-		if err != nil || !force && st.ModTime().After(now) || want != nil && !want(id) {
+		if want != nil && !want(id) {
 			continue
 		}
 		if len(m.active) >= m.cfg.ActiveLimit {
