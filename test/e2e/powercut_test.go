@@ -1,19 +1,19 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit/procfs"
 )
 
 // TestRootPowerCut simulates a power cut under load and checks that
@@ -157,35 +157,11 @@ func powerCut(t *testing.T, method string) {
 
 // processTree returns root and every process descended from it.
 func processTree(root int) []int {
-	parent := map[int]int{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		parent[pid], _ = strconv.Atoi(f[1])
+	var pids []int
+	for _, p := range procfs.Tree(root) {
+		pids = append(pids, p.PID)
 	}
-	out := []int{root}
-	for pid := range parent {
-		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == root {
-				out = append(out, pid)
-				break
-			}
-		}
-	}
-	return out
+	return pids
 }
 
 // unmount unmounts a test's filesystem, lazily if it is still busy (a

@@ -5,14 +5,16 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit/procfs"
 )
 
 // ProcStat is what a Sampler saw of one process.
 type ProcStat struct {
-	Proc
-	Base Mem  // the first sample: the baseline
-	Peak Mem  // the largest RSS and the largest PSS seen (not necessarily at one instant)
-	New  bool // appeared after the sampler's first sample, so Base is its first sample
+	procfs.Proc
+	Base procfs.Mem // the first sample: the baseline
+	Peak procfs.Mem // the largest RSS and the largest PSS seen (not necessarily at one instant)
+	New  bool       // appeared after the sampler's first sample, so Base is its first sample
 }
 
 // GrowthKB is how far the process's RSS rose above its baseline.
@@ -36,13 +38,13 @@ type Sampler struct {
 // is found within four intervals.
 func StartSampler(root int, every time.Duration) *Sampler {
 	s := &Sampler{root: root, every: every, stop: make(chan struct{}), done: make(chan struct{}), stats: map[int]*ProcStat{}}
-	tree := Tree(root)
+	tree := procfs.Tree(root)
 	s.sample(tree, false)
 	go s.loop(tree)
 	return s
 }
 
-func (s *Sampler) loop(tree []Proc) {
+func (s *Sampler) loop(tree []procfs.Proc) {
 	defer close(s.done)
 	t := time.NewTicker(s.every)
 	defer t.Stop()
@@ -53,17 +55,17 @@ func (s *Sampler) loop(tree []Proc) {
 		case <-t.C:
 		}
 		if n%4 == 0 {
-			tree = Tree(s.root)
+			tree = procfs.Tree(s.root)
 		}
 		s.sample(tree, true)
 	}
 }
 
-func (s *Sampler) sample(tree []Proc, later bool) {
+func (s *Sampler) sample(tree []procfs.Proc, later bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range tree {
-		m, ok := ReadMem(p.PID)
+		m, ok := procfs.ReadMem(p.PID)
 		if !ok {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	"postern.dev/postern/libmail/daemon"
 	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/control"
+	"postern.dev/postern/test/bench/benchkit/procfs"
 )
 
 // Sandbox is a postern sandbox ("postern sandbox DIR -port-base N") and,
@@ -29,9 +30,9 @@ type Sandbox struct {
 	log    *os.File
 }
 
-// NewSandbox writes a sandbox into dir (which must not hold one yet) on
-// port base and applies settings ("name=value", as postern config set
-// takes them).
+// NewSandbox writes a sandbox into dir on port base, over the
+// configuration of one already there (postern sandbox -f), and applies
+// settings ("name=value", as postern config set takes them).
 func NewSandbox(bin, dir string, base int, settings ...string) (*Sandbox, error) {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
@@ -52,7 +53,7 @@ func NewSandbox(bin, dir string, base int, settings ...string) (*Sandbox, error)
 	// As root the daemons run as postern and vmail and must reach it.
 	os.Chmod(dir, 0o755)
 	s := &Sandbox{Bin: bin, Dir: dir, Base: base, Config: filepath.Join(dir, "postern.toml")}
-	if _, err := s.Postern("sandbox", dir, "-port-base", fmt.Sprint(base)); err != nil {
+	if _, err := s.Postern("sandbox", dir, "-port-base", fmt.Sprint(base), "-f"); err != nil {
 		return nil, err
 	}
 	if len(settings) > 0 {
@@ -183,7 +184,7 @@ func (s *Sandbox) Stop() error {
 	case <-time.After(30 * time.Second):
 		syscall.Kill(pid, syscall.SIGKILL)
 		<-s.done
-		for _, p := range Session(pid) {
+		for _, p := range procfs.Session(pid) {
 			syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 		return fmt.Errorf("master %d ignored SIGTERM for 30s; killed it and its session", pid)
@@ -191,7 +192,7 @@ func (s *Sandbox) Stop() error {
 	// The daemons sit in process groups of their own, in the master's
 	// session: what is left of that session after the master exited was
 	// started by it.
-	if left := Session(pid); len(left) > 0 {
+	if left := procfs.Session(pid); len(left) > 0 {
 		for _, p := range left {
 			syscall.Kill(p.PID, syscall.SIGKILL)
 		}
@@ -241,7 +242,7 @@ func (s *Sandbox) signalAll(sig syscall.Signal) {
 	if s.master == nil {
 		return
 	}
-	for _, p := range Session(s.master.Process.Pid) {
+	for _, p := range procfs.Session(s.master.Process.Pid) {
 		syscall.Kill(p.PID, sig)
 	}
 }

@@ -34,9 +34,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit"
 )
 
 func main() {
@@ -54,16 +55,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-	defer cancel()
-	res, err := run(ctx, o, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bigmsg:", err)
-		os.Exit(1)
-	}
-	if !res.intact {
-		os.Exit(1)
-	}
+	benchkit.Main("bigmsg", o.timeout, func(ctx context.Context) error {
+		res, err := run(ctx, o, os.Stdout)
+		if err == nil && !res.intact {
+			err = benchkit.ErrFailed
+		}
+		return err
+	})
 }
 
 // result is what a run found, for the tests.

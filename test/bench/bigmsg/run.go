@@ -41,17 +41,11 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		return res, err
 	}
 	defer sink.Close()
-	dir := o.dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "postern-bigmsg-"); err != nil {
-			return res, err
-		}
+	dir, done, err := benchkit.WorkDir(o.dir, "postern-bigmsg-", o.keep, out, "bigmsg: sandbox kept in")
+	if err != nil {
+		return res, err
 	}
-	if !o.keep {
-		defer os.RemoveAll(dir)
-	} else {
-		defer fmt.Fprintf(out, "bigmsg: sandbox kept in %s\n", dir)
-	}
+	defer done()
 	// Room for the message and what postern adds to it.
 	limit := int64(o.size) + int64(o.size)/10 + 1<<20
 	sb, err := benchkit.NewSandbox(o.bin, dir, o.portBase,

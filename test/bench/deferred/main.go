@@ -75,9 +75,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit"
 )
 
 func main() {
@@ -101,10 +102,8 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	if _, err := run(ctx, o, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "deferred:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("deferred", *timeout, func(ctx context.Context) error {
+		_, err := run(ctx, o, os.Stdout)
+		return err
+	})
 }

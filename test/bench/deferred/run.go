@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"postern.dev/postern/test/bench/benchkit"
+	"postern.dev/postern/test/bench/benchkit/procfs"
 )
 
 type options struct {
@@ -83,18 +84,11 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		return res, err
 	}
 	defer fast.Close()
-	dir := o.dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "postern-deferred-"); err != nil {
-			return res, err
-		}
+	dir, done, err := benchkit.WorkDir(o.dir, "postern-deferred-", o.keep, out, "deferred: sandboxes kept in")
+	if err != nil {
+		return res, err
 	}
-	os.Chmod(dir, 0o755)
-	if !o.keep {
-		defer os.RemoveAll(dir)
-	} else {
-		defer fmt.Fprintf(out, "deferred: sandboxes kept in %s\n", dir)
-	}
+	defer done()
 	settings := []string{"relayhost=" + slow.Nexthop(),
 		fmt.Sprintf("transport_maps=[%q]", "fast.example.net smtp:"+fast.Nexthop()),
 		"queue_run_delay=" + o.queueRunDelay.String()}
@@ -199,7 +193,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	for _, s := range []struct {
 		name string
 		t    timed
-		q    benchkit.Mem
+		q    procfs.Mem
 	}{{"empty", me, qe}, {"loaded", ml, ql}} {
 		fmt.Fprintf(out, "deferred: %-6s median: accept %.1f msg/s, end to end %.1f msg/s, cpu %.3f ms/msg (qmgr %.3f), latency p50/p99/max %.0f/%.0f/%.0f ms; qmgr peak rss %.1f MiB pss %.1f MiB\n",
 			s.name, s.t.acceptRate, s.t.e2eRate, s.t.cpuMs, s.t.qmgrMs, s.t.p50, s.t.p99, s.t.maxLat, benchkit.MB(s.q.RSS), benchkit.MB(s.q.PSS))
@@ -263,7 +257,7 @@ func blast(ctx context.Context, s *side, fast *benchkit.Sink, msg benchkit.Messa
 	var t timed
 	before := fast.Count()
 	fast.TakeLatencies()
-	cpu0, q0 := benchkit.CPU(s.sb.PID(), "qmgr")
+	cpu0, q0 := procfs.CPU(s.sb.PID(), "qmgr")
 	start := time.Now()
 	n, acc, err := benchkit.Blast(ctx, s.sb.SMTPAddr(), msg, count, start.Add(d), conns)
 	if err != nil {
@@ -273,7 +267,7 @@ func blast(ctx context.Context, s *side, fast *benchkit.Sink, msg benchkit.Messa
 		return t, fmt.Errorf("%w\n%s", err, s.sb.MaillogTail(20))
 	}
 	e2e := time.Since(start)
-	cpu1, q1 := benchkit.CPU(s.sb.PID(), "qmgr")
+	cpu1, q1 := procfs.CPU(s.sb.PID(), "qmgr")
 	t.count, t.acceptRate, t.e2eRate = n, rate(n, acc), rate(n, e2e)
 	t.cpuMs, t.qmgrMs = perMsg(cpu1-cpu0, n), perMsg(q1-q0, n)
 	if lat := fast.TakeLatencies(); len(lat) > 0 {
@@ -326,8 +320,8 @@ func waitCount(ctx context.Context, s *benchkit.Sink, want int64, limit time.Dur
 }
 
 // qmgrPeak is the largest RSS and PSS of any qmgr process seen.
-func qmgrPeak(stats []benchkit.ProcStat) benchkit.Mem {
-	var m benchkit.Mem
+func qmgrPeak(stats []benchkit.ProcStat) procfs.Mem {
+	var m procfs.Mem
 	for _, p := range stats {
 		if p.Name == "qmgr" {
 			m.RSS = max(m.RSS, p.Peak.RSS)

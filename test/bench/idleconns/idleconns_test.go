@@ -4,34 +4,21 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit"
 )
 
 // TestTiny runs the benchmark once at a tiny size, so that it keeps
 // working between the runs that matter (make bench). It asserts that the
 // run completes and prints its figures, never what they are.
 func TestTiny(t *testing.T) {
-	// As root the daemons run as postern and must reach the binaries
-	// and the sandbox: t.TempDir is closed to them.
-	top, err := os.MkdirTemp("", "postern-idleconns-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(top)
-	os.Chmod(top, 0o755)
-	bin := filepath.Join(top, "bin")
-	build := exec.Command("go", "build", "-o", bin+"/", "postern.dev/postern/cmd/...")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := benchkit.TestBinaries(t)
+	top := benchkit.WorldDir(t, "postern-idleconns-test-")
 	for _, mode := range []string{"postscreen", "smtpd"} {
 		t.Run(mode, func(t *testing.T) {
 			var out bytes.Buffer
@@ -59,21 +46,9 @@ func TestTiny(t *testing.T) {
 // freeBase finds a port base whose sandbox ports are free on loopback,
 // below the ephemeral range.
 func freeBase(t *testing.T) int {
-	for range 100 {
-		base := 20050 + 1000*rand.IntN(11)
-		free := true
-		for _, p := range []int{25, 110, 143, 465, 587, 993, 995} {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+p))
-			if err != nil {
-				free = false
-				break
-			}
-			l.Close()
-		}
-		if free {
-			return base
-		}
+	base, err := benchkit.FreePortBase(20050, 31050, rand.IntN)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port base")
-	return 0
+	return base
 }

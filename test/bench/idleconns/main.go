@@ -27,9 +27,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit"
 )
 
 func main() {
@@ -43,10 +44,5 @@ func main() {
 	flag.IntVar(&o.PortBase, "port-base", 33000, "the sandbox's port base")
 	flag.StringVar(&o.Dir, "dir", "", "where the sandbox goes (default: a new temporary directory, removed after)")
 	flag.Parse()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	if err := run(ctx, o, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "idleconns:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("idleconns", 30*time.Minute, func(ctx context.Context) error { return run(ctx, o, os.Stdout) })
 }

@@ -8,13 +8,14 @@ import (
 	"math"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit/procfs"
 )
 
 // options are the command line's.
@@ -40,12 +41,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	if o.Addr == "" {
-		sb, err := startSandbox(ctx, o)
+		sb, stop, err := startSandbox(ctx, o)
 		if err != nil {
 			return err
 		}
-		defer sb.stop()
-		o.Addr, o.PID = sb.addr, sb.pid
+		defer stop()
+		o.Addr, o.PID = sb.SMTPAddr(), sb.PID()
 	}
 	before := treePSS(o.PID)
 
@@ -220,13 +221,9 @@ func quantile(v []float64, q float64) float64 {
 // treePSS sums the PSS (KiB) of root's process tree by program name.
 func treePSS(root int) map[string]int64 {
 	out := map[string]int64{}
-	for _, pid := range treePIDs(root) {
-		out[progName(pid)] += pss(pid)
+	for _, p := range procfs.Tree(root) {
+		m, _ := procfs.ReadMem(p.PID)
+		out[p.Name] += m.PSS
 	}
 	return out
-}
-
-func progName(pid int) string {
-	b, _ := os.ReadFile(filepath.Join("/proc", fmt.Sprint(pid), "comm"))
-	return strings.TrimSpace(string(b))
 }

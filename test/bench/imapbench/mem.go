@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
+	"slices"
 	"sync"
 	"time"
+
+	"postern.dev/postern/test/bench/benchkit/procfs"
 )
 
 // sampler follows the summed PSS of a process tree (a server's master and
@@ -40,14 +37,15 @@ func startSampler(root int, match *regexp.Regexp) *sampler {
 		// of a core from the server being timed (on two cores, from a
 		// server that uses both more than from one that uses one). A
 		// step's processes all exist when it starts (after LOGIN).
-		var pids []int
+		var tree []procfs.Proc
 		for n := 0; ; n++ {
 			if n%10 == 0 {
-				pids = treePIDs(root, match)
+				tree = treeMatching(root, match)
 			}
 			var kb int64
-			for _, pid := range pids {
-				kb += pss(pid)
+			for _, p := range tree {
+				m, _ := procfs.ReadMem(p.PID)
+				kb += m.PSS
 			}
 			s.peak = max(s.peak, kb)
 			select {
@@ -67,59 +65,12 @@ func (s *sampler) end() float64 {
 	return float64(s.peak) / 1024
 }
 
-// treePIDs returns root and its descendants whose names match (all when
-// match is nil).
-func treePIDs(root int, match *regexp.Regexp) []int {
-	parent := map[int]int{}
-	name := map[int]string{}
-	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range dirs {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		ppid, _ := strconv.Atoi(f[1])
-		parent[pid] = ppid
-		if j := bytes.IndexByte(b, '('); j >= 0 && j < i {
-			name[pid] = string(b[j+1 : i])
-		}
+// treeMatching returns root and its descendants whose names match (all
+// when match is nil).
+func treeMatching(root int, match *regexp.Regexp) []procfs.Proc {
+	tree := procfs.Tree(root)
+	if match == nil {
+		return tree
 	}
-	var pids []int
-	for pid := range parent {
-		for p := pid; p > 1; p = parent[p] {
-			if p == root {
-				if match == nil || match.MatchString(name[pid]) {
-					pids = append(pids, pid)
-				}
-				break
-			}
-		}
-	}
-	return pids
-}
-
-func pss(pid int) int64 {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
-		}
-	}
-	return 0
+	return slices.DeleteFunc(tree, func(p procfs.Proc) bool { return !match.MatchString(p.Name) })
 }

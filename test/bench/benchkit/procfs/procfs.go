@@ -1,4 +1,10 @@
-package benchkit
+// Package procfs reads what the benchmarks and tests measure of a
+// running postern from Linux's /proc: a master's process tree (the
+// daemons sit in process groups of their own, so a tree is found by
+// parent PIDs), a session's processes, their memory (RSS and PSS) and
+// CPU time. It uses nothing but the standard library, so that test/e2e
+// may import it without the rest of benchkit.
+package procfs
 
 import (
 	"bufio"
