@@ -3,6 +3,7 @@ package benchkit
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -27,4 +28,21 @@ func Main(name string, timeout time.Duration, body func(ctx context.Context) err
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 	}
 	os.Exit(1)
+}
+
+// Flags are the flags of the programs that run sandboxes and sample
+// their memory (bigmsg, deferred).
+type Flags struct {
+	PortBase int
+	Bin      string // directory with the postern binaries
+	Keep     bool   // keep the sandbox directory
+	Interval time.Duration
+}
+
+// Register defines the flags on fs with f's values as their defaults.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.IntVar(&f.PortBase, "port-base", f.PortBase, "sandbox port base (SMTP on base+25)")
+	fs.StringVar(&f.Bin, "bin", f.Bin, "directory with the postern binaries")
+	fs.BoolVar(&f.Keep, "keep", f.Keep, "keep the sandbox directory")
+	fs.DurationVar(&f.Interval, "interval", f.Interval, "memory sampling interval")
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"postern.dev/postern/libmail/daemon"
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/ipc/control"
 	"postern.dev/postern/test/bench/benchkit/procfs"
 )
@@ -148,17 +147,8 @@ func (s *Sandbox) PID() int {
 func (s *Sandbox) Status() (*control.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := ipc.Dial(ctx, control.Path(s.Spool()), ipc.Hello{Channel: control.Channel, Version: control.Version})
+	r, err := control.Ask(ctx, s.Spool(), control.StatusGet)
 	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	conn.Peer().SetDeadline(time.Now().Add(5 * time.Second))
-	if err := conn.SendFlush(control.Request{Type: control.StatusGet}); err != nil {
-		return nil, err
-	}
-	var r control.Reply
-	if err := conn.Recv(&r); err != nil {
 		return nil, err
 	}
 	if r.Status == nil {

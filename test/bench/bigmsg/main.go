@@ -41,12 +41,9 @@ import (
 )
 
 func main() {
-	var o options
+	o := options{Flags: benchkit.Flags{PortBase: 62000, Bin: "./bin", Interval: 50 * time.Millisecond}}
+	o.Register(flag.CommandLine)
 	flag.Var(&o.size, "size", "message size in bytes, with an optional K, M or G suffix (powers of 1024)")
-	flag.IntVar(&o.portBase, "port-base", 62000, "sandbox port base (SMTP on base+25)")
-	flag.StringVar(&o.bin, "bin", "./bin", "directory with the postern binaries")
-	flag.BoolVar(&o.keep, "keep", false, "keep the sandbox directory")
-	flag.DurationVar(&o.interval, "interval", 50*time.Millisecond, "memory sampling interval")
 	flag.Float64Var(&o.limitMB, "limit", 20, "growth in MiB that any one process may show (issue 15)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	o.size = 50 << 20

@@ -26,7 +26,7 @@ func TestBigmsgSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	res, err := run(ctx, options{size: 1 << 20, portBase: base, bin: bin, interval: 50 * time.Millisecond, limitMB: 20, dir: dir}, &out)
+	res, err := run(ctx, options{Flags: benchkit.Flags{PortBase: base, Bin: bin, Interval: 50 * time.Millisecond}, size: 1 << 20, limitMB: 20, dir: dir}, &out)
 	t.Logf("output:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)

@@ -14,14 +14,11 @@ import (
 )
 
 type options struct {
-	size     byteSize
-	portBase int
-	bin      string
-	keep     bool
-	interval time.Duration
-	limitMB  float64
-	timeout  time.Duration
-	dir      string // where the sandbox goes; a new directory under $TMPDIR if empty
+	benchkit.Flags
+	size    byteSize
+	limitMB float64
+	timeout time.Duration
+	dir     string // where the sandbox goes; a new directory under $TMPDIR if empty
 }
 
 // The two recipients: one the relayhost (the sink) takes, one the
@@ -33,22 +30,22 @@ const (
 )
 
 func run(ctx context.Context, o options, out io.Writer) (res result, err error) {
-	if !benchkit.PortsFree(o.portBase) {
-		return res, fmt.Errorf("a port of base %d is taken (-port-base)", o.portBase)
+	if !benchkit.PortsFree(o.PortBase) {
+		return res, fmt.Errorf("a port of base %d is taken (-port-base)", o.PortBase)
 	}
 	sink, err := benchkit.StartSink(false, true)
 	if err != nil {
 		return res, err
 	}
 	defer sink.Close()
-	dir, done, err := benchkit.WorkDir(o.dir, "postern-bigmsg-", o.keep, out, "bigmsg: sandbox kept in")
+	dir, done, err := benchkit.WorkDir(o.dir, "postern-bigmsg-", o.Keep, out, "bigmsg: sandbox kept in")
 	if err != nil {
 		return res, err
 	}
 	defer done()
 	// Room for the message and what postern adds to it.
 	limit := int64(o.size) + int64(o.size)/10 + 1<<20
-	sb, err := benchkit.NewSandbox(o.bin, dir, o.portBase,
+	sb, err := benchkit.NewSandbox(o.Bin, dir, o.PortBase,
 		"relayhost="+sink.Nexthop(), "message_size_limit="+strconv.FormatInt(limit, 10))
 	if err != nil {
 		return res, err
@@ -78,7 +75,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	}
 	time.Sleep(time.Second)
 
-	sampler := benchkit.StartSampler(sb.PID(), o.interval)
+	sampler := benchkit.StartSampler(sb.PID(), o.Interval)
 	stats := func() []benchkit.ProcStat { return sampler.Stop() }
 	defer func() {
 		if sampler != nil {
@@ -131,7 +128,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 	}
 	fmt.Fprintf(out, "bigmsg: local accepted in %.1fs, delivered in %.1fs: %s\n", accepted.Seconds(), time.Since(start).Seconds(), localWhy)
 	// One more look after the deliveries, for memory not yet returned.
-	time.Sleep(4 * o.interval)
+	time.Sleep(4 * o.Interval)
 	ps := stats()
 	sampler = nil
 

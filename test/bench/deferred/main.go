@@ -83,17 +83,14 @@ import (
 
 func main() {
 	o := defaults()
+	o.Register(flag.CommandLine)
 	flag.IntVar(&o.n, "n", o.n, "deferred messages to put in the queue")
 	flag.DurationVar(&o.duration, "duration", o.duration, "how long each timed run sends (then it waits for delivery)")
 	flag.IntVar(&o.conns, "conns", o.conns, "parallel SMTP sessions")
 	flag.IntVar(&o.rounds, "rounds", o.rounds, "timed runs in each phase; the median counts")
 	flag.StringVar(&o.profile, "cpuprofile", "", "directory for the daemons' CPU profiles (POSTERN_CPUPROFILE), world-writable")
 	flag.IntVar(&o.size, "size", o.size, "body size in bytes of the timed messages and the deferred ones")
-	flag.IntVar(&o.portBase, "port-base", o.portBase, "sandbox port base (SMTP on base+25)")
-	flag.StringVar(&o.bin, "bin", o.bin, "directory with the postern binaries")
-	flag.BoolVar(&o.keep, "keep", false, "keep the sandbox directory")
 	flag.DurationVar(&o.queueRunDelay, "queue-run-delay", o.queueRunDelay, "queue_run_delay of the sandbox (see the comment at the top)")
-	flag.DurationVar(&o.interval, "interval", o.interval, "memory sampling interval")
 	flag.Float64Var(&o.minRatio, "min-ratio", o.minRatio, "loaded/empty rate in percent below which the summary says BELOW")
 	flag.Float64Var(&o.maxQmgrMB, "max-qmgr-mb", o.maxQmgrMB, "qmgr peak RSS in MiB above which the summary says OVER")
 	timeout := flag.Duration("timeout", 60*time.Minute, "give up after this long")

@@ -25,7 +25,7 @@ func TestDeferredSmall(t *testing.T) {
 		t.Skipf("port base %d is free but %d is not; try again", base, base+1000)
 	}
 	o := defaults()
-	o.n, o.duration, o.rounds, o.portBase, o.bin = 200, time.Second, 1, base, bin
+	o.n, o.duration, o.rounds, o.PortBase, o.Bin = 200, time.Second, 1, base, bin
 	o.dir = benchkit.WorldDir(t, "postern-deferred-test-")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -17,23 +17,21 @@ import (
 )
 
 type options struct {
+	benchkit.Flags
 	n, conns, size int
 	duration       time.Duration // of each timed run's sending
 	rounds         int           // timed runs per sandbox; the median counts
 	profile        string        // POSTERN_CPUPROFILE for the daemons, if set
-	portBase       int
-	bin            string
-	keep           bool
 	queueRunDelay  time.Duration
-	interval       time.Duration
 	minRatio       float64 // percent
 	maxQmgrMB      float64
 	dir            string // where the sandboxes go; a new directory under $TMPDIR if empty
 }
 
 func defaults() options {
-	return options{n: 100000, duration: 15 * time.Second, conns: 10, size: 2048, rounds: 3, portBase: 63000, bin: "./bin",
-		queueRunDelay: 5 * time.Second, interval: 50 * time.Millisecond, minRatio: 90, maxQmgrMB: 200}
+	return options{Flags: benchkit.Flags{PortBase: 63000, Bin: "./bin", Interval: 50 * time.Millisecond},
+		n: 100000, duration: 15 * time.Second, conns: 10, size: 2048, rounds: 3,
+		queueRunDelay: 5 * time.Second, minRatio: 90, maxQmgrMB: 200}
 }
 
 const (
@@ -69,7 +67,7 @@ type timed struct {
 }
 
 func run(ctx context.Context, o options, out io.Writer) (res result, err error) {
-	for _, b := range []int{o.portBase, o.portBase + 1000} {
+	for _, b := range []int{o.PortBase, o.PortBase + 1000} {
 		if !benchkit.PortsFree(b) {
 			return res, fmt.Errorf("a port of base %d is taken (-port-base N uses N and N+1000)", b)
 		}
@@ -84,7 +82,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		return res, err
 	}
 	defer fast.Close()
-	dir, done, err := benchkit.WorkDir(o.dir, "postern-deferred-", o.keep, out, "deferred: sandboxes kept in")
+	dir, done, err := benchkit.WorkDir(o.dir, "postern-deferred-", o.Keep, out, "deferred: sandboxes kept in")
 	if err != nil {
 		return res, err
 	}
@@ -94,11 +92,11 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		"queue_run_delay=" + o.queueRunDelay.String()}
 	empty := &side{name: "empty"}
 	loaded := &side{name: "loaded"}
-	if empty.sb, err = benchkit.NewSandbox(o.bin, filepath.Join(dir, "empty"), o.portBase, settings...); err != nil {
+	if empty.sb, err = benchkit.NewSandbox(o.Bin, filepath.Join(dir, "empty"), o.PortBase, settings...); err != nil {
 		return res, err
 	}
 	defer stop(empty.sb, &err)
-	if loaded.sb, err = benchkit.NewSandbox(o.bin, filepath.Join(dir, "loaded"), o.portBase+1000, settings...); err != nil {
+	if loaded.sb, err = benchkit.NewSandbox(o.Bin, filepath.Join(dir, "loaded"), o.PortBase+1000, settings...); err != nil {
 		return res, err
 	}
 	defer stop(loaded.sb, &err)
@@ -141,7 +139,7 @@ func run(ctx context.Context, o options, out io.Writer) (res result, err error) 
 		if err := s.sb.Start(ctx, env...); err != nil {
 			return res, fmt.Errorf("%s: %w", s.name, err)
 		}
-		s.sampler = benchkit.StartSampler(s.sb.PID(), o.interval)
+		s.sampler = benchkit.StartSampler(s.sb.PID(), o.Interval)
 		defer func() {
 			if s.sampler != nil {
 				s.sampler.Stop()
