@@ -1,9 +1,6 @@
 package queue
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -18,15 +15,11 @@ import (
 // each), and only the due IDs are sorted. Names that are not IDs are
 // skipped; an entry that vanishes meanwhile is not due.
 func (s *Spool) Due(q string, now time.Time) ([]ID, error) {
-	d, err := os.Open(filepath.Join(s.root, q))
+	d, names, err := s.readQueue(q)
 	if err != nil {
-		return nil, fmt.Errorf("list %s queue: %w", q, err)
+		return nil, err
 	}
 	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, fmt.Errorf("list %s queue: %w", q, err)
-	}
 	fd := int(d.Fd())
 	sec, nsec := now.Unix(), int64(now.Nanosecond())
 	var due []ID

@@ -252,15 +252,11 @@ func (w *Writer) release() {
 // List returns the IDs in queue q, skipping names that are not IDs (an
 // admin's editor backup, say). Order is the directory's.
 func (s *Spool) List(q string) ([]ID, error) {
-	d, err := os.Open(filepath.Join(s.root, q))
+	d, names, err := s.readQueue(q)
 	if err != nil {
-		return nil, fmt.Errorf("list %s queue: %w", q, err)
+		return nil, err
 	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, fmt.Errorf("list %s queue: %w", q, err)
-	}
+	d.Close()
 	ids := make([]ID, 0, len(names))
 	for _, n := range names {
 		if Valid(n) {
@@ -268,6 +264,21 @@ func (s *Spool) List(q string) ([]ID, error) {
 		}
 	}
 	return ids, nil
+}
+
+// readQueue opens queue q's directory and reads its names. The caller
+// closes the directory (Due stats the entries relative to it).
+func (s *Spool) readQueue(q string) (*os.File, []string, error) {
+	d, err := os.Open(filepath.Join(s.root, q))
+	if err != nil {
+		return nil, nil, fmt.Errorf("list %s queue: %w", q, err)
+	}
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		d.Close()
+		return nil, nil, fmt.Errorf("list %s queue: %w", q, err)
+	}
+	return d, names, nil
 }
 
 // MoveCorrupt moves an unreadable entry to corrupt/, where it stays until
