@@ -54,3 +54,24 @@ func DecodeValid[T any, P validator[T]](t *testing.T, data []byte) P {
 	}
 	return &v
 }
+
+// Validated decodes data as an IPC frame of type T, as a receiver does
+// (ipc.Decode, then Validate), and checks that what decodes survives a
+// round trip (RoundTrip) with the same verdict from Validate. ok is false
+// when data does not decode; verr is Validate's verdict. Fuzz targets of
+// frames with a Validate method start with it.
+func Validated[T any, P interface {
+	*T
+	Validate() error
+}](t *testing.T, data []byte) (v *T, verr error, ok bool) {
+	t.Helper()
+	v = new(T)
+	if err := ipc.Decode(data, v); err != nil {
+		return nil, nil, false
+	}
+	verr = P(v).Validate()
+	if verr2 := P(RoundTrip(t, v)).Validate(); (verr == nil) != (verr2 == nil) {
+		t.Fatalf("Validate %v before the round trip, %v after", verr, verr2)
+	}
+	return v, verr, true
+}

@@ -15,16 +15,8 @@ import (
 // round trip with the same verdict.
 func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Request
-		if err := ipc.Decode(data, &r); err != nil {
-			return
-		}
-		verr := r.Validate()
-		r2 := testkit.RoundTrip(t, &r)
-		if (verr == nil) != (r2.Validate() == nil) {
-			t.Fatalf("Validate %v before the round trip, %v after", verr, r2.Validate())
-		}
-		if verr != nil {
+		r, verr, ok := testkit.Validated[Request](t, data)
+		if !ok || verr != nil {
 			return
 		}
 		if r.Protocol != IMAP && r.Protocol != POP3 || len(r.User) > MaxUser || len(r.Buffered) > MaxBuffered {

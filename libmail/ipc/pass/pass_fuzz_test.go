@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"postern.dev/postern/libmail/ipc"
 	"postern.dev/postern/libmail/testkit"
 )
 
@@ -13,16 +12,8 @@ import (
 // parse; what decodes survives a round trip with the same verdict.
 func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Request
-		if err := ipc.Decode(data, &r); err != nil {
-			return
-		}
-		verr := r.Validate()
-		r2 := testkit.RoundTrip(t, &r)
-		if (verr == nil) != (r2.Validate() == nil) {
-			t.Fatalf("Validate %v before the round trip, %v after", verr, r2.Validate())
-		}
-		if verr != nil {
+		r, verr, ok := testkit.Validated[Request](t, data)
+		if !ok || verr != nil {
 			return
 		}
 		if _, err := netip.ParseAddrPort(r.Client); err != nil {
