@@ -51,13 +51,13 @@ func (s *Server) arrive(c *net.TCPConn) {
 		}
 		s.log.Info("ALLOWLISTED %s", label)
 		req.Verdict = pass.Allowlisted
-		s.goHand(c, req, label)
+		s.goHand(c, client.Addr(), req, label)
 		return
 	}
 	if s.cache.passed(client.Addr(), start) {
 		s.log.Info("PASS OLD %s", label)
 		req.Verdict = pass.PassOld
-		s.goHand(c, req, label)
+		s.goHand(c, client.Addr(), req, label)
 		return
 	}
 	if s.cfg.GreetBanner != "" {
@@ -82,12 +82,12 @@ func (s *Server) arrive(c *net.TCPConn) {
 
 // goHand passes an admitted client on in a goroutine of its own: the
 // pass dials smtpd, which the accept loop must not wait for.
-func (s *Server) goHand(c *net.TCPConn, req pass.Request, label string) {
+func (s *Server) goHand(c *net.TCPConn, addr netip.Addr, req pass.Request, label string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.hand(c, req, label)
-		s.release(c, addrOf(req))
+		s.release(c, addr)
 	}()
 }
 
@@ -158,12 +158,6 @@ func (s *Server) decide(h *held, peeked []byte, err error) {
 		h.req.Verdict = pass.PassNew
 		s.hand(h.c, h.req, h.label)
 	}
-}
-
-// addrOf is the client's address in a request arrive made.
-func addrOf(req pass.Request) netip.Addr {
-	ap, _ := netip.ParseAddrPort(req.Client)
-	return ap.Addr()
 }
 
 // verdict is what the tests found.

@@ -31,9 +31,8 @@ type Server struct {
 	stop context.CancelFunc
 
 	mu        sync.Mutex
-	held      int                // clients in their tests or being passed
-	clients   map[netip.Addr]int // held clients per address
-	conns     map[*net.TCPConn]bool
+	clients   map[netip.Addr]int    // held clients per address
+	conns     map[*net.TCPConn]bool // clients in their tests or being passed
 	listeners map[net.Listener]bool
 	closing   bool
 	wg        sync.WaitGroup
@@ -116,13 +115,12 @@ func (s *Server) admit(c *net.TCPConn, addr netip.Addr) (reject string, why stri
 	if s.closing {
 		return "421 4.3.2 Service shutting down\r\n", "shutting down"
 	}
-	if s.held >= s.cfg.ConnLimit {
+	if len(s.conns) >= s.cfg.ConnLimit {
 		return "421 4.3.2 All server ports are busy\r\n", "all server ports busy"
 	}
 	if s.cfg.ClientLimit > 0 && s.clients[addr] >= s.cfg.ClientLimit {
 		return "421 4.7.0 Error: too many connections from " + addr.String() + "\r\n", "too many connections"
 	}
-	s.held++
 	s.clients[addr]++
 	s.conns[c] = true
 	return "", ""
@@ -132,7 +130,6 @@ func (s *Server) admit(c *net.TCPConn, addr netip.Addr) (reject string, why stri
 func (s *Server) release(c *net.TCPConn, addr netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.held--
 	if s.clients[addr]--; s.clients[addr] <= 0 {
 		delete(s.clients, addr)
 	}
@@ -143,7 +140,7 @@ func (s *Server) release(c *net.TCPConn, addr netip.Addr) {
 func (s *Server) Held() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.held
+	return len(s.conns)
 }
 
 // ExpireCache drops expired cache entries.

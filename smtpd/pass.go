@@ -74,11 +74,13 @@ func (pl *passListener) receive(uc net.Conn) (net.Conn, error) {
 	if !ok {
 		return nil, fmt.Errorf("not a unix socket")
 	}
+	// The deadline covers the hello too: a peer that connects and says
+	// nothing must not keep this goroutine for ever.
+	uc.SetDeadline(time.Now().Add(passTimeout))
 	conn, err := ipc.Accept(uc, pass.Channel, pass.Version)
 	if err != nil {
 		return nil, err
 	}
-	uc.SetDeadline(time.Now().Add(passTimeout))
 	// The descriptor comes first, before anything is read through
 	// conn's buffer (daemon.ReceiveFile says why).
 	f, err := daemon.ReceiveFile(unixConn, "client")
